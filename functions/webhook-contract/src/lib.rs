@@ -1,0 +1,60 @@
+//! The names that the infrastructure (`stacks`) and the Lambda functions must agree on.
+//!
+//! Everything here is part of a deployed contract: the stack writes these names into the
+//! template (environment keys, routes, key attributes) and the functions read them back. They are
+//! spelled once, here, so the two sides cannot drift apart. Durable step names are special: the
+//! durable execution service replays an execution by matching operations in order, so renaming or
+//! reordering a step breaks executions that are in flight when the new code is deployed.
+//!
+//! ```
+//! use webhook_contract::{env, steps};
+//! assert_eq!(env::TABLE_NAME, "TABLE_NAME");
+//! assert_eq!(steps::ALL, [steps::VALIDATE, steps::PROCESS, steps::FINALIZE]);
+//! ```
+
+/// Environment variable keys set by the stack and read by the functions.
+pub mod env {
+    /// Name of the DynamoDB table holding webhook status records.
+    pub const TABLE_NAME: &str = "TABLE_NAME";
+    /// Days after which a status record expires (DynamoDB TTL). Defaults to [`super::DEFAULT_TTL_DAYS`].
+    pub const TTL_DAYS: &str = "TTL_DAYS";
+    /// Qualified ARN (alias) of the durable processor that the receiver starts.
+    pub const PROCESSOR_FUNCTION: &str = "PROCESSOR_FUNCTION";
+    /// ARN of the Secrets Manager secret holding the webhook signing secret (in AWS).
+    pub const WEBHOOK_SECRET_ARN: &str = "WEBHOOK_SECRET_ARN";
+    /// The webhook signing secret itself, for the local cloud only; never set in a template.
+    pub const WEBHOOK_SECRET: &str = "WEBHOOK_SECRET";
+    /// Value of `Access-Control-Allow-Origin` on status responses; unset means no CORS headers.
+    pub const CORS_ALLOW_ORIGIN: &str = "CORS_ALLOW_ORIGIN";
+}
+
+/// HTTP routes of the webhook API, as path segments under the stage's base URL.
+pub mod routes {
+    /// `POST /webhooks` receives a webhook, `GET /webhooks/{id}` reports its status.
+    pub const WEBHOOKS: &str = "webhooks";
+    /// Name of the path parameter that carries the webhook id in `GET /webhooks/{id}`.
+    pub const ID_PARAM: &str = "id";
+}
+
+/// Attribute names of the status table.
+pub mod table {
+    /// Partition key (type S): the webhook id returned by the receiver.
+    pub const PARTITION_KEY: &str = "id";
+    /// Attribute holding the expiry time in epoch seconds, enabled as the table's TTL.
+    pub const TTL_ATTRIBUTE: &str = "ttl";
+}
+
+/// Durable step names of the processor, in execution order.
+pub mod steps {
+    pub const VALIDATE: &str = "validate";
+    pub const PROCESS: &str = "process";
+    pub const FINALIZE: &str = "finalize";
+    /// The steps in the order the processor runs them.
+    pub const ALL: [&str; 3] = [VALIDATE, PROCESS, FINALIZE];
+}
+
+/// Name of the alias through which the durable processor is invoked.
+pub const DURABLE_ALIAS: &str = "live";
+
+/// Default number of days a status record is kept before DynamoDB TTL removes it.
+pub const DEFAULT_TTL_DAYS: u32 = 7;

@@ -1,0 +1,228 @@
+//! API Gateway REST API: `RestApi`, `Resource`, `Method`, `Deployment`, `Stage`.
+//!
+//! Most users build these through [`RestApiBuilder`](crate::RestApiBuilder), which adds the
+//! path resources, the Lambda permissions and a deployment that changes with the routes.
+
+use std::collections::BTreeMap;
+
+use serde::{Serialize, Serializer};
+
+use crate::{Expr, Pseudo};
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RestApi {
+    pub name: Expr,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    endpoint_configuration: EndpointConfiguration,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct EndpointConfiguration {
+    types: [&'static str; 1],
+}
+
+impl RestApi {
+    /// A regional REST API.
+    pub fn regional(name: Expr, description: impl Into<String>) -> Self {
+        RestApi {
+            name,
+            description: Some(description.into()),
+            endpoint_configuration: EndpointConfiguration {
+                types: ["REGIONAL"],
+            },
+        }
+    }
+}
+
+/// A path segment of a REST API (`AWS::ApiGateway::Resource`).
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ApiResource {
+    pub rest_api_id: Expr,
+    pub parent_id: Expr,
+    pub path_part: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum HttpMethod {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+    Head,
+    Options,
+    Any,
+}
+
+impl HttpMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HttpMethod::Get => "GET",
+            HttpMethod::Post => "POST",
+            HttpMethod::Put => "PUT",
+            HttpMethod::Patch => "PATCH",
+            HttpMethod::Delete => "DELETE",
+            HttpMethod::Head => "HEAD",
+            HttpMethod::Options => "OPTIONS",
+            HttpMethod::Any => "ANY",
+        }
+    }
+}
+
+/// How API Gateway calls a Lambda function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IntegrationKind {
+    /// Lambda proxy integration: synchronous, the function's response is the HTTP response.
+    /// API Gateway waits at most 29 seconds.
+    LambdaProxy,
+    /// Asynchronous invocation (`X-Amz-Invocation-Type: Event`): API Gateway answers 202 as
+    /// soon as Lambda has queued the event.
+    LambdaEvent,
+}
+
+/// A Lambda integration of a method. `function` is the ARN that is invoked: a function's,
+/// or a version's or alias's (required for durable functions).
+#[derive(Clone, Debug)]
+pub struct Integration {
+    pub kind: IntegrationKind,
+    pub function: Expr,
+}
+
+impl Integration {
+    fn uri(&self) -> Expr {
+        Expr::sub([
+            "arn:".into(),
+            Expr::pseudo(Pseudo::Partition),
+            ":apigateway:".into(),
+            Expr::pseudo(Pseudo::Region),
+            ":lambda:path/2015-03-31/functions/".into(),
+            self.function.clone(),
+            "/invocations".into(),
+        ])
+    }
+}
+
+impl Serialize for Integration {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Response {
+            status_code: &'static str,
+        }
+        #[derive(Serialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Props {
+            #[serde(rename = "Type")]
+            kind: &'static str,
+            integration_http_method: &'static str,
+            uri: Expr,
+            #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+            request_parameters: BTreeMap<&'static str, &'static str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            passthrough_behavior: Option<&'static str>,
+            #[serde(skip_serializing_if = "Vec::is_empty")]
+            integration_responses: Vec<Response>,
+        }
+        let props = match self.kind {
+            IntegrationKind::LambdaProxy => Props {
+                kind: "AWS_PROXY",
+                integration_http_method: "POST",
+                uri: self.uri(),
+                request_parameters: BTreeMap::new(),
+                passthrough_behavior: None,
+                integration_responses: vec![],
+            },
+            IntegrationKind::LambdaEvent => Props {
+                kind: "AWS",
+                integration_http_method: "POST",
+                uri: self.uri(),
+                request_parameters: BTreeMap::from([(
+                    "integration.request.header.X-Amz-Invocation-Type",
+                    "'Event'",
+                )]),
+                passthrough_behavior: Some("WHEN_NO_MATCH"),
+                integration_responses: vec![Response { status_code: "202" }],
+            },
+        };
+        props.serialize(s)
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MethodResponse {
+    pub status_code: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Method {
+    pub rest_api_id: Expr,
+    pub resource_id: Expr,
+    pub http_method: HttpMethod,
+    pub authorization_type: &'static str,
+    /// `method.request.path.<name>` and the like, mapped to whether they are required.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub request_parameters: BTreeMap<String, bool>,
+    pub integration: Integration,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub method_responses: Vec<MethodResponse>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Deployment {
+    pub rest_api_id: Expr,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// Throttling and metrics for every method of a stage (`/*`, `*`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MethodSetting {
+    pub resource_path: String,
+    pub http_method: String,
+    pub throttling_burst_limit: u32,
+    pub throttling_rate_limit: f64,
+    pub metrics_enabled: bool,
+}
+
+/// Access logs of a stage, one JSON line per request.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AccessLogSetting {
+    pub destination_arn: Expr,
+    pub format: String,
+}
+
+/// The access log fields written for every request.
+pub const ACCESS_LOG_FORMAT: &str = concat!(
+    r#"{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","#,
+    r#""requestTime":"$context.requestTime","httpMethod":"$context.httpMethod","#,
+    r#""resourcePath":"$context.resourcePath","status":"$context.status","#,
+    r#""responseLength":"$context.responseLength","#,
+    r#""integrationLatency":"$context.integration.latency","#,
+    r#""integrationError":"$context.integration.error"}"#
+);
+
+/// A deployed stage of a REST API (`AWS::ApiGateway::Stage`).
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ApiStage {
+    pub rest_api_id: Expr,
+    pub deployment_id: Expr,
+    pub stage_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub method_settings: Vec<MethodSetting>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_log_setting: Option<AccessLogSetting>,
+    pub tracing_enabled: bool,
+}

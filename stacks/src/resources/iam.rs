@@ -1,0 +1,105 @@
+//! `AWS::IAM::Role` and `AWS::IAM::RolePolicy`, with typed policy documents.
+
+use serde::Serialize;
+
+use crate::Expr;
+
+/// An IAM role, assumed by an AWS service.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Role {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub assume_role_policy_document: PolicyDocument,
+    #[serde(skip_serializing_if = "super::is_empty")]
+    pub managed_policy_arns: Vec<Expr>,
+    #[serde(skip_serializing_if = "super::is_empty")]
+    pub policies: Vec<InlinePolicy>,
+}
+
+impl Role {
+    /// A role that only `service` (such as `lambda.amazonaws.com`) may assume, with no
+    /// permissions yet: add them with [`Stack::grant`](crate::Stack::grant).
+    pub fn for_service(service: &str) -> Self {
+        Role {
+            description: None,
+            assume_role_policy_document: PolicyDocument::new(vec![Statement {
+                sid: None,
+                effect: Effect::Allow,
+                principal: Some(Principal {
+                    service: vec![service.to_owned()],
+                }),
+                action: vec!["sts:AssumeRole".to_owned()],
+                resource: vec![],
+            }]),
+            managed_policy_arns: vec![],
+            policies: vec![],
+        }
+    }
+
+    pub fn description(mut self, d: impl Into<String>) -> Self {
+        self.description = Some(d.into());
+        self
+    }
+}
+
+/// A policy embedded in a role.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct InlinePolicy {
+    pub policy_name: String,
+    pub policy_document: PolicyDocument,
+}
+
+/// A policy attached to a role as a resource of its own. Use it for statements that refer to
+/// a resource which itself refers to the role (a function's permissions on its own ARN):
+/// in the role, they would form a dependency cycle.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RolePolicy {
+    pub policy_name: String,
+    pub policy_document: PolicyDocument,
+    pub role_name: Expr,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PolicyDocument {
+    #[serde(rename = "Version")]
+    pub version: &'static str,
+    #[serde(rename = "Statement")]
+    pub statement: Vec<Statement>,
+}
+
+impl PolicyDocument {
+    pub fn new(statement: Vec<Statement>) -> Self {
+        PolicyDocument {
+            version: "2012-10-17",
+            statement,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Effect {
+    Allow,
+    Deny,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Statement {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    pub effect: Effect,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub principal: Option<Principal>,
+    pub action: Vec<String>,
+    #[serde(skip_serializing_if = "super::is_empty")]
+    pub resource: Vec<Expr>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Principal {
+    pub service: Vec<String>,
+}

@@ -1,0 +1,252 @@
+//! `AWS::Lambda::Function`, `Version`, `Alias` and `Permission`.
+
+use std::collections::BTreeMap;
+
+use serde::{Serialize, Serializer};
+
+use crate::{Asset, Expr};
+
+/// Lambda's `provided.al2023` runtime, the one for Rust binaries named `bootstrap`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Runtime {
+    #[serde(rename = "provided.al2023")]
+    ProvidedAl2023,
+}
+
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Architecture {
+    X86_64,
+    Arm64,
+}
+
+impl Architecture {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Architecture::X86_64 => "x86_64",
+            Architecture::Arm64 => "arm64",
+        }
+    }
+}
+
+/// Function code: a package built from a crate of the workspace (see [`Stack::asset`](crate::Stack::asset)).
+#[derive(Clone, Debug)]
+pub struct Code {
+    pub(crate) asset_id: String,
+    bucket: Expr,
+    key: Expr,
+}
+
+impl From<&Asset> for Code {
+    fn from(a: &Asset) -> Self {
+        Code {
+            asset_id: a.id.clone(),
+            bucket: a.bucket.clone(),
+            key: a.key.clone(),
+        }
+    }
+}
+
+impl Serialize for Code {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Props<'a> {
+            s3_bucket: &'a Expr,
+            s3_key: &'a Expr,
+        }
+        Props {
+            s3_bucket: &self.bucket,
+            s3_key: &self.key,
+        }
+        .serialize(s)
+    }
+}
+
+/// `DurableConfig`: makes the function a durable function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DurableConfig {
+    /// Longest time an execution may run, in seconds (1 to 31,622,400, a year).
+    pub execution_timeout: u32,
+    /// Days the service keeps a finished execution's state and history (1 to 90).
+    pub retention_period_in_days: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum LogLevel {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+    Fatal,
+}
+
+/// `LoggingConfig`: JSON logs into a log group of the stack's own (so that its retention is
+/// set by the stack rather than left at "never expire").
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct LoggingConfig {
+    log_format: &'static str,
+    pub log_group: Expr,
+    pub application_log_level: LogLevel,
+    pub system_log_level: LogLevel,
+}
+
+impl LoggingConfig {
+    pub fn json(log_group: Expr) -> Self {
+        LoggingConfig {
+            log_format: "JSON",
+            log_group,
+            application_log_level: LogLevel::Info,
+            system_log_level: LogLevel::Warn,
+        }
+    }
+}
+
+/// A Lambda function running a Rust `bootstrap` binary on `provided.al2023`.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Function {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    runtime: Runtime,
+    handler: &'static str,
+    #[serde(rename = "Architectures", serialize_with = "as_list")]
+    pub architecture: Architecture,
+    /// Memory in MB (128 to 10,240).
+    #[serde(rename = "MemorySize")]
+    pub memory_mb: u32,
+    /// Timeout of one invocation in seconds (1 to 900).
+    #[serde(rename = "Timeout")]
+    pub timeout_s: u32,
+    pub role: Expr,
+    pub code: Code,
+    #[serde(
+        skip_serializing_if = "BTreeMap::is_empty",
+        serialize_with = "variables"
+    )]
+    pub environment: BTreeMap<String, Expr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub durable_config: Option<DurableConfig>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logging_config: Option<LoggingConfig>,
+}
+
+impl Function {
+    /// A function with Lambda's defaults (x86_64, 128 MB, 3 s) running `code` as `role`.
+    pub fn new(code: Code, role: Expr) -> Self {
+        Function {
+            description: None,
+            runtime: Runtime::ProvidedAl2023,
+            handler: "bootstrap",
+            architecture: Architecture::X86_64,
+            memory_mb: 128,
+            timeout_s: 3,
+            role,
+            code,
+            environment: BTreeMap::new(),
+            durable_config: None,
+            logging_config: None,
+        }
+    }
+
+    pub fn description(mut self, d: impl Into<String>) -> Self {
+        self.description = Some(d.into());
+        self
+    }
+
+    pub fn architecture(mut self, a: Architecture) -> Self {
+        self.architecture = a;
+        self
+    }
+
+    pub fn memory_mb(mut self, mb: u32) -> Self {
+        self.memory_mb = mb;
+        self
+    }
+
+    pub fn timeout_s(mut self, s: u32) -> Self {
+        self.timeout_s = s;
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: impl Into<Expr>) -> Self {
+        self.environment.insert(key.to_owned(), value.into());
+        self
+    }
+
+    pub fn durable(mut self, config: DurableConfig) -> Self {
+        self.durable_config = Some(config);
+        self
+    }
+
+    pub fn logging(mut self, config: LoggingConfig) -> Self {
+        self.logging_config = Some(config);
+        self
+    }
+}
+
+fn as_list<S: Serializer>(a: &Architecture, s: S) -> Result<S::Ok, S::Error> {
+    [a].serialize(s)
+}
+
+fn variables<S: Serializer>(vars: &BTreeMap<String, Expr>, s: S) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Environment<'a> {
+        variables: &'a BTreeMap<String, Expr>,
+    }
+    Environment { variables: vars }.serialize(s)
+}
+
+/// A published, immutable version of a function.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Version {
+    pub function_name: Expr,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Publish only if the function's code has this SHA-256 (base64). Changing it publishes a
+    /// new version, which is how a code change reaches the alias.
+    #[serde(rename = "CodeSha256", skip_serializing_if = "Option::is_none")]
+    pub code_sha256: Option<Expr>,
+}
+
+/// A named pointer to a version; durable functions are invoked through one.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Alias {
+    pub name: String,
+    pub function_name: Expr,
+    pub function_version: Expr,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// A resource-based permission to invoke a function (or one of its versions or aliases).
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Permission {
+    pub action: &'static str,
+    pub function_name: Expr,
+    pub principal: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_arn: Option<Expr>,
+}
+
+impl Permission {
+    /// `lambda:InvokeFunction` on `function` for `principal` (a service), from `source_arn`.
+    pub fn invoke(function: Expr, principal: &str, source_arn: Expr) -> Self {
+        Permission {
+            action: "lambda:InvokeFunction",
+            function_name: function,
+            principal: principal.to_owned(),
+            source_arn: Some(source_arn),
+        }
+    }
+}

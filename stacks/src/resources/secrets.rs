@@ -1,0 +1,32 @@
+//! `AWS::SecretsManager::Secret`.
+
+use serde::Serialize;
+
+/// A secret whose value Secrets Manager generates, so that it never appears in a template.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Secret {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub generate_secret_string: GenerateSecretString,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GenerateSecretString {
+    pub password_length: u32,
+    pub exclude_punctuation: bool,
+}
+
+impl Secret {
+    /// A generated secret of `length` letters and digits.
+    pub fn generated(description: impl Into<String>, length: u32) -> Self {
+        Secret {
+            description: Some(description.into()),
+            generate_secret_string: GenerateSecretString {
+                password_length: length,
+                exclude_punctuation: true,
+            },
+        }
+    }
+}
