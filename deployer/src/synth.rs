@@ -86,6 +86,13 @@ pub fn write_outputs(
         template: dir.join(format!("{stack}.template.{}", format.extension())),
         assets: dir.join(format!("{stack}.assets.json")),
     };
+    for path in [&written.template, &written.assets] {
+        anyhow::ensure!(
+            !path.is_dir(),
+            "cannot write `{}`: it is a directory; remove it or choose another --out",
+            path.display()
+        );
+    }
     let pid = std::process::id();
     let files = [
         ("template", &written.template, template),

@@ -422,8 +422,17 @@ impl Stack {
     /// The package of workspace crate `crate_name`, with template parameters
     /// [`ASSET_BUCKET_PARAMETER`] and `<id>CodeKey` for its S3 location.
     pub fn asset(&mut self, id: &str, crate_name: &str) -> Asset {
-        let bucket_id = self.checked_id(ASSET_BUCKET_PARAMETER);
-        if !self.parameters.contains_key(&bucket_id) {
+        let bucket = Expr::reference(&LogicalId::unchecked(ASSET_BUCKET_PARAMETER.to_owned()));
+        let key_id = format!("{id}CodeKey");
+        if self.assets.contains_key(id) {
+            self.problems.push(Problem::DuplicateAsset(id.to_owned()));
+            return Asset {
+                id: id.to_owned(),
+                bucket,
+                key: Expr::reference(&LogicalId::unchecked(key_id)),
+            };
+        }
+        if !self.parameters.contains_key(ASSET_BUCKET_PARAMETER) {
             self.parameter(
                 ASSET_BUCKET_PARAMETER,
                 Parameter::string(
@@ -432,20 +441,20 @@ impl Stack {
             );
         }
         let key = self.parameter(
-            &format!("{id}CodeKey"),
+            &key_id,
             Parameter::string(format!("S3 key of the package of crate `{crate_name}`")),
         );
-        // A second asset with the same id was already reported as a duplicate parameter.
-        self.assets
-            .entry(id.to_owned())
-            .or_insert_with(|| AssetRecord {
+        self.assets.insert(
+            id.to_owned(),
+            AssetRecord {
                 crate_name: crate_name.to_owned(),
                 key_parameter: key.id.clone(),
                 sha256_parameter: None,
-            });
+            },
+        );
         Asset {
             id: id.to_owned(),
-            bucket: Expr::reference(&bucket_id),
+            bucket,
             key: key.value(),
         }
     }

@@ -23,7 +23,7 @@ pub enum Problem {
     )]
     InvalidStackName(String),
     #[error(
-        "logical id `{id}` is used twice (by a {first} and by a {second}); logical ids must be unique within a stack: rename one of them"
+        "logical id `{id}` is used twice ({first}, then {second}); logical ids must be unique within a stack: rename one of them"
     )]
     DuplicateLogicalId {
         id: LogicalId,
@@ -78,6 +78,8 @@ pub enum Problem {
         RETENTION_DAYS.map(|d| d.to_string()).join(", ")
     )]
     InvalidLogRetention { resource: LogicalId, value: u32 },
+    #[error("asset `{0}` is defined twice: give each asset its own id")]
+    DuplicateAsset(String),
     #[error("asset `{0}` is the code of no function: remove it, or use it in `Function::new`")]
     UnusedAsset(String),
     #[error(

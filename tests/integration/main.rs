@@ -1,1 +1,41 @@
+//! The integration suite: one binary, modules by concern. CLI tests spawn the real
+//! `deployer` in a temporary directory; template checks run the real cfn-lint.
 
+mod cfn_lint;
+mod cli;
+mod snapshots;
+mod template;
+mod validation;
+
+use std::path::Path;
+
+use stacks::webhook::Stage;
+
+/// Synthesizes every stage with the real CLI into `dir` and returns the template paths.
+fn synth_all(dir: &Path, format: &str) -> Vec<std::path::PathBuf> {
+    std::fs::create_dir_all(dir).unwrap();
+    Stage::ALL
+        .iter()
+        .map(|stage| {
+            let run = tests::deployer(
+                dir,
+                &[
+                    "synth",
+                    "--stage",
+                    stage.as_str(),
+                    "--format",
+                    format,
+                    "--out",
+                    "out",
+                ],
+            )
+            .success();
+            let line = run
+                .stdout
+                .lines()
+                .find_map(|l| l.strip_prefix("template: "))
+                .unwrap_or_else(|| panic!("no template path printed:\n{run}"));
+            dir.join(line)
+        })
+        .collect()
+}

@@ -1,1 +1,140 @@
-//! Test support.
+//! Support for the integration suite and the benchmarks: where the real binaries and peers
+//! are, and how to run them.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::SystemTime;
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the workspace")
+        .to_path_buf()
+}
+
+/// The `deployer` binary of the profile this test or bench was built with
+/// (`target/<profile>/deployer`), or `$DEPLOYER_BIN`. `make test` and `make bench` build it
+/// first; a binary older than the sources it is built from is refused, so a test never
+/// runs yesterday's CLI.
+pub fn deployer_bin() -> PathBuf {
+    if let Some(bin) = std::env::var_os("DEPLOYER_BIN") {
+        return PathBuf::from(bin);
+    }
+    let exe = std::env::current_exe().expect("the test binary knows its path");
+    // target/<profile>/deps/<test binary> -> target/<profile>/deployer
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test binaries live in target/<profile>/deps")
+        .join("deployer");
+    let built = modified(&bin).unwrap_or_else(|| {
+        panic!(
+            "{} does not exist: build it with `cargo build -p deployer` (add --release for benches); `make test` does",
+            bin.display()
+        )
+    });
+    let root = workspace_root();
+    let newest_source = ["deployer", "stacks", "functions/webhook-contract"]
+        .iter()
+        .filter_map(|dir| newest(&root.join(dir)))
+        .max();
+    if let Some(source) = newest_source
+        && source > built
+    {
+        panic!(
+            "{} is older than its sources: rebuild it with `cargo build -p deployer`; `make test` does",
+            bin.display()
+        );
+    }
+    bin
+}
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    path.metadata().and_then(|m| m.modified()).ok()
+}
+
+fn newest(dir: &Path) -> Option<SystemTime> {
+    let mut latest = None;
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        let time = if path.is_dir() {
+            newest(&path)
+        } else if path.extension().is_some_and(|e| e == "rs" || e == "toml") {
+            modified(&path)
+        } else {
+            None
+        };
+        latest = latest.max(time);
+    }
+    latest
+}
+
+/// The finished run of a command.
+#[derive(Debug)]
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(output: Output) -> Self {
+        Run {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Panics with both streams unless the command exited 0.
+    pub fn success(self) -> Self {
+        assert_eq!(self.code, Some(0), "command failed:\n{self}");
+        self
+    }
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit code {:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// Runs the real `deployer` with `args` in directory `cwd`.
+pub fn deployer(cwd: &Path, args: &[&str]) -> Run {
+    let output = Command::new(deployer_bin())
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("deployer starts");
+    Run::from(output)
+}
+
+/// A Python tool that `make test` installs into the project venv (`.venv/bin/<name>`), or
+/// `$<ENV_VAR>`. A missing peer is a failure, never a skip.
+pub fn venv_tool(name: &str, env_var: &str) -> PathBuf {
+    if let Some(path) = std::env::var_os(env_var) {
+        return PathBuf::from(path);
+    }
+    let path = workspace_root().join(".venv/bin").join(name);
+    assert!(
+        path.exists(),
+        "{name} is not installed at {}: run `make test`, which installs the pinned Python tools \
+         of tests/requirements.txt into .venv (or set {env_var})",
+        path.display()
+    );
+    path
+}
+
+/// Runs `program` with `args`.
+pub fn run(program: &Path, args: &[&str]) -> Run {
+    let output = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
+    Run::from(output)
+}
