@@ -1,6 +1,9 @@
 //! The integration suite: one binary, modules by concern. CLI tests spawn the real
 //! `deployer` in a temporary directory; template checks run the real cfn-lint.
 
+// A test reports a failure by panicking.
+#![allow(clippy::unwrap_used)]
+
 mod cfn_lint;
 mod cli;
 mod snapshots;

@@ -1,0 +1,47 @@
+# Thin wrappers; the work is in cargo and the deployer. Every target installs what it needs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV := .venv
+PYTHON ?= python3
+STAGE ?= dev
+
+.PHONY: help test lint bench synth local tools clean
+
+help:
+	@echo "make local   run the whole stack on this machine (not built yet: issue 4)"
+	@echo "make test    fmt check, clippy -D warnings, every test (installs the pinned tools)"
+	@echo "make bench   the benchmark table"
+	@echo "make synth   print the template of STAGE (default dev)"
+
+# The pinned Python tools of the test suite (cfn-lint), in a project venv.
+$(VENV)/.stamp: tests/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+	touch $@
+
+tools: $(VENV)/.stamp
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+# The suite spawns the real deployer binary: build it first, in the same (dev) profile.
+test: tools lint
+	cargo build -p deployer
+	cargo test --workspace
+
+bench:
+	cargo build --release -p deployer
+	cargo bench -p tests --bench bench
+
+synth:
+	cargo run --quiet -p deployer -- synth --stage $(STAGE) --out -
+
+local:
+	@echo "make local: the local cloud (deployer local) is not built yet; it comes with issue 4." >&2
+	@echo "Until then: make synth, make test." >&2
+	@exit 1
+
+clean:
+	cargo clean
+	rm -rf $(VENV) .deployer
