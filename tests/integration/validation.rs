@@ -9,7 +9,7 @@ use stacks::resources::lambda::{
     Alias, Architecture, Code, DurableConfig, Function, Permission, Version,
 };
 use stacks::resources::logs::LogGroup;
-use stacks::{Asset, Grant, Handle, RestApiBuilder, Stack, StageSettings};
+use stacks::{Asset, Grant, Handle, Invocable, RestApiBuilder, Stack, StageSettings};
 
 /// A small valid stack with a durable function behind an alias.
 struct Mini {
@@ -135,22 +135,29 @@ fn invalid_logical_id_and_stack_name() {
     );
 }
 
-#[test]
-fn durable_function_invoked_through_its_unqualified_arn() {
-    let mut m = mini();
+/// Invokes `target` the three ways a stack can: a resource permission, an environment
+/// variable of another function, and an IAM statement of another role.
+fn invoke_everywhere(m: &mut Mini, target: &impl Invocable) {
     m.s.add(
         "Permission",
         Permission::invoke(
-            m.processor.arn(),
+            target.invoke_arn(),
             "events.amazonaws.com",
             "arn:aws:events:::rule/x".into(),
         ),
     );
-    let caller = plain(&mut m, "Caller").env("TARGET", m.processor.name());
+    let caller = plain(m, "Caller").env("TARGET", target.invoke_arn());
     m.s.add("Caller", caller);
     let caller_role =
         m.s.add("CallerRole", Role::for_service("lambda.amazonaws.com"));
-    m.s.grant(&caller_role, Grant::invoke(&m.processor));
+    m.s.grant(&caller_role, Grant::invoke(target));
+}
+
+#[test]
+fn durable_function_invoked_through_its_unqualified_arn() {
+    let mut m = mini();
+    let processor = m.processor.clone();
+    invoke_everywhere(&mut m, &processor);
     check(
         &m.s,
         expect![[r#"
@@ -164,19 +171,8 @@ fn durable_function_invoked_through_its_unqualified_arn() {
 #[test]
 fn invoking_through_the_alias_is_fine() {
     let mut m = mini();
-    m.s.add(
-        "Permission",
-        Permission::invoke(
-            m.alias.arn(),
-            "events.amazonaws.com",
-            "arn:aws:events:::rule/x".into(),
-        ),
-    );
-    let caller = plain(&mut m, "Caller").env("TARGET", m.alias.arn());
-    m.s.add("Caller", caller);
-    let caller_role =
-        m.s.add("CallerRole", Role::for_service("lambda.amazonaws.com"));
-    m.s.grant(&caller_role, Grant::invoke(&m.alias));
+    let alias = m.alias.clone();
+    invoke_everywhere(&mut m, &alias);
     check(&m.s, expect!["ok"]);
 }
 
