@@ -1,0 +1,46 @@
+//! Wall-clock time as the records store it: RFC 3339 with milliseconds, and epoch seconds for
+//! the TTL attribute.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// A point in time, captured once so that every attribute of a write agrees.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Instant(SystemTime);
+
+impl Instant {
+    pub fn now() -> Self {
+        Instant(SystemTime::now())
+    }
+
+    pub fn from_epoch_millis(ms: u64) -> Self {
+        Instant(UNIX_EPOCH + Duration::from_millis(ms))
+    }
+
+    /// `2026-11-22T11:28:09.123Z`.
+    pub fn rfc3339(self) -> String {
+        humantime::format_rfc3339_millis(self.0).to_string()
+    }
+
+    pub fn epoch_seconds(self) -> u64 {
+        self.0
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs()
+    }
+
+    pub fn plus_days(self, days: u32) -> Self {
+        Instant(self.0 + Duration::from_secs(u64::from(days) * 86_400))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_and_adds_days() {
+        let t = Instant::from_epoch_millis(1_700_000_000_123);
+        assert_eq!(t.rfc3339(), "2023-11-14T22:13:20.123Z");
+        assert_eq!(t.plus_days(7).epoch_seconds(), 1_700_000_000 + 7 * 86_400);
+    }
+}
