@@ -8,6 +8,7 @@ mod cfn_lint;
 mod cli;
 mod snapshots;
 mod template;
+mod functions;
 mod validation;
 
 use std::path::Path;

@@ -1,6 +1,8 @@
 //! Support for the integration suite and the benchmarks: where the real binaries and peers
 //! are, and how to run them.
 
+pub mod dynamodb;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::SystemTime;

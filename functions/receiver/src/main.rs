@@ -1,1 +1,15 @@
-fn main() {}
+use aws_lambda_events::apigw::ApiGatewayProxyRequest;
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let receiver = receiver::from_env().await?;
+    let receiver = &receiver;
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<ApiGatewayProxyRequest>| async move {
+            Ok::<_, Error>(receiver.handle(event.payload).await)
+        },
+    ))
+    .await
+}

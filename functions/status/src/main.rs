@@ -1,1 +1,15 @@
-fn main() {}
+use aws_lambda_events::apigw::ApiGatewayProxyRequest;
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let api = status::from_env().await?;
+    let api = &api;
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<ApiGatewayProxyRequest>| async move {
+            Ok::<_, Error>(api.handle(event.payload).await)
+        },
+    ))
+    .await
+}

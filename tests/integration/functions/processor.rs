@@ -1,0 +1,224 @@
+//! The durable processor under the official SDK's `LocalRunner` (in-process durable
+//! service), writing to DynamoDB Local.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use aws_durable_execution_sdk::test_util::LocalRunner;
+use aws_durable_execution_sdk::DurableContext;
+use ::processor::{Outcome, Processor, Records};
+use webhook_contract::steps;
+use webhook_core::record::{Record, Status};
+use webhook_core::starter::ProcessorInput;
+use webhook_core::store::{Advance, Advanced, NewWebhook};
+use webhook_core::time::Instant;
+use webhook_core::{StoreError, WebhookId};
+
+use super::*;
+
+async fn recorded(store: &Store, payload: &str) -> WebhookId {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let delivery = format!("proc-{}", N.fetch_add(1, Ordering::Relaxed));
+    let id = webhook_core::ids::Delivery::Header {
+        name: "x-webhook-id",
+        value: delivery.clone(),
+    }
+    .webhook_id();
+    store
+        .insert(
+            NewWebhook {
+                id: id.clone(),
+                delivery_id: delivery,
+                payload: payload.to_owned(),
+            },
+            Instant::now(),
+        )
+        .await
+        .unwrap();
+    id
+}
+
+async fn run<R: Records>(
+    runner: LocalRunner,
+    processor: &Processor<R>,
+    id: &WebhookId,
+) -> aws_durable_execution_sdk::test_util::TestResult<Outcome> {
+    let p = processor.clone();
+    runner
+        .run(
+            move |input: ProcessorInput, ctx: DurableContext| {
+                let p = p.clone();
+                async move { p.execute(input, ctx).await }
+            },
+            ProcessorInput { id: id.to_string() },
+        )
+        .await
+}
+
+fn step_names<O>(result: &aws_durable_execution_sdk::test_util::TestResult<O>) -> Vec<(String, String)> {
+    result
+        .operations()
+        .iter()
+        .map(|op| (op.name().unwrap_or("-").to_owned(), op.status().to_owned()))
+        .collect()
+}
+
+fn succeeded(names: &[&str]) -> Vec<(String, String)> {
+    names.iter().map(|n| ((*n).to_owned(), "Succeeded".to_owned())).collect()
+}
+
+const ORDER: &str = r#"{"type":"order","orderId":"o-77","amount":9.99}"#;
+
+#[tokio::test]
+async fn the_three_steps_run_in_order_and_complete_the_record() {
+    let store = fresh_store().await;
+    let id = recorded(&store, ORDER).await;
+    let p = Processor::new(store.clone());
+    let result = run(LocalRunner::new(), &p, &id).await;
+    assert!(result.is_success(), "{:?}", result.error_message());
+    assert_eq!(step_names(&result), succeeded(&steps::ALL));
+    let outcome = result.output().unwrap();
+    assert_eq!(outcome.status, Status::Completed);
+    assert_eq!(outcome.result.reference.as_deref(), Some("o-77"));
+    for s in steps::ALL {
+        assert_eq!(p.runs().of(s), 1, "{s}");
+    }
+
+    let r = store.get(&id).await.unwrap().unwrap();
+    assert_eq!(r.status, Status::Completed);
+    assert_eq!(r.current_step.as_deref(), Some(steps::FINALIZE));
+    for s in steps::ALL {
+        let t = &r.steps[s];
+        assert!(t.started_at.is_some() && t.finished_at.is_some(), "{s}: {t:?}");
+        assert!(t.started_at <= t.finished_at);
+    }
+    let result: Value = serde_json::from_str(r.result.as_deref().unwrap()).unwrap();
+    assert_eq!(
+        result,
+        serde_json::json!({"kind": "order", "reference": "o-77", "fields": 3, "bytes": ORDER.len()})
+    );
+    assert_eq!(r.payload, ORDER);
+}
+
+#[tokio::test]
+async fn a_checkpoint_failure_mid_run_resumes_without_rerunning_finished_steps() {
+    let store = fresh_store().await;
+    let id = recorded(&store, ORDER).await;
+    let p = Processor::new(store.clone());
+    // Checkpoint calls: validate START, validate SUCCEED, process START, process SUCCEED...
+    // The fourth is lost (a transient service failure): the invocation dies after the
+    // process body ran, and the service invokes the function again.
+    let runner = LocalRunner::new().fail_checkpoints_after_retryable(3, 1);
+    let result = run(runner, &p, &id).await;
+    assert!(result.is_success(), "{:?}", result.error_message());
+    assert!(result.invocation_count() >= 2, "{}", result.invocation_count());
+    assert_eq!(p.runs().of(steps::VALIDATE), 1, "a finished step does not run again");
+    assert_eq!(p.runs().of(steps::PROCESS), 2, "the interrupted step ran again");
+    assert_eq!(p.runs().of(steps::FINALIZE), 1);
+    assert_eq!(step_names(&result), succeeded(&steps::ALL));
+    let r = store.get(&id).await.unwrap().unwrap();
+    assert_eq!(r.status, Status::Completed);
+}
+
+#[tokio::test]
+async fn a_validation_failure_is_permanent_and_lists_every_reason() {
+    let store = fresh_store().await;
+    let id = recorded(&store, r#"{"type":"order","orderId":""}"#).await;
+    let p = Processor::new(store.clone());
+    let result = run(LocalRunner::new(), &p, &id).await;
+    assert!(result.is_failure());
+    assert_eq!(
+        result.error_message(),
+        Some("validation failed: `orderId` must not be empty")
+    );
+    assert_eq!(p.runs().of(steps::VALIDATE), 1, "one attempt, no retries");
+    assert_eq!(p.runs().of(steps::PROCESS), 0);
+    assert_eq!(step_names(&result), succeeded(&[steps::VALIDATE]));
+
+    let r = store.get(&id).await.unwrap().unwrap();
+    assert_eq!(r.status, Status::Failed);
+    let error = r.error.unwrap();
+    assert_eq!(error.message, "validation failed");
+    assert_eq!(error.reasons, ["`orderId` must not be empty"]);
+
+    let id = recorded(&store, r#"{"kind":"order"}"#).await;
+    run(LocalRunner::new(), &p, &id).await;
+    let r = store.get(&id).await.unwrap().unwrap();
+    assert_eq!(
+        r.error.unwrap().reasons,
+        ["`type` is missing; it must be one of: order, payment, user, system"]
+    );
+}
+
+/// The real store, with its first `fail` writes refused as throttled: a fault DynamoDB
+/// Local cannot be asked to produce.
+struct Throttled {
+    store: Store,
+    fail: AtomicU32,
+}
+
+impl Records for Throttled {
+    async fn get(&self, id: &WebhookId) -> Result<Option<Record>, StoreError> {
+        self.store.get(id).await
+    }
+    async fn advance(&self, id: &WebhookId, change: &Advance, now: Instant) -> Result<Advanced, StoreError> {
+        if self.fail.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
+            return Err(StoreError::Dynamo {
+                operation: "UpdateItem",
+                code: "ProvisionedThroughputExceededException".to_owned(),
+                message: "injected".to_owned(),
+                transient: true,
+            });
+        }
+        self.store.advance(id, change, now).await
+    }
+}
+
+#[tokio::test]
+async fn a_transient_failure_is_retried_and_then_succeeds() {
+    let store = fresh_store().await;
+    let id = recorded(&store, ORDER).await;
+    let p = Processor::new(Throttled {
+        store: store.clone(),
+        fail: AtomicU32::new(2),
+    });
+    let result = run(LocalRunner::new(), &p, &id).await;
+    assert!(result.is_success(), "{:?}", result.error_message());
+    let validate = &result.operations()[0];
+    assert_eq!(validate.name(), Some(steps::VALIDATE));
+    assert_eq!(validate.attempt(), 2, "two retries recorded");
+    assert_eq!(p.runs().of(steps::VALIDATE), 3);
+    assert_eq!(store.get(&id).await.unwrap().unwrap().status, Status::Completed);
+}
+
+#[tokio::test]
+async fn a_permanent_store_error_fails_without_retrying() {
+    let store = fresh_store().await;
+    let p = Processor::new(store);
+    let ghost = WebhookId::parse("wh_ffffffffffffffffffffffffffffffff").unwrap();
+    let result = run(LocalRunner::new(), &p, &ghost).await;
+    assert!(result.is_failure());
+    assert_eq!(p.runs().of(steps::VALIDATE), 1);
+    assert!(
+        result.error_message().unwrap_or_default().contains("has no status record"),
+        "{:?}",
+        result.error_message()
+    );
+}
+
+#[tokio::test]
+async fn a_malformed_input_fails_the_execution() {
+    let p = Processor::new(fresh_store().await);
+    let runner = LocalRunner::new();
+    let p2 = p.clone();
+    let result = runner
+        .run(
+            move |input: ProcessorInput, ctx: DurableContext| {
+                let p = p2.clone();
+                async move { p.execute(input, ctx).await }
+            },
+            ProcessorInput { id: "../../etc".to_owned() },
+        )
+        .await;
+    assert!(result.is_failure());
+    assert_eq!(p.runs().of(steps::VALIDATE), 0);
+}
