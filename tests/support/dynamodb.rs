@@ -71,7 +71,10 @@ wait "$jvm" 2>/dev/null"#;
     if let Some(out) = child.stdout.take() {
         let _ = BufReader::new(out).read_line(&mut first);
     }
-    assert!(first.starts_with("pid "), "DynamoDB Local did not start (is `java` installed?)");
+    assert!(
+        first.starts_with("pid "),
+        "DynamoDB Local did not start (is `java` installed?)"
+    );
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let deadline = Instant::now() + Duration::from_secs(60);
     while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {

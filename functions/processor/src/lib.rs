@@ -12,7 +12,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use aws_durable_execution_sdk::{self as durable, BoxError, DurableContext, RetryDecision, StepError};
+use aws_durable_execution_sdk::{
+    self as durable, BoxError, DurableContext, RetryDecision, StepError,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use webhook_contract::steps;
@@ -28,7 +30,10 @@ pub const MAX_ATTEMPTS: u32 = 6;
 
 /// Where the processor reads and writes status records: the DynamoDB [`Store`] in production.
 pub trait Records: Send + Sync + 'static {
-    fn get(&self, id: &WebhookId) -> impl Future<Output = Result<Option<Record>, StoreError>> + Send;
+    fn get(
+        &self,
+        id: &WebhookId,
+    ) -> impl Future<Output = Result<Option<Record>, StoreError>> + Send;
     fn advance(
         &self,
         id: &WebhookId,
@@ -41,7 +46,12 @@ impl Records for Store {
     async fn get(&self, id: &WebhookId) -> Result<Option<Record>, StoreError> {
         Store::get(self, id).await
     }
-    async fn advance(&self, id: &WebhookId, change: &Advance, now: Instant) -> Result<Advanced, StoreError> {
+    async fn advance(
+        &self,
+        id: &WebhookId,
+        change: &Advance,
+        now: Instant,
+    ) -> Result<Advanced, StoreError> {
         Store::advance(self, id, change, now).await
     }
 }
@@ -195,11 +205,10 @@ impl<R: Records> Processor<R> {
     }
 
     async fn load(&self, id: &WebhookId) -> Result<(Record, Value), StepFailure> {
-        let record = self
-            .records
-            .get(id)
-            .await?
-            .ok_or_else(|| StepFailure::Permanent(format!("webhook {id} has no status record")))?;
+        let record =
+            self.records.get(id).await?.ok_or_else(|| {
+                StepFailure::Permanent(format!("webhook {id} has no status record"))
+            })?;
         let payload = serde_json::from_str(&record.payload)
             .map_err(|e| StepFailure::Permanent(format!("stored payload is not JSON: {e}")))?;
         Ok((record, payload))
@@ -274,7 +283,11 @@ impl<R: Records> Processor<R> {
     }
 
     /// The durable handler.
-    pub async fn execute(&self, input: ProcessorInput, ctx: DurableContext) -> Result<Outcome, BoxError> {
+    pub async fn execute(
+        &self,
+        input: ProcessorInput,
+        ctx: DurableContext,
+    ) -> Result<Outcome, BoxError> {
         let id = WebhookId::parse(&input.id)?;
 
         let (p, i) = (self.clone(), id.clone());

@@ -48,7 +48,12 @@ fn is_json(content_type: &[u8]) -> bool {
     let Ok(text) = std::str::from_utf8(content_type) else {
         return false;
     };
-    let media = text.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let media = text
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     media == "application/json"
         || media
             .strip_prefix("application/")
@@ -78,7 +83,10 @@ impl<S: Starter> Receiver<S> {
         req: &ApiGatewayProxyRequest,
     ) -> Result<ApiGatewayProxyResponse, ApiGatewayProxyResponse> {
         if req.http_method != Method::POST {
-            let res = refuse(405, &format!("{} is not allowed here; use POST", req.http_method));
+            let res = refuse(
+                405,
+                &format!("{} is not allowed here; use POST", req.http_method),
+            );
             return Err(http::with_header(res, "allow", "POST"));
         }
         let raw = body(req).map_err(|e| refuse(400, &e.to_string()))?;
@@ -110,7 +118,10 @@ impl<S: Starter> Receiver<S> {
             Ok(None) => {}
             Err(e) => {
                 tracing::error!(error = %e, "cannot read the webhook secret");
-                return Err(refuse(503, "cannot verify signatures right now; retry later"));
+                return Err(refuse(
+                    503,
+                    "cannot verify signatures right now; retry later",
+                ));
             }
         }
         if raw.is_empty() {
@@ -150,7 +161,10 @@ impl<S: Starter> Receiver<S> {
             Err(e) => {
                 tracing::error!(%id, error = %e, "cannot record the webhook");
                 let status = if e.is_transient() { 503 } else { 500 };
-                return Err(refuse(status, "cannot record the webhook right now; retry later"));
+                return Err(refuse(
+                    status,
+                    "cannot record the webhook right now; retry later",
+                ));
             }
         };
         match self.starter.start(&id).await {
@@ -242,7 +256,13 @@ mod tests {
         ] {
             assert!(is_json(ok.as_bytes()), "{ok}");
         }
-        for bad in ["text/plain", "application/xml", "application/+json", "json", ""] {
+        for bad in [
+            "text/plain",
+            "application/xml",
+            "application/+json",
+            "json",
+            "",
+        ] {
             assert!(!is_json(bad.as_bytes()), "{bad}");
         }
     }

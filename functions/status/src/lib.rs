@@ -92,7 +92,10 @@ impl StatusApi {
         req: &ApiGatewayProxyRequest,
     ) -> Result<ApiGatewayProxyResponse, ApiGatewayProxyResponse> {
         if req.http_method != Method::GET {
-            let res = http::error(405, &format!("{} is not allowed here; use GET", req.http_method));
+            let res = http::error(
+                405,
+                &format!("{} is not allowed here; use GET", req.http_method),
+            );
             return Err(http::with_header(res, "allow", "GET"));
         }
         let raw = req
@@ -107,7 +110,10 @@ impl StatusApi {
             Err(e) => {
                 tracing::error!(%id, error = %e, "cannot read the status record");
                 let status = if e.is_transient() { 503 } else { 500 };
-                return Err(http::error(status, "cannot read the status right now; retry later"));
+                return Err(http::error(
+                    status,
+                    "cannot read the status right now; retry later",
+                ));
             }
         };
         // The key lookup is exact; this guards the guarantee that no other record is shown.

@@ -33,7 +33,11 @@ pub fn error(status: u16, message: &str) -> ApiGatewayProxyResponse {
 }
 
 /// Adds a header; values that are not valid header text are dropped.
-pub fn with_header(mut res: ApiGatewayProxyResponse, name: &'static str, value: &str) -> ApiGatewayProxyResponse {
+pub fn with_header(
+    mut res: ApiGatewayProxyResponse,
+    name: &'static str,
+    value: &str,
+) -> ApiGatewayProxyResponse {
     if let Ok(v) = HeaderValue::from_str(value) {
         res.headers.insert(HeaderName::from_static(name), v);
     }

@@ -90,7 +90,9 @@ impl WebhookId {
     pub fn parse(s: &str) -> Result<Self, BadId> {
         let ok = s.len() == 35
             && s.starts_with("wh_")
-            && s[3..].bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+            && s[3..]
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
         if ok {
             Ok(WebhookId(s.to_owned()))
         } else {
@@ -148,7 +150,9 @@ mod tests {
         for bad in ["", "has space", &"x".repeat(201)] {
             assert_eq!(
                 Delivery::of(headers(&[("x-github-delivery", bad)]), b"{}"),
-                Err(BadDeliveryId { header: "x-github-delivery" })
+                Err(BadDeliveryId {
+                    header: "x-github-delivery"
+                })
             );
         }
     }

@@ -62,9 +62,13 @@ impl Status {
 pub enum Start {
     /// Recorded, execution not (yet) started.
     Pending,
-    Started { execution_arn: Option<String> },
+    Started {
+        execution_arn: Option<String>,
+    },
     /// The last attempt to start it failed; a redelivery tries again.
-    Failed { reason: String },
+    Failed {
+        reason: String,
+    },
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]

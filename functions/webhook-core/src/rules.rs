@@ -43,17 +43,11 @@ pub fn violations(rules: &[Rule], payload: &Value) -> Vec<String> {
         Some(Value::String(t)) => match rules.iter().find(|r| r.kind == t) {
             Some(rule) => rule,
             None => {
-                return vec![format!(
-                    "`type` is {t:?}; it must be one of: {}",
-                    kinds()
-                )];
+                return vec![format!("`type` is {t:?}; it must be one of: {}", kinds())];
             }
         },
         Some(other) => {
-            return vec![format!(
-                "`type` must be a string, not {}",
-                json_kind(other)
-            )];
+            return vec![format!("`type` must be a string, not {}", json_kind(other))];
         }
     };
     rule.required
@@ -101,7 +95,10 @@ mod tests {
         assert!(check(json!({"type": "payment", "transactionId": 7})).is_empty());
         assert!(check(json!({"type": "user"})).is_empty());
         assert!(check(json!({"type": "system", "extra": [1, 2]})).is_empty());
-        assert_eq!(check(json!({"type": "order"})), ["a webhook of type order needs `orderId`"]);
+        assert_eq!(
+            check(json!({"type": "order"})),
+            ["a webhook of type order needs `orderId`"]
+        );
         assert_eq!(
             check(json!({"type": "payment", "transactionId": ""})),
             ["`transactionId` must not be empty"]
@@ -110,7 +107,10 @@ mod tests {
             check(json!({"type": "refund"})),
             ["`type` is \"refund\"; it must be one of: order, payment, user, system"]
         );
-        assert_eq!(check(json!({"type": 3})), ["`type` must be a string, not a number"]);
+        assert_eq!(
+            check(json!({"type": 3})),
+            ["`type` must be a string, not a number"]
+        );
         assert_eq!(
             check(json!({})),
             ["`type` is missing; it must be one of: order, payment, user, system"]

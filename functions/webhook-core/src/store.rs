@@ -58,7 +58,13 @@ pub enum StoreError {
 impl StoreError {
     /// Whether trying again later may succeed (throttling, timeouts, service errors).
     pub fn is_transient(&self) -> bool {
-        matches!(self, StoreError::Dynamo { transient: true, .. })
+        matches!(
+            self,
+            StoreError::Dynamo {
+                transient: true,
+                ..
+            }
+        )
     }
 
     fn from_sdk<E, R>(operation: &'static str, err: SdkError<E, R>) -> Self
@@ -420,7 +426,12 @@ pub fn decode(item: &Item) -> Result<Record, StoreError> {
     if let Some(Ok(map)) = get(item, attr::STEPS).map(|v| v.as_m()) {
         for (name, times) in map {
             let times = times.as_m().ok();
-            let at = |k: &str| times.and_then(|t| t.get(k)).and_then(|v| v.as_s().ok()).cloned();
+            let at = |k: &str| {
+                times
+                    .and_then(|t| t.get(k))
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+            };
             steps.insert(
                 name.clone(),
                 StepTimes {

@@ -10,13 +10,15 @@ mod store;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
+use ::receiver::Receiver;
+use ::status::StatusApi;
 use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
 use aws_lambda_events::encodings::Body;
 use aws_lambda_events::http::{HeaderName, HeaderValue, Method};
-use aws_sdk_dynamodb::types::{AttributeDefinition, KeySchemaElement, KeyType, ScalarAttributeType};
-use ::receiver::Receiver;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, KeySchemaElement, KeyType, ScalarAttributeType,
+};
 use serde_json::Value;
-use ::status::StatusApi;
 use webhook_core::secret::SecretSource;
 use webhook_core::starter::{StartError, Started, Starter};
 use webhook_core::{Store, WebhookId, signature};
@@ -135,7 +137,9 @@ pub fn status_api(store: Store) -> StatusApi {
 }
 
 fn fixture_text(name: &str) -> String {
-    let path = tests::workspace_root().join("tests/fixtures/apigw").join(name);
+    let path = tests::workspace_root()
+        .join("tests/fixtures/apigw")
+        .join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -157,13 +161,18 @@ pub fn fixture(name: &str) -> ApiGatewayProxyRequest {
 pub fn post(body: &str) -> ApiGatewayProxyRequest {
     let mut req = fixture("post-webhook.json");
     req.body = Some(body.to_owned());
-    set_header(&mut req, signature::HEADER, &signature::sign(SECRET, body.as_bytes()));
+    set_header(
+        &mut req,
+        signature::HEADER,
+        &signature::sign(SECRET, body.as_bytes()),
+    );
     req
 }
 
 pub fn set_header(req: &mut ApiGatewayProxyRequest, name: &str, value: &str) {
     let name = HeaderName::from_bytes(name.as_bytes()).unwrap();
-    req.headers.insert(name.clone(), HeaderValue::from_str(value).unwrap());
+    req.headers
+        .insert(name.clone(), HeaderValue::from_str(value).unwrap());
     req.multi_value_headers.remove(&name);
 }
 

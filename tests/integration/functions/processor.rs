@@ -3,9 +3,9 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use aws_durable_execution_sdk::test_util::LocalRunner;
-use aws_durable_execution_sdk::DurableContext;
 use ::processor::{Outcome, Processor, Records};
+use aws_durable_execution_sdk::DurableContext;
+use aws_durable_execution_sdk::test_util::LocalRunner;
 use webhook_contract::steps;
 use webhook_core::record::{Record, Status};
 use webhook_core::starter::ProcessorInput;
@@ -54,7 +54,9 @@ async fn run<R: Records>(
         .await
 }
 
-fn step_names<O>(result: &aws_durable_execution_sdk::test_util::TestResult<O>) -> Vec<(String, String)> {
+fn step_names<O>(
+    result: &aws_durable_execution_sdk::test_util::TestResult<O>,
+) -> Vec<(String, String)> {
     result
         .operations()
         .iter()
@@ -63,7 +65,10 @@ fn step_names<O>(result: &aws_durable_execution_sdk::test_util::TestResult<O>) -
 }
 
 fn succeeded(names: &[&str]) -> Vec<(String, String)> {
-    names.iter().map(|n| ((*n).to_owned(), "Succeeded".to_owned())).collect()
+    names
+        .iter()
+        .map(|n| ((*n).to_owned(), "Succeeded".to_owned()))
+        .collect()
 }
 
 const ORDER: &str = r#"{"type":"order","orderId":"o-77","amount":9.99}"#;
@@ -88,7 +93,10 @@ async fn the_three_steps_run_in_order_and_complete_the_record() {
     assert_eq!(r.current_step.as_deref(), Some(steps::FINALIZE));
     for s in steps::ALL {
         let t = &r.steps[s];
-        assert!(t.started_at.is_some() && t.finished_at.is_some(), "{s}: {t:?}");
+        assert!(
+            t.started_at.is_some() && t.finished_at.is_some(),
+            "{s}: {t:?}"
+        );
         assert!(t.started_at <= t.finished_at);
     }
     let result: Value = serde_json::from_str(r.result.as_deref().unwrap()).unwrap();
@@ -110,9 +118,21 @@ async fn a_checkpoint_failure_mid_run_resumes_without_rerunning_finished_steps()
     let runner = LocalRunner::new().fail_checkpoints_after_retryable(3, 1);
     let result = run(runner, &p, &id).await;
     assert!(result.is_success(), "{:?}", result.error_message());
-    assert!(result.invocation_count() >= 2, "{}", result.invocation_count());
-    assert_eq!(p.runs().of(steps::VALIDATE), 1, "a finished step does not run again");
-    assert_eq!(p.runs().of(steps::PROCESS), 2, "the interrupted step ran again");
+    assert!(
+        result.invocation_count() >= 2,
+        "{}",
+        result.invocation_count()
+    );
+    assert_eq!(
+        p.runs().of(steps::VALIDATE),
+        1,
+        "a finished step does not run again"
+    );
+    assert_eq!(
+        p.runs().of(steps::PROCESS),
+        2,
+        "the interrupted step ran again"
+    );
     assert_eq!(p.runs().of(steps::FINALIZE), 1);
     assert_eq!(step_names(&result), succeeded(&steps::ALL));
     let r = store.get(&id).await.unwrap().unwrap();
@@ -160,8 +180,17 @@ impl Records for Throttled {
     async fn get(&self, id: &WebhookId) -> Result<Option<Record>, StoreError> {
         self.store.get(id).await
     }
-    async fn advance(&self, id: &WebhookId, change: &Advance, now: Instant) -> Result<Advanced, StoreError> {
-        if self.fail.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
+    async fn advance(
+        &self,
+        id: &WebhookId,
+        change: &Advance,
+        now: Instant,
+    ) -> Result<Advanced, StoreError> {
+        if self
+            .fail
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
             return Err(StoreError::Dynamo {
                 operation: "UpdateItem",
                 code: "ProvisionedThroughputExceededException".to_owned(),
@@ -187,7 +216,10 @@ async fn a_transient_failure_is_retried_and_then_succeeds() {
     assert_eq!(validate.name(), Some(steps::VALIDATE));
     assert_eq!(validate.attempt(), 2, "two retries recorded");
     assert_eq!(p.runs().of(steps::VALIDATE), 3);
-    assert_eq!(store.get(&id).await.unwrap().unwrap().status, Status::Completed);
+    assert_eq!(
+        store.get(&id).await.unwrap().unwrap().status,
+        Status::Completed
+    );
 }
 
 #[tokio::test]
@@ -199,7 +231,10 @@ async fn a_permanent_store_error_fails_without_retrying() {
     assert!(result.is_failure());
     assert_eq!(p.runs().of(steps::VALIDATE), 1);
     assert!(
-        result.error_message().unwrap_or_default().contains("has no status record"),
+        result
+            .error_message()
+            .unwrap_or_default()
+            .contains("has no status record"),
         "{:?}",
         result.error_message()
     );
@@ -216,7 +251,9 @@ async fn a_malformed_input_fails_the_execution() {
                 let p = p2.clone();
                 async move { p.execute(input, ctx).await }
             },
-            ProcessorInput { id: "../../etc".to_owned() },
+            ProcessorInput {
+                id: "../../etc".to_owned(),
+            },
         )
         .await;
     assert!(result.is_failure());

@@ -24,18 +24,32 @@ async fn a_signed_webhook_is_accepted_recorded_and_started() {
     assert_eq!(res.headers["location"], format!("/dev/webhooks/{id}"));
     assert_eq!(r.starter.calls(), [id]);
 
-    let record = r.store.get(&WebhookId::parse(id).unwrap()).await.unwrap().unwrap();
+    let record = r
+        .store
+        .get(&WebhookId::parse(id).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(record.status, Status::Received);
     assert_eq!(record.delivery_id, "72d3162e-cc78-11e3-81ab-4c9367dc0958");
     // Exactly the bytes received: floats, big integers and unicode intact.
     assert_eq!(record.payload, body);
-    assert!(matches!(record.start, Start::Started { execution_arn: Some(_) }));
+    assert!(matches!(
+        record.start,
+        Start::Started {
+            execution_arn: Some(_)
+        }
+    ));
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
     let week = 7 * 86_400;
-    assert!((now + week - 5..=now + week + 5).contains(&record.ttl), "ttl {}", record.ttl);
+    assert!(
+        (now + week - 5..=now + week + 5).contains(&record.ttl),
+        "ttl {}",
+        record.ttl
+    );
 }
 
 #[tokio::test]
@@ -83,7 +97,12 @@ async fn a_failed_start_is_503_and_the_retry_starts_it_once() {
     let (code, json) = parts(&r.handle(post(ORDER)).await);
     assert_eq!(code, 503, "{json}");
     let id = WebhookId::parse(json["id"].as_str().unwrap()).unwrap();
-    assert!(json["message"].as_str().unwrap().contains("deliver it again"));
+    assert!(
+        json["message"]
+            .as_str()
+            .unwrap()
+            .contains("deliver it again")
+    );
     let record = r.store.get(&id).await.unwrap().unwrap();
     assert_eq!(
         record.start,

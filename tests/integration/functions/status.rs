@@ -47,7 +47,10 @@ async fn a_recorded_webhook_is_200_with_its_own_record() {
             assert!(json[key].as_str().unwrap().ends_with('Z'), "{key}: {json}");
         }
         assert!(json.get("result").is_none() && json.get("error").is_none());
-        assert_eq!(res.headers["access-control-allow-origin"], "https://example.test");
+        assert_eq!(
+            res.headers["access-control-allow-origin"],
+            "https://example.test"
+        );
         assert_eq!(res.headers["cache-control"], "no-store");
     }
 }
@@ -55,9 +58,15 @@ async fn a_recorded_webhook_is_200_with_its_own_record() {
 #[tokio::test]
 async fn unknown_ids_are_404_and_bad_ids_400() {
     let api = status_api(fresh_store().await);
-    let (code, json) = parts(&api.handle(get_status("wh_0123456789abcdef0123456789abcdef")).await);
+    let (code, json) = parts(
+        &api.handle(get_status("wh_0123456789abcdef0123456789abcdef"))
+            .await,
+    );
     assert_eq!(code, 404);
-    assert_eq!(json["message"], "no webhook wh_0123456789abcdef0123456789abcdef");
+    assert_eq!(
+        json["message"],
+        "no webhook wh_0123456789abcdef0123456789abcdef"
+    );
     let (code, json) = parts(&api.handle(get_status("nope")).await);
     assert_eq!(code, 400);
     assert_eq!(

@@ -34,10 +34,16 @@ const T0: u64 = 1_800_000_000_000;
 #[tokio::test]
 async fn insert_is_idempotent() {
     let store = fresh_store().await;
-    let first = store.insert(new(&id(1), r#"{"a":1}"#), Instant::from_epoch_millis(T0)).await.unwrap();
+    let first = store
+        .insert(new(&id(1), r#"{"a":1}"#), Instant::from_epoch_millis(T0))
+        .await
+        .unwrap();
     assert!(matches!(first, Inserted::Created(_)));
     let again = store
-        .insert(new(&id(1), r#"{"a":2}"#), Instant::from_epoch_millis(T0 + 1000))
+        .insert(
+            new(&id(1), r#"{"a":2}"#),
+            Instant::from_epoch_millis(T0 + 1000),
+        )
         .await
         .unwrap();
     let Inserted::Existing(existing) = again else {
@@ -52,29 +58,85 @@ async fn insert_is_idempotent() {
 async fn status_only_moves_forward() {
     let store = fresh_store().await;
     let w = id(2);
-    store.insert(new(&w, "{}"), Instant::from_epoch_millis(T0)).await.unwrap();
+    store
+        .insert(new(&w, "{}"), Instant::from_epoch_millis(T0))
+        .await
+        .unwrap();
     let at = |s: u64| Instant::from_epoch_millis(T0 + s * 1000);
 
     use webhook_contract::steps::{FINALIZE, PROCESS, VALIDATE};
     let ok = Advanced::Applied;
-    assert_eq!(store.advance(&w, &step(VALIDATE, Phase::Started, Status::Validating), at(1)).await.unwrap(), ok);
-    assert_eq!(store.advance(&w, &step(VALIDATE, Phase::Finished, Status::Validating), at(2)).await.unwrap(), ok);
-    assert_eq!(store.advance(&w, &step(PROCESS, Phase::Started, Status::Processing), at(3)).await.unwrap(), ok);
+    assert_eq!(
+        store
+            .advance(
+                &w,
+                &step(VALIDATE, Phase::Started, Status::Validating),
+                at(1)
+            )
+            .await
+            .unwrap(),
+        ok
+    );
+    assert_eq!(
+        store
+            .advance(
+                &w,
+                &step(VALIDATE, Phase::Finished, Status::Validating),
+                at(2)
+            )
+            .await
+            .unwrap(),
+        ok
+    );
+    assert_eq!(
+        store
+            .advance(
+                &w,
+                &step(PROCESS, Phase::Started, Status::Processing),
+                at(3)
+            )
+            .await
+            .unwrap(),
+        ok
+    );
     // A replayed validate start now changes nothing.
     assert_eq!(
-        store.advance(&w, &step(VALIDATE, Phase::Started, Status::Validating), at(4)).await.unwrap(),
+        store
+            .advance(
+                &w,
+                &step(VALIDATE, Phase::Started, Status::Validating),
+                at(4)
+            )
+            .await
+            .unwrap(),
         Advanced::AlreadyPast
     );
     let r = store.get(&w).await.unwrap().unwrap();
     assert_eq!(r.status, Status::Processing);
     assert_eq!(r.current_step.as_deref(), Some(PROCESS));
-    assert_eq!(r.updated_at, "2027-01-15T08:00:03.000Z", "the skipped write left no trace");
+    assert_eq!(
+        r.updated_at, "2027-01-15T08:00:03.000Z",
+        "the skipped write left no trace"
+    );
 
     // A retried start keeps the first start time.
-    store.advance(&w, &step(PROCESS, Phase::Started, Status::Processing), at(5)).await.unwrap();
+    store
+        .advance(
+            &w,
+            &step(PROCESS, Phase::Started, Status::Processing),
+            at(5),
+        )
+        .await
+        .unwrap();
     let r = store.get(&w).await.unwrap().unwrap();
-    assert_eq!(r.steps[PROCESS].started_at.as_deref(), Some("2027-01-15T08:00:03.000Z"));
-    assert_eq!(r.steps[VALIDATE].finished_at.as_deref(), Some("2027-01-15T08:00:02.000Z"));
+    assert_eq!(
+        r.steps[PROCESS].started_at.as_deref(),
+        Some("2027-01-15T08:00:03.000Z")
+    );
+    assert_eq!(
+        r.steps[VALIDATE].finished_at.as_deref(),
+        Some("2027-01-15T08:00:02.000Z")
+    );
 
     let done = Advance {
         result: Some(r#"{"ok":true}"#.to_owned()),
@@ -89,9 +151,19 @@ async fn status_only_moves_forward() {
         }),
         ..step(FINALIZE, Phase::Finished, Status::Failed)
     };
-    assert_eq!(store.advance(&w, &failed, at(7)).await.unwrap(), Advanced::AlreadyPast);
     assert_eq!(
-        store.advance(&w, &step(PROCESS, Phase::Finished, Status::Processing), at(8)).await.unwrap(),
+        store.advance(&w, &failed, at(7)).await.unwrap(),
+        Advanced::AlreadyPast
+    );
+    assert_eq!(
+        store
+            .advance(
+                &w,
+                &step(PROCESS, Phase::Finished, Status::Processing),
+                at(8)
+            )
+            .await
+            .unwrap(),
         Advanced::AlreadyPast
     );
     // Replaying the completion itself is harmless.
@@ -106,13 +178,24 @@ async fn status_only_moves_forward() {
 async fn every_write_renews_the_ttl() {
     let store = fresh_store().await;
     let w = id(3);
-    store.insert(new(&w, "{}"), Instant::from_epoch_millis(T0)).await.unwrap();
+    store
+        .insert(new(&w, "{}"), Instant::from_epoch_millis(T0))
+        .await
+        .unwrap();
     let r = store.get(&w).await.unwrap().unwrap();
     assert_eq!(r.ttl, T0 / 1000 + 7 * 86_400);
     assert_eq!(r.expires_at, "2027-01-22T08:00:00.000Z");
     let later = Instant::from_epoch_millis(T0 + 3_600_000);
     store
-        .advance(&w, &step(webhook_contract::steps::VALIDATE, Phase::Started, Status::Validating), later)
+        .advance(
+            &w,
+            &step(
+                webhook_contract::steps::VALIDATE,
+                Phase::Started,
+                Status::Validating,
+            ),
+            later,
+        )
         .await
         .unwrap();
     let r = store.get(&w).await.unwrap().unwrap();
@@ -124,20 +207,38 @@ async fn every_write_renews_the_ttl() {
 async fn writes_to_a_missing_record_are_not_found() {
     let store = fresh_store().await;
     let err = store
-        .advance(&id(4), &step(webhook_contract::steps::VALIDATE, Phase::Started, Status::Validating), Instant::now())
+        .advance(
+            &id(4),
+            &step(
+                webhook_contract::steps::VALIDATE,
+                Phase::Started,
+                Status::Validating,
+            ),
+            Instant::now(),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::NotFound(_)), "{err}");
     assert!(!err.is_transient());
-    assert_eq!(items(&store).await, 0, "no record was created by the update");
+    assert_eq!(
+        items(&store).await,
+        0,
+        "no record was created by the update"
+    );
 }
 
 #[tokio::test]
 async fn a_missing_table_is_permanent_and_no_connection_transient() {
     let missing = Store::new(dynamo().await, "no-such-table", 7);
     let err = missing.get(&id(5)).await.unwrap_err();
-    assert!(err.to_string().contains("ResourceNotFoundException"), "{err}");
-    assert!(!err.is_transient(), "a missing table does not come back by retrying");
+    assert!(
+        err.to_string().contains("ResourceNotFoundException"),
+        "{err}"
+    );
+    assert!(
+        !err.is_transient(),
+        "a missing table does not come back by retrying"
+    );
 
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let endpoint = format!("http://{}", closed.local_addr().unwrap());
