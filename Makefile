@@ -37,8 +37,8 @@ test: tools lint
 	cargo build -p deployer
 	cargo test --workspace
 
-bench:
-	cargo build --release -p deployer
+bench: tools
+	cargo build --release -p deployer -p receiver -p processor -p status
 	cargo bench -p tests --bench bench
 
 synth:

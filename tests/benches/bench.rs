@@ -1,12 +1,26 @@
 //! `make bench`: the project's figures, as a table with units.
 //!
-//! Synth: the whole `deployer synth` process (release build), as a user runs it, median of
-//! many runs, and the peak resident memory of those processes.
+//! - Synth: the whole `deployer synth` process (release build), as a user runs it, median of
+//!   many runs, and the peak resident memory of those processes.
+//! - Receiver: the handler called in process against DynamoDB Local, many requests in
+//!   flight; the processor is started by the in-memory starter (no Lambda here).
+//! - Processor: whole executions under the SDK's LocalRunner against DynamoDB Local, and
+//!   the checkpoint writes each makes (counted from the SDK's lifecycle events, one per
+//!   persisted transition).
+//! - The release function binaries, zipped as Lambda packages.
 
+use std::io::Write;
 use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use aws_durable_execution_sdk::test_util::LocalRunner;
+use aws_durable_execution_sdk::{DurableContext, observability};
 use nix::sys::resource::{UsageWho, getrusage};
+use tests::functions as f;
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use webhook_core::starter::ProcessorInput;
 
 const SYNTH_RUNS: usize = 30;
 
@@ -86,9 +100,223 @@ fn synth_rows() -> Vec<Row> {
     ]
 }
 
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+const RECEIVER_REQUESTS: usize = 4000;
+const RECEIVER_IN_FLIGHT: usize = 32;
+
+async fn receiver_rows() -> Vec<Row> {
+    let receiver = Arc::new(f::receiver().await);
+    let requests: Vec<_> = (0..RECEIVER_REQUESTS)
+        .map(|i| {
+            let mut req = f::post(&format!(
+                r#"{{"type":"order","orderId":"o-{i}","amount":{i}.5}}"#
+            ));
+            f::set_header(&mut req, "x-github-delivery", &format!("bench-{i}"));
+            req
+        })
+        .collect();
+    let queue = Arc::new(std::sync::Mutex::new(requests));
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..RECEIVER_IN_FLIGHT {
+        let (receiver, queue) = (receiver.clone(), queue.clone());
+        tasks.spawn(async move {
+            let mut latencies = Vec::new();
+            loop {
+                let next = queue.lock().map(|mut q| q.pop()).unwrap_or(None);
+                let Some(req) = next else { break };
+                let t = Instant::now();
+                let res = receiver.handle(req).await;
+                assert_eq!(res.status_code, 202, "{:?}", res.body);
+                latencies.push(t.elapsed());
+            }
+            latencies
+        });
+    }
+    let mut latencies = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        latencies.extend(done.expect("a receiver task"));
+    }
+    let elapsed = started.elapsed();
+    latencies.sort_unstable();
+    vec![
+        Row {
+            metric: format!(
+                "receiver, in process + DynamoDB Local, {RECEIVER_IN_FLIGHT} in flight"
+            ),
+            value: RECEIVER_REQUESTS as f64 / elapsed.as_secs_f64(),
+            unit: "req/s",
+            target: "",
+        },
+        Row {
+            metric: "receiver latency p50".to_owned(),
+            value: percentile(&latencies, 0.50).as_secs_f64() * 1e3,
+            unit: "ms",
+            target: "",
+        },
+        Row {
+            metric: "receiver latency p99".to_owned(),
+            value: percentile(&latencies, 0.99).as_secs_f64() * 1e3,
+            unit: "ms",
+            target: "",
+        },
+    ]
+}
+
+/// Counts the SDK's record-transition events: each is emitted after one persisted
+/// checkpoint write (the runner does not batch).
+struct CheckpointWrites(Arc<AtomicUsize>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for CheckpointWrites {
+    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+        if event.metadata().target() != observability::TARGET {
+            return;
+        }
+        struct Message(String);
+        impl tracing::field::Visit for Message {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                if field.name() == "message" {
+                    self.0 = format!("{value:?}");
+                }
+            }
+            fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+                if field.name() == "message" {
+                    self.0 = value.to_owned();
+                }
+            }
+        }
+        let mut m = Message(String::new());
+        event.record(&mut m);
+        use observability::event_names as e;
+        if [
+            e::OPERATION_STARTED,
+            e::OPERATION_SUCCEEDED,
+            e::OPERATION_FAILED,
+            e::OPERATION_RETRY_SCHEDULED,
+        ]
+        .contains(&m.0.as_str())
+        {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+const EXECUTIONS: usize = 300;
+
+async fn processor_rows(writes: Arc<AtomicUsize>) -> Vec<Row> {
+    let store = f::fresh_store().await;
+    let processor = processor::Processor::new(store.clone());
+    let mut ids = Vec::new();
+    for i in 0..EXECUTIONS {
+        let id = webhook_core::ids::Delivery::Header {
+            name: "x-webhook-id",
+            value: format!("exec-{i}"),
+        }
+        .webhook_id();
+        store
+            .insert(
+                webhook_core::store::NewWebhook {
+                    id: id.clone(),
+                    delivery_id: format!("exec-{i}"),
+                    payload: format!(r#"{{"type":"payment","transactionId":"t-{i}"}}"#),
+                },
+                webhook_core::time::Instant::now(),
+            )
+            .await
+            .expect("insert");
+        ids.push(id);
+    }
+    let before = writes.load(Ordering::Relaxed);
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for chunk in ids.chunks(EXECUTIONS / 8) {
+        let (chunk, p) = (chunk.to_vec(), processor.clone());
+        tasks.spawn(async move {
+            for id in chunk {
+                let p = p.clone();
+                let result = LocalRunner::new()
+                    .run(
+                        move |input: ProcessorInput, ctx: DurableContext| {
+                            let p = p.clone();
+                            async move { p.execute(input, ctx).await }
+                        },
+                        ProcessorInput { id: id.to_string() },
+                    )
+                    .await;
+                assert!(result.is_success(), "{:?}", result.error_message());
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.expect("a processor task");
+    }
+    let elapsed = started.elapsed();
+    let per_execution = (writes.load(Ordering::Relaxed) - before) as f64 / EXECUTIONS as f64;
+    vec![
+        Row {
+            metric: "processor executions, LocalRunner + DynamoDB Local, 8 at a time".to_owned(),
+            value: EXECUTIONS as f64 / elapsed.as_secs_f64(),
+            unit: "exec/s",
+            target: "",
+        },
+        Row {
+            metric: "checkpoint writes per execution (3 steps)".to_owned(),
+            value: per_execution,
+            unit: "calls",
+            target: "<= 3 (1 per step); the SDK writes START and SUCCEED per step",
+        },
+    ]
+}
+
+/// Each release function binary zipped as a Lambda package (`bootstrap`, deflate).
+fn package_rows() -> Vec<Row> {
+    let release = tests::workspace_root().join("target/release");
+    ["receiver", "processor", "status"]
+        .iter()
+        .map(|name| {
+            let bin = release.join(name);
+            let bytes = std::fs::read(&bin).unwrap_or_else(|e| {
+                panic!(
+                    "{}: {e}; `make bench` builds it with cargo build --release",
+                    bin.display()
+                )
+            });
+            let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+            let options = zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated)
+                .unix_permissions(0o755);
+            zip.start_file("bootstrap", options).expect("zip entry");
+            zip.write_all(&bytes).expect("zip write");
+            let zipped = zip.finish().expect("zip finish").into_inner().len();
+            Row {
+                metric: format!("{name} package (bootstrap.zip), release"),
+                value: zipped as f64 / (1024.0 * 1024.0),
+                unit: "MiB",
+                target: "< 8 MiB",
+            }
+        })
+        .collect()
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; there is nothing to filter.
-    let rows = synth_rows();
+    let writes = Arc::new(AtomicUsize::new(0));
+    tracing::subscriber::set_global_default(
+        tracing_subscriber::registry().with(CheckpointWrites(writes.clone())),
+    )
+    .expect("the bench installs the only subscriber");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let mut rows = synth_rows();
+    rows.extend(runtime.block_on(receiver_rows()));
+    rows.extend(runtime.block_on(processor_rows(writes)));
+    rows.extend(package_rows());
     let width = rows.iter().map(|r| r.metric.len()).max().unwrap_or(6);
     println!(
         "| {:width$} | {:>10} | {:4} | target",

@@ -1,7 +1,11 @@
 //! Support for the integration suite and the benchmarks: where the real binaries and peers
 //! are, and how to run them.
 
+// Test support reports a broken setting by panicking, like a test.
+#![allow(clippy::unwrap_used)]
+
 pub mod dynamodb;
+pub mod functions;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

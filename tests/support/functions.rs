@@ -1,0 +1,196 @@
+//! The function crates' test setting, shared by the integration suite and the benches:
+//! clients for the DynamoDB peer, fresh status tables, and a fake processor starter.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use ::receiver::Receiver;
+use ::status::StatusApi;
+use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
+use aws_lambda_events::encodings::Body;
+use aws_lambda_events::http::{HeaderName, HeaderValue, Method};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, KeySchemaElement, KeyType, ScalarAttributeType,
+};
+use serde_json::Value;
+use webhook_core::secret::SecretSource;
+use webhook_core::starter::{StartError, Started, Starter};
+use webhook_core::{Store, WebhookId, signature};
+
+/// A DynamoDB client for the shared DynamoDB Local.
+pub async fn dynamo() -> aws_sdk_dynamodb::Client {
+    dynamo_at(&crate::dynamodb::dynamodb_local().endpoint)
+}
+
+/// A DynamoDB client for `endpoint`, with test credentials.
+pub fn dynamo_at(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .endpoint_url(endpoint)
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+/// A new, empty status table (as the stack defines it) and a store over it.
+pub async fn fresh_store() -> Store {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let client = dynamo().await;
+    let name = format!(
+        "webhooks-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    );
+    client
+        .create_table()
+        .table_name(&name)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(webhook_contract::table::PARTITION_KEY)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("a valid key schema"),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name(webhook_contract::table::PARTITION_KEY)
+                .key_type(KeyType::Hash)
+                .build()
+                .expect("a valid key schema"),
+        )
+        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+        .send()
+        .await
+        .expect("DynamoDB Local creates the table");
+    Store::new(client, name, 7)
+}
+
+/// Every item of the store's table (a scan; tables here are small).
+pub async fn items(store: &Store) -> usize {
+    let out = dynamo()
+        .await
+        .scan()
+        .table_name(store.table())
+        .send()
+        .await
+        .expect("DynamoDB Local scans the table");
+    out.items().len()
+}
+
+/// Starts executions in memory. The real starter invokes Lambda, which no peer here
+/// serves for durable functions (the local cloud does, and its tests cover that path);
+/// this fake only counts and can be told to fail.
+#[derive(Debug, Default)]
+pub struct FakeStarter {
+    pub calls: Mutex<Vec<String>>,
+    pub fail: AtomicBool,
+}
+
+impl FakeStarter {
+    pub fn calls(&self) -> Vec<String> {
+        self.calls.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+impl Starter for FakeStarter {
+    async fn start(&self, id: &WebhookId) -> Result<Started, StartError> {
+        self.calls
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(id.to_string());
+        if self.fail.load(Ordering::SeqCst) {
+            return Err(StartError("injected: Lambda is unavailable".to_owned()));
+        }
+        Ok(Started {
+            execution_arn: Some(format!(
+                "arn:aws:lambda:us-east-1:123456789012:function:processor:live/durable-execution/{id}/1"
+            )),
+        })
+    }
+}
+
+pub const SECRET: &[u8] = b"fixture-secret";
+
+pub async fn receiver_with(secret: SecretSource) -> Receiver<FakeStarter> {
+    Receiver {
+        store: fresh_store().await,
+        starter: FakeStarter::default(),
+        secret,
+    }
+}
+
+pub async fn receiver() -> Receiver<FakeStarter> {
+    receiver_with(SecretSource::Plain(SECRET.to_vec())).await
+}
+
+pub fn status_api(store: Store) -> StatusApi {
+    StatusApi {
+        store,
+        cors_allow_origin: Some("https://example.test".to_owned()),
+    }
+}
+
+fn fixture_text(name: &str) -> String {
+    let path = crate::workspace_root()
+        .join("tests/fixtures/apigw")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A fixture event, after checking that it survives a JSON round trip unchanged.
+pub fn fixture(name: &str) -> ApiGatewayProxyRequest {
+    let text = fixture_text(name);
+    let event: ApiGatewayProxyRequest = serde_json::from_str(&text).unwrap();
+    let again: ApiGatewayProxyRequest =
+        serde_json::from_value(serde_json::to_value(&event).unwrap()).unwrap();
+    assert_eq!(
+        serde_json::to_value(&event).unwrap(),
+        serde_json::to_value(&again).unwrap(),
+        "{name} does not round-trip"
+    );
+    event
+}
+
+/// The POST fixture with `body`, signed with [`SECRET`].
+pub fn post(body: &str) -> ApiGatewayProxyRequest {
+    let mut req = fixture("post-webhook.json");
+    req.body = Some(body.to_owned());
+    set_header(
+        &mut req,
+        signature::HEADER,
+        &signature::sign(SECRET, body.as_bytes()),
+    );
+    req
+}
+
+pub fn set_header(req: &mut ApiGatewayProxyRequest, name: &str, value: &str) {
+    let name = HeaderName::from_bytes(name.as_bytes()).unwrap();
+    req.headers
+        .insert(name.clone(), HeaderValue::from_str(value).unwrap());
+    req.multi_value_headers.remove(&name);
+}
+
+pub fn remove_header(req: &mut ApiGatewayProxyRequest, name: &str) {
+    req.headers.remove(name);
+    req.multi_value_headers.remove(name);
+}
+
+pub fn get_status(id: &str) -> ApiGatewayProxyRequest {
+    let mut req = fixture("get-status.json");
+    req.path_parameters.insert("id".to_owned(), id.to_owned());
+    req.http_method = Method::GET;
+    req
+}
+
+/// Status code and JSON body of a response.
+pub fn parts(res: &ApiGatewayProxyResponse) -> (i64, Value) {
+    let body = match &res.body {
+        Some(Body::Text(t)) => serde_json::from_str(t).unwrap(),
+        None => Value::Null,
+        Some(other) => panic!("unexpected body {other:?}"),
+    };
+    (res.status_code, body)
+}
