@@ -2,6 +2,8 @@
 //!
 //! - Synth: the whole `deployer synth` process (release build), as a user runs it, median of
 //!   many runs, and the peak resident memory of those processes.
+//!   The peak RSS is an upper bound: a child started with vfork inherits the parent's
+//!   high-water mark until it execs, so the figure is max(this bench's RSS, deployer's).
 //! - Receiver: the handler called in process against DynamoDB Local, many requests in
 //!   flight; the processor is started by the in-memory starter (no Lambda here).
 //! - Processor: whole executions under the SDK's LocalRunner against DynamoDB Local, and
@@ -86,7 +88,7 @@ fn synth_rows() -> Vec<Row> {
             target: "",
         },
         Row {
-            metric: "synth peak resident memory (max RSS)".to_owned(),
+            metric: "synth peak RSS (upper bound, see note)".to_owned(),
             value: max_rss_kib as f64 / 1024.0,
             unit: "MiB",
             target: "<= 20 MiB (cdk synth: 428 MiB)",
