@@ -5,6 +5,7 @@
 //! Output discipline: machine output (templates, paths) goes to stdout, progress and
 //! errors to stderr; every failure exits non-zero with its cause.
 
+pub mod local;
 pub mod synth;
 
 use clap::{Parser, Subcommand};
@@ -38,11 +39,24 @@ pub enum Command {
                       itself instead."
     )]
     Synth(synth::Args),
+    /// Run the whole stack on this machine: API, functions, durable executions, DynamoDB.
+    #[command(
+        long_about = "Run the whole stack on this machine, from the same template CloudFormation \
+                      gets: API Gateway routes, each Lambda function as its real binary, a local \
+                      durable execution service, and DynamoDB (embedded, SQLite). No AWS account, \
+                      no Docker.\n\n\
+                      Prints `API: <base-url>` and a ready-to-paste curl example on stdout; function \
+                      logs go to stderr prefixed with the function's name. The webhook secret comes \
+                      from WEBHOOK_SECRET (unset: signatures are off). Ctrl-C stops it; tables and \
+                      in-flight executions are kept in the data directory and resume on the next start."
+    )]
+    Local(local::Args),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Synth(args) => synth::run(args),
+        Command::Local(args) => local::run(args),
     }
 }
 

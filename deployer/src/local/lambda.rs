@@ -1,0 +1,331 @@
+//! Lambda on one machine: each function runs as its real binary in child processes that
+//! speak the Lambda Runtime API, served here, one listener per process so that a timed-out
+//! or crashed invocation is pinned to the process that had it.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::net::TcpListener;
+use tokio::process::{Child, Command};
+use tokio::sync::{Mutex, mpsc, oneshot};
+
+use super::model::{FunctionSpec, REGION};
+
+/// Why an invocation produced no response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InvokeError {
+    /// The handler returned an error (the Runtime API error document).
+    Function(String),
+    /// The invocation ran past the function's timeout; its process was killed.
+    Timeout,
+    /// The process exited during the invocation.
+    Crashed,
+}
+
+impl std::fmt::Display for InvokeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InvokeError::Function(e) => write!(f, "function error: {e}"),
+            InvokeError::Timeout => f.write_str("task timed out"),
+            InvokeError::Crashed => f.write_str("the function's process exited"),
+        }
+    }
+}
+
+pub type Outcome = Result<Vec<u8>, InvokeError>;
+
+struct Job {
+    request_id: String,
+    payload: Vec<u8>,
+    reply: oneshot::Sender<Outcome>,
+}
+
+struct Current {
+    request_id: String,
+    reply: oneshot::Sender<Outcome>,
+}
+
+/// One process of a function and its Runtime API endpoint.
+struct Instance {
+    index: usize,
+    current: Mutex<Option<Current>>,
+    pid: Mutex<Option<u32>>,
+    kill: Mutex<Option<oneshot::Sender<()>>>,
+}
+
+/// A deployed function: its processes and its queue of invocations.
+pub struct Function {
+    pub spec: FunctionSpec,
+    binary: PathBuf,
+    env: BTreeMap<String, String>,
+    jobs: mpsc::Sender<Job>,
+    queue: Mutex<mpsc::Receiver<Job>>,
+    instances: Mutex<Vec<Arc<Instance>>>,
+    next_id: AtomicU64,
+    /// Spawn-to-first-`next` times, for the cold-start figure.
+    pub cold_starts: Mutex<Vec<Duration>>,
+}
+
+fn now_ms() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis()
+}
+
+impl Function {
+    pub fn new(spec: FunctionSpec, binary: PathBuf, env: BTreeMap<String, String>) -> Arc<Self> {
+        let (jobs, queue) = mpsc::channel(1024);
+        Arc::new(Function {
+            spec,
+            binary,
+            env,
+            jobs,
+            queue: Mutex::new(queue),
+            instances: Mutex::new(Vec::new()),
+            next_id: AtomicU64::new(1),
+            cold_starts: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Starts `count` processes.
+    pub async fn start(self: &Arc<Self>, count: usize) -> anyhow::Result<()> {
+        for index in 0..count {
+            let instance = Arc::new(Instance {
+                index,
+                current: Mutex::new(None),
+                pid: Mutex::new(None),
+                kill: Mutex::new(None),
+            });
+            self.instances.lock().await.push(instance.clone());
+            let listener = TcpListener::bind("127.0.0.1:0").await?;
+            let addr = listener.local_addr()?;
+            let app = Router::new()
+                .route("/2018-06-01/runtime/invocation/next", get(next))
+                .route("/2018-06-01/runtime/invocation/{id}/response", post(response))
+                .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
+                .route("/2018-06-01/runtime/init/error", post(init_error))
+                .with_state((self.clone(), instance.clone()));
+            tokio::spawn(async move {
+                let _ = axum::serve(listener, app).await;
+            });
+            let f = self.clone();
+            tokio::spawn(async move { f.supervise(instance, addr.to_string()).await });
+        }
+        Ok(())
+    }
+
+    /// Keeps one process running for `instance`; a process that exits is replaced.
+    async fn supervise(self: Arc<Self>, instance: Arc<Instance>, runtime_api: String) {
+        let mut failures = 0u32;
+        loop {
+            let started = std::time::Instant::now();
+            let child = self.spawn(&runtime_api, instance.index);
+            let mut child = match child {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("[{}] cannot start {}: {e}", self.spec.crate_name, self.binary.display());
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                    continue;
+                }
+            };
+            *instance.pid.lock().await = child.id();
+            let (kill_tx, kill_rx) = oneshot::channel();
+            *instance.kill.lock().await = Some(kill_tx);
+            tokio::select! {
+                _ = child.wait() => {}
+                _ = kill_rx => {
+                    let _ = child.start_kill();
+                    let _ = child.wait().await;
+                }
+            }
+            *instance.pid.lock().await = None;
+            if let Some(current) = instance.current.lock().await.take() {
+                let _ = current.reply.send(Err(InvokeError::Crashed));
+            }
+            failures = if started.elapsed() < Duration::from_secs(1) { failures + 1 } else { 0 };
+            if failures > 0 {
+                tokio::time::sleep(Duration::from_millis(200 * u64::from(failures.min(10)))).await;
+            }
+        }
+    }
+
+    fn spawn(&self, runtime_api: &str, index: usize) -> std::io::Result<Child> {
+        let mut cmd = Command::new(&self.binary);
+        cmd.env_clear()
+            .envs(&self.env)
+            .env("AWS_LAMBDA_RUNTIME_API", runtime_api)
+            .env("AWS_LAMBDA_FUNCTION_NAME", &self.spec.name)
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", self.spec.memory_mb.to_string())
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", format!("local/{index}"))
+            .env("AWS_REGION", REGION)
+            .env("AWS_DEFAULT_REGION", REGION)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        if let Ok(path) = std::env::var("PATH") {
+            cmd.env("PATH", path);
+        }
+        let mut child = cmd.spawn()?;
+        let prefix = format!("[{}]", self.spec.crate_name);
+        for stream in [
+            child.stdout.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Send + Unpin>),
+            child.stderr.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Send + Unpin>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let prefix = prefix.clone();
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(stream).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    eprintln!("{prefix} {line}");
+                }
+            });
+        }
+        Ok(child)
+    }
+
+    /// Invokes the function and waits for its outcome (at most its timeout).
+    pub async fn invoke(self: &Arc<Self>, payload: Vec<u8>) -> Outcome {
+        let (reply, rx) = oneshot::channel();
+        let request_id = format!(
+            "{:08x}-local-{:012x}",
+            now_ms() as u32,
+            self.next_id.fetch_add(1, Ordering::Relaxed)
+        );
+        let job = Job {
+            request_id,
+            payload,
+            reply,
+        };
+        if self.jobs.send(job).await.is_err() {
+            return Err(InvokeError::Crashed);
+        }
+        rx.await.unwrap_or(Err(InvokeError::Crashed))
+    }
+
+    /// Kills the process of the instance that runs an invocation now, if any (fault
+    /// injection: it behaves exactly like a crash).
+    pub async fn kill_busy(&self) -> bool {
+        for instance in self.instances.lock().await.iter() {
+            if instance.current.lock().await.is_some() {
+                if let Some(kill) = instance.kill.lock().await.take() {
+                    let _ = kill.send(());
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    pub async fn pids(&self) -> Vec<u32> {
+        let mut out = Vec::new();
+        for i in self.instances.lock().await.iter() {
+            if let Some(pid) = *i.pid.lock().await {
+                out.push(pid);
+            }
+        }
+        out
+    }
+}
+
+type St = State<(Arc<Function>, Arc<Instance>)>;
+
+async fn next(State((f, instance)): St) -> Response {
+    let spawned_at = std::time::Instant::now();
+    let job = {
+        let mut queue = f.queue.lock().await;
+        queue.recv().await
+    };
+    let Some(job) = job else {
+        return StatusCode::GONE.into_response();
+    };
+    {
+        let mut cold = f.cold_starts.lock().await;
+        if cold.len() < 1000 {
+            cold.push(spawned_at.elapsed());
+        }
+    }
+    let timeout = Duration::from_secs(f.spec.timeout_s.max(1));
+    let deadline = now_ms() + timeout.as_millis();
+    *instance.current.lock().await = Some(Current {
+        request_id: job.request_id.clone(),
+        reply: job.reply,
+    });
+    // The template's timeout: past it, the process is killed and the invocation fails.
+    let (watch_instance, request_id) = (instance.clone(), job.request_id.clone());
+    tokio::spawn(async move {
+        tokio::time::sleep(timeout).await;
+        let mut current = watch_instance.current.lock().await;
+        if current.as_ref().is_some_and(|c| c.request_id == request_id) {
+            if let Some(c) = current.take() {
+                let _ = c.reply.send(Err(InvokeError::Timeout));
+            }
+            drop(current);
+            if let Some(kill) = watch_instance.kill.lock().await.take() {
+                let _ = kill.send(());
+            }
+        }
+    });
+    let mut headers = HeaderMap::new();
+    let mut set = |k: &'static str, v: String| {
+        if let Ok(v) = HeaderValue::from_str(&v) {
+            headers.insert(k, v);
+        }
+    };
+    set("lambda-runtime-aws-request-id", job.request_id);
+    set("lambda-runtime-deadline-ms", deadline.to_string());
+    set("lambda-runtime-invoked-function-arn", f.spec.arn.clone());
+    set("lambda-runtime-trace-id", "Root=1-00000000-000000000000000000000000".to_owned());
+    (StatusCode::OK, headers, job.payload).into_response()
+}
+
+async fn finish(instance: &Instance, id: &str, outcome: Outcome) -> StatusCode {
+    let mut current = instance.current.lock().await;
+    match current.take() {
+        Some(c) if c.request_id == id => {
+            let _ = c.reply.send(outcome);
+            StatusCode::ACCEPTED
+        }
+        other => {
+            *current = other;
+            StatusCode::BAD_REQUEST
+        }
+    }
+}
+
+async fn response(State((_, instance)): St, Path(id): Path<String>, body: Bytes) -> StatusCode {
+    finish(&instance, &id, Ok(body.to_vec())).await
+}
+
+async fn error(State((_, instance)): St, Path(id): Path<String>, body: Bytes) -> StatusCode {
+    finish(
+        &instance,
+        &id,
+        Err(InvokeError::Function(String::from_utf8_lossy(&body).into_owned())),
+    )
+    .await
+}
+
+async fn init_error(State((f, _)): St, body: Bytes) -> StatusCode {
+    eprintln!(
+        "[{}] init error: {}",
+        f.spec.crate_name,
+        String::from_utf8_lossy(&body)
+    );
+    StatusCode::ACCEPTED
+}

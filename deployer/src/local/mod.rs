@@ -1,0 +1,315 @@
+//! `deployer local`: the whole stack on one machine, from the same template CloudFormation
+//! gets. DynamoDB is an embedded dynoxide database, each Lambda function runs as its real
+//! binary behind a local Runtime API, durable functions get a local durable execution
+//! service, and API Gateway routes come from the template's methods.
+
+mod apigw;
+mod durable;
+mod lambda;
+mod model;
+mod server;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use hmac::{Hmac, Mac};
+use serde_json::json;
+use sha2::Sha256;
+use stacks::Format;
+use stacks::webhook::{self, Stage};
+use tokio::net::TcpListener;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The stage whose template to run.
+    #[arg(long, value_parser = crate::stage_parser(), default_value = "dev")]
+    pub stage: Stage,
+    /// Port of the API on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 3000)]
+    pub port: u16,
+    /// Where tables and durable executions are kept between runs
+    /// [default: .deployer/local/<stage>].
+    #[arg(long, value_name = "DIR", conflicts_with = "ephemeral")]
+    pub data_dir: Option<PathBuf>,
+    /// Keep everything in memory: nothing survives a restart.
+    #[arg(long)]
+    pub ephemeral: bool,
+    /// Processes per function.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub instances: u16,
+    /// Use the function binaries already built (target/debug) instead of running cargo.
+    #[arg(long)]
+    pub no_build: bool,
+    /// Fault injection, for tests: kill the durable function's process while it runs its
+    /// Nth step (once).
+    #[arg(long, value_name = "N", hide_short_help = true)]
+    pub kill_in_step: Option<usize>,
+}
+
+/// The workspace root: the nearest directory above the current one whose Cargo.toml has a
+/// `[workspace]` table.
+fn workspace_root() -> anyhow::Result<PathBuf> {
+    let cwd = std::env::current_dir()?;
+    for dir in cwd.ancestors() {
+        let manifest = dir.join("Cargo.toml");
+        if std::fs::read_to_string(&manifest).is_ok_and(|t| t.contains("[workspace]")) {
+            return Ok(dir.to_path_buf());
+        }
+    }
+    bail!(
+        "run `deployer local` inside the project's workspace (no Cargo.toml with [workspace] above {})",
+        cwd.display()
+    )
+}
+
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
+}
+
+/// Builds the function crates for this machine.
+fn build(root: &Path, crates: &[String]) -> anyhow::Result<()> {
+    eprintln!("building {} for this machine", crates.join(", "));
+    let mut cmd = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
+    cmd.arg("build").current_dir(root);
+    for c in crates {
+        cmd.args(["-p", c]);
+    }
+    let status = cmd.status().context("cannot run cargo")?;
+    if !status.success() {
+        bail!("building the functions failed ({status}); see cargo's output above");
+    }
+    Ok(())
+}
+
+fn sign(secret: &str, body: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key");
+    mac.update(body.as_bytes());
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(serve(args))
+}
+
+async fn serve(args: Args) -> anyhow::Result<()> {
+    let template = webhook::synth(args.stage)?;
+    let value = template.to_value()?;
+    // The same bytes `deployer synth` writes, re-read: the local cloud runs the template.
+    let _ = template.render(Format::Json)?;
+    let model = model::interpret(&value, template.manifest())?;
+
+    let root = workspace_root()?;
+    let crates: Vec<String> = model.functions.iter().map(|f| f.crate_name.clone()).collect();
+    if !args.no_build {
+        build(&root, &crates)?;
+    }
+    let bin_dir = target_dir(&root).join("debug");
+    for c in &crates {
+        let bin = bin_dir.join(c);
+        if !bin.exists() {
+            bail!("{} does not exist: build it (cargo build -p {c}) or drop --no-build", bin.display());
+        }
+    }
+
+    let data_dir = match (&args.data_dir, args.ephemeral) {
+        (_, true) => None,
+        (Some(d), false) => Some(d.clone()),
+        (None, false) => Some(root.join(".deployer/local").join(args.stage.as_str())),
+    };
+    if let Some(d) = &data_dir {
+        std::fs::create_dir_all(d)
+            .with_context(|| format!("cannot create the data directory `{}`", d.display()))?;
+    }
+
+    // DynamoDB.
+    let db = match &data_dir {
+        Some(d) => dynoxide::Database::new(&d.join("dynamodb.sqlite").to_string_lossy()),
+        None => dynoxide::Database::memory(),
+    }
+    .map_err(|e| anyhow::anyhow!("cannot open the local DynamoDB database: {e}"))?;
+    for t in &model.tables {
+        let keys: Vec<_> = t.keys.iter().map(|(n, _, k)| json!({"AttributeName": n, "KeyType": k})).collect();
+        let defs: Vec<_> = t.keys.iter().map(|(n, ty, _)| json!({"AttributeName": n, "AttributeType": ty})).collect();
+        let request = serde_json::from_value(json!({
+            "TableName": t.name, "KeySchema": keys, "AttributeDefinitions": defs,
+            "BillingMode": "PAY_PER_REQUEST",
+        }))?;
+        match db.create_table(request) {
+            Ok(_) => {}
+            Err(e) if e.to_string().contains("ResourceInUse") || e.to_string().contains("already exists") => {}
+            Err(e) => bail!("cannot create table {}: {e}", t.name),
+        }
+        if let Some(attr) = &t.ttl_attribute {
+            let request = serde_json::from_value(json!({
+                "TableName": t.name,
+                "TimeToLiveSpecification": {"AttributeName": attr, "Enabled": true},
+            }))?;
+            if let Err(e) = db.update_time_to_live(request) {
+                if !e.to_string().contains("already enabled") {
+                    eprintln!("[local] TTL on {}: {e}", t.name);
+                }
+            }
+        }
+    }
+    let dynamo_listener = TcpListener::bind("127.0.0.1:0").await?;
+    let dynamo_url = format!("http://{}", dynamo_listener.local_addr()?);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    {
+        let server_db = db.clone();
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = stop.changed().await;
+            };
+            if let Err(e) = dynoxide::server::serve_with_shutdown(dynamo_listener, server_db, shutdown).await {
+                eprintln!("[local] DynamoDB server: {e}");
+            }
+        });
+        // TTL expiry.
+        let db = db.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                let db = db.clone();
+                let _ = tokio::task::spawn_blocking(move || db.sweep_ttl()).await;
+            }
+        });
+    }
+
+    // Lambda.
+    let lambda_listener = TcpListener::bind("127.0.0.1:0").await?;
+    let lambda_url = format!("http://{}", lambda_listener.local_addr()?);
+    let secret = std::env::var("WEBHOOK_SECRET").ok().filter(|s| !s.is_empty());
+    let mut functions = BTreeMap::new();
+    for spec in &model.functions {
+        let mut env = spec.env.clone();
+        env.insert("AWS_ENDPOINT_URL_DYNAMODB".into(), dynamo_url.clone());
+        env.insert("AWS_ENDPOINT_URL_LAMBDA".into(), lambda_url.clone());
+        env.insert("AWS_ACCESS_KEY_ID".into(), "local".into());
+        env.insert("AWS_SECRET_ACCESS_KEY".into(), "local".into());
+        env.insert("AWS_EC2_METADATA_DISABLED".into(), "true".into());
+        if let Some(s) = &secret {
+            env.insert("WEBHOOK_SECRET".into(), s.clone());
+        }
+        if let Ok(level) = std::env::var("RUST_LOG") {
+            env.insert("RUST_LOG".into(), level);
+        }
+        let f = lambda::Function::new(spec.clone(), bin_dir.join(&spec.crate_name), env);
+        f.start(usize::from(args.instances)).await?;
+        functions.insert(spec.logical.clone(), f);
+    }
+    let durable = durable::Durable::new(data_dir.as_ref().map(|d| d.join("executions")), functions.clone());
+    *durable.kill_in_step.lock().await = args.kill_in_step;
+    let resumed = durable.restore().await?;
+    if resumed > 0 {
+        eprintln!("[local] resuming {resumed} durable execution(s) from the last run");
+    }
+    let lambda_state = Arc::new(server::Lambda {
+        model: model.clone(),
+        functions: functions.clone(),
+        durable: durable.clone(),
+    });
+    {
+        let mut stop = stop_rx.clone();
+        let app = server::router(lambda_state);
+        tokio::spawn(async move {
+            let _ = axum::serve(lambda_listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.changed().await;
+                })
+                .await;
+        });
+    }
+
+    // API Gateway.
+    let api = model.api.clone().context("the template has no API Gateway stage")?;
+    let stage = api.stage.clone();
+    let api_listener = TcpListener::bind(("127.0.0.1", args.port))
+        .await
+        .with_context(|| format!("cannot listen on 127.0.0.1:{}: pick another --port", args.port))?;
+    let base = format!("http://{}/{stage}", api_listener.local_addr()?);
+    let gateway = apigw::Gateway::new(api, functions.clone());
+    {
+        let mut stop = stop_rx.clone();
+        let app = axum::Router::new().fallback(apigw::handle).with_state(gateway);
+        tokio::spawn(async move {
+            let _ = axum::serve(api_listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.changed().await;
+                })
+                .await;
+        });
+    }
+
+    let body = r#"{"type":"order","orderId":"1001"}"#;
+    let signature = match &secret {
+        Some(s) => format!(" -H 'X-Hub-Signature-256: {}'", sign(s, body)),
+        None => {
+            eprintln!(
+                "WARNING: WEBHOOK_SECRET is not set: signatures are OFF, any POST is accepted. \
+                 Set WEBHOOK_SECRET to check them."
+            );
+            String::new()
+        }
+    };
+    println!("API: {base}");
+    println!("Send a webhook, then follow it:");
+    println!(
+        "  curl -s -X POST {base}/webhooks -H 'Content-Type: application/json' -H 'X-Webhook-Id: demo-1'{signature} -d '{body}'"
+    );
+    println!("  curl -s {base}/webhooks/<id>");
+    match &data_dir {
+        Some(d) => eprintln!("[local] data in {} (stop with Ctrl-C; state is kept)", d.display()),
+        None => eprintln!("[local] ephemeral: nothing is kept (stop with Ctrl-C)"),
+    }
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+
+    shutdown_signal().await;
+    eprintln!("[local] stopping");
+    let _ = stop_tx.send(true);
+    for f in functions.values() {
+        for pid in f.pids().await {
+            eprintln!("[local] stopping {} (pid {pid})", f.spec.crate_name);
+        }
+    }
+    // Dropping the runtime kills the function processes (kill_on_drop) and ends the servers;
+    // every durable change was persisted when it happened.
+    let counts = durable.counts().await;
+    let running = counts.iter().filter(|c| c.3 == durable::ExecStatus::Running).count();
+    if running > 0 {
+        eprintln!("[local] {running} execution(s) still running resume on the next start");
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -1,0 +1,368 @@
+//! The synthesized template, interpreted for one machine: which tables, functions, aliases
+//! and routes it declares, with every `Ref`, `Fn::GetAtt` and `Fn::Sub` resolved to local
+//! values. This is the only description of the app the local cloud has.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, bail};
+use serde_json::Value;
+use stacks::AssetManifest;
+
+pub const REGION: &str = "us-east-1";
+pub const ACCOUNT: &str = "000000000000";
+
+#[derive(Clone, Debug)]
+pub struct TableSpec {
+    pub logical: String,
+    pub name: String,
+    /// (attribute, type S|N|B, key type HASH|RANGE)
+    pub keys: Vec<(String, String, String)>,
+    pub ttl_attribute: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct FunctionSpec {
+    pub logical: String,
+    pub name: String,
+    pub arn: String,
+    pub crate_name: String,
+    pub env: BTreeMap<String, String>,
+    pub timeout_s: u64,
+    pub memory_mb: u64,
+    /// `ExecutionTimeout` in seconds, for durable functions.
+    pub durable_timeout_s: Option<u64>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Route {
+    pub method: String,
+    /// Path segments; `{name}` segments are parameters.
+    pub segments: Vec<String>,
+    pub resource_path: String,
+    pub function: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct ApiSpec {
+    pub stage: String,
+    pub routes: Vec<Route>,
+    /// Requests per second and burst of the stage.
+    pub throttle: Option<(f64, u32)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Model {
+    pub stack: String,
+    pub tables: Vec<TableSpec>,
+    pub functions: Vec<FunctionSpec>,
+    /// Alias logical id -> (function logical id, alias name).
+    pub aliases: BTreeMap<String, (String, String)>,
+    pub api: Option<ApiSpec>,
+}
+
+impl Model {
+    pub fn function(&self, logical: &str) -> Option<&FunctionSpec> {
+        self.functions.iter().find(|f| f.logical == logical)
+    }
+}
+
+struct Resolver<'a> {
+    stack: &'a str,
+    resources: &'a serde_json::Map<String, Value>,
+}
+
+impl Resolver<'_> {
+    fn kind(&self, id: &str) -> Option<&str> {
+        self.resources.get(id)?.get("Type")?.as_str()
+    }
+
+    fn function_arn(&self, id: &str) -> String {
+        format!(
+            "arn:aws:lambda:{REGION}:{ACCOUNT}:function:{}-{id}",
+            self.stack
+        )
+    }
+
+    fn props(&self, id: &str) -> &Value {
+        &self.resources[id]["Properties"]
+    }
+
+    /// What `Ref` of a resource, parameter or pseudo parameter gives here.
+    fn reference(&self, id: &str) -> anyhow::Result<String> {
+        Ok(match id {
+            "AWS::Region" => REGION.to_owned(),
+            "AWS::AccountId" => ACCOUNT.to_owned(),
+            "AWS::Partition" => "aws".to_owned(),
+            "AWS::URLSuffix" => "amazonaws.com".to_owned(),
+            "AWS::StackName" => self.stack.to_owned(),
+            _ => match self.kind(id) {
+                Some("AWS::DynamoDB::Table") | Some("AWS::Lambda::Function") => {
+                    format!("{}-{id}", self.stack)
+                }
+                Some("AWS::Lambda::Alias") => {
+                    let f = self.function_of(self.props(id))?;
+                    let name = self.props(id)["Name"].as_str().unwrap_or("live");
+                    format!("{}:{name}", self.function_arn(&f))
+                }
+                Some("AWS::Lambda::Version") => {
+                    let f = self.function_of(self.props(id))?;
+                    format!("{}:1", self.function_arn(&f))
+                }
+                Some("AWS::SecretsManager::Secret") => {
+                    format!("arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{}-{id}", self.stack)
+                }
+                Some(_) => format!("{}-{id}", self.stack),
+                // Parameters: the asset locations, meaningless here.
+                None => format!("local-{id}"),
+            },
+        })
+    }
+
+    fn get_att(&self, id: &str, attr: &str) -> anyhow::Result<String> {
+        Ok(match (self.kind(id), attr) {
+            (Some("AWS::Lambda::Function"), "Arn") => self.function_arn(id),
+            (Some("AWS::Lambda::Version"), "Version") => "1".to_owned(),
+            (Some("AWS::DynamoDB::Table"), "Arn") => format!(
+                "arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{}-{id}",
+                self.stack
+            ),
+            (_, "Arn") => format!("arn:aws:local:{REGION}:{ACCOUNT}:{}-{id}", self.stack),
+            _ => format!("{}-{id}-{attr}", self.stack),
+        })
+    }
+
+    /// The function logical id a `FunctionName` (or similar) property names.
+    fn function_of(&self, props: &Value) -> anyhow::Result<String> {
+        let name = &props["FunctionName"];
+        name.get("Ref")
+            .or_else(|| name.get("Fn::GetAtt").and_then(|a| a.get(0)))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .context("FunctionName is not a reference to a function of the stack")
+    }
+
+    fn resolve(&self, v: &Value) -> anyhow::Result<String> {
+        match v {
+            Value::String(s) => Ok(s.clone()),
+            Value::Number(n) => Ok(n.to_string()),
+            Value::Bool(b) => Ok(b.to_string()),
+            Value::Object(m) if m.len() == 1 => {
+                let (k, inner) = m.iter().next().context("one key")?;
+                match (k.as_str(), inner) {
+                    ("Ref", Value::String(id)) => self.reference(id),
+                    ("Fn::GetAtt", Value::Array(a)) => {
+                        let id = a.first().and_then(Value::as_str).unwrap_or_default();
+                        let attr = a.get(1).and_then(Value::as_str).unwrap_or_default();
+                        self.get_att(id, attr)
+                    }
+                    ("Fn::Sub", Value::String(text)) => self.sub(text),
+                    ("Fn::Join", Value::Array(a)) if a.len() == 2 => {
+                        let sep = a[0].as_str().unwrap_or_default();
+                        let parts = a[1].as_array().context("Fn::Join takes a list")?;
+                        Ok(parts
+                            .iter()
+                            .map(|p| self.resolve(p))
+                            .collect::<anyhow::Result<Vec<_>>>()?
+                            .join(sep))
+                    }
+                    _ => bail!("cannot resolve {v} locally"),
+                }
+            }
+            _ => bail!("cannot resolve {v} locally"),
+        }
+    }
+
+    fn sub(&self, text: &str) -> anyhow::Result<String> {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            rest = &rest[start + 2..];
+            let end = rest.find('}').context("unterminated ${ in Fn::Sub")?;
+            let name = &rest[..end];
+            if let Some(literal) = name.strip_prefix('!') {
+                out.push_str("${");
+                out.push_str(literal);
+                out.push('}');
+            } else if let Some((id, attr)) = name.split_once('.') {
+                out.push_str(&self.get_att(id, attr)?);
+            } else {
+                out.push_str(&self.reference(name)?);
+            }
+            rest = &rest[end + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+}
+
+/// Interprets `template` (as JSON) with its asset manifest.
+pub fn interpret(template: &Value, manifest: &AssetManifest) -> anyhow::Result<Model> {
+    let stack = manifest.stack_name.clone();
+    let resources = template["Resources"]
+        .as_object()
+        .context("the template has no Resources")?;
+    let r = Resolver {
+        stack: &stack,
+        resources,
+    };
+    let crate_of = |logical: &str| {
+        manifest
+            .assets
+            .iter()
+            .find(|a| a.functions.iter().any(|f| f == logical))
+            .map(|a| a.crate_name.clone())
+    };
+
+    let mut tables = Vec::new();
+    let mut functions = Vec::new();
+    let mut aliases = BTreeMap::new();
+    for (id, res) in resources {
+        let props = &res["Properties"];
+        match res["Type"].as_str() {
+            Some("AWS::DynamoDB::Table") => {
+                let types: BTreeMap<&str, &str> = props["AttributeDefinitions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|d| Some((d["AttributeName"].as_str()?, d["AttributeType"].as_str()?)))
+                    .collect();
+                let keys = props["KeySchema"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|k| {
+                        let name = k["AttributeName"].as_str()?;
+                        Some((
+                            name.to_owned(),
+                            types.get(name).copied().unwrap_or("S").to_owned(),
+                            k["KeyType"].as_str()?.to_owned(),
+                        ))
+                    })
+                    .collect();
+                let ttl = &props["TimeToLiveSpecification"];
+                tables.push(TableSpec {
+                    logical: id.clone(),
+                    name: r.reference(id)?,
+                    keys,
+                    ttl_attribute: (ttl["Enabled"] == true)
+                        .then(|| ttl["AttributeName"].as_str().map(str::to_owned))
+                        .flatten(),
+                });
+            }
+            Some("AWS::Lambda::Function") => {
+                let mut env = BTreeMap::new();
+                if let Some(vars) = props["Environment"]["Variables"].as_object() {
+                    for (k, v) in vars {
+                        // A Secrets Manager secret does not exist here; the local cloud
+                        // passes WEBHOOK_SECRET instead (see `local::run`).
+                        let secret_ref = v
+                            .get("Ref")
+                            .and_then(Value::as_str)
+                            .is_some_and(|t| r.kind(t) == Some("AWS::SecretsManager::Secret"));
+                        if !secret_ref {
+                            env.insert(k.clone(), r.resolve(v).with_context(|| format!("{id}: {k}"))?);
+                        }
+                    }
+                }
+                functions.push(FunctionSpec {
+                    logical: id.clone(),
+                    name: r.reference(id)?,
+                    arn: r.function_arn(id),
+                    crate_name: crate_of(id)
+                        .with_context(|| format!("no asset of the manifest runs function {id}"))?,
+                    env,
+                    timeout_s: props["Timeout"].as_u64().unwrap_or(3),
+                    memory_mb: props["MemorySize"].as_u64().unwrap_or(128),
+                    durable_timeout_s: props["DurableConfig"]["ExecutionTimeout"].as_u64(),
+                });
+            }
+            Some("AWS::Lambda::Alias") => {
+                let f = r.function_of(props)?;
+                let name = props["Name"].as_str().unwrap_or("live").to_owned();
+                aliases.insert(id.clone(), (f, name));
+            }
+            _ => {}
+        }
+    }
+    let api = interpret_api(&r)?;
+    Ok(Model {
+        stack,
+        tables,
+        functions,
+        aliases,
+        api,
+    })
+}
+
+fn interpret_api(r: &Resolver<'_>) -> anyhow::Result<Option<ApiSpec>> {
+    let of_type = |t: &'static str| {
+        r.resources
+            .iter()
+            .filter(move |(_, v)| v["Type"] == t)
+            .map(|(k, v)| (k.as_str(), v))
+    };
+    let Some((_, stage)) = of_type("AWS::ApiGateway::Stage").next() else {
+        return Ok(None);
+    };
+    let stage_props = &stage["Properties"];
+    // Full path of each API resource, following ParentId up to the root.
+    let path_of = |start: &str| -> anyhow::Result<Vec<String>> {
+        let mut segments = Vec::new();
+        let mut id = start.to_owned();
+        for _ in 0..64 {
+            let props = r.props(&id);
+            segments.push(props["PathPart"].as_str().unwrap_or_default().to_owned());
+            match props["ParentId"].get("Ref").and_then(Value::as_str) {
+                Some(parent) => id = parent.to_owned(),
+                None => break,
+            }
+        }
+        segments.reverse();
+        Ok(segments)
+    };
+    let mut routes = Vec::new();
+    for (id, method) in of_type("AWS::ApiGateway::Method") {
+        let props = &method["Properties"];
+        let segments = match props["ResourceId"].get("Ref").and_then(Value::as_str) {
+            Some(resource) => path_of(resource)?,
+            None => vec![],
+        };
+        let uri = props["Integration"]["Uri"]["Fn::Sub"]
+            .as_str()
+            .with_context(|| format!("{id}: only Lambda integrations run locally"))?;
+        let target = uri
+            .split("${")
+            .filter_map(|s| s.split('}').next())
+            .find_map(|name| {
+                let id = name.split('.').next()?;
+                match r.kind(id)? {
+                    "AWS::Lambda::Function" => Some(id.to_owned()),
+                    "AWS::Lambda::Alias" | "AWS::Lambda::Version" => {
+                        r.function_of(r.props(id)).ok()
+                    }
+                    _ => None,
+                }
+            })
+            .with_context(|| format!("{id}: the integration names no function of the stack"))?;
+        routes.push(Route {
+            method: props["HttpMethod"].as_str().unwrap_or("ANY").to_owned(),
+            resource_path: format!("/{}", segments.join("/")),
+            segments,
+            function: target,
+        });
+    }
+    let setting = &stage_props["MethodSettings"][0];
+    let throttle = match (
+        setting["ThrottlingRateLimit"].as_f64(),
+        setting["ThrottlingBurstLimit"].as_u64(),
+    ) {
+        (Some(rate), Some(burst)) => Some((rate, burst as u32)),
+        _ => None,
+    };
+    Ok(Some(ApiSpec {
+        stage: stage_props["StageName"].as_str().unwrap_or("local").to_owned(),
+        routes,
+        throttle,
+    }))
+}

@@ -1,0 +1,227 @@
+//! The Lambda API of the local cloud, for `AWS_ENDPOINT_URL_LAMBDA`: `Invoke` (versions,
+//! aliases, `RequestResponse` and `Event`, durable execution names) and the durable
+//! execution API the SDK and operators use.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+use super::durable::{Durable, ServiceError};
+use super::lambda::{Function, InvokeError};
+use super::model::Model;
+
+pub struct Lambda {
+    pub model: Model,
+    pub functions: BTreeMap<String, Arc<Function>>,
+    pub durable: Arc<Durable>,
+}
+
+pub fn router(state: Arc<Lambda>) -> Router {
+    Router::new()
+        .route("/2015-03-31/functions/{name}/invocations", post(invoke))
+        .route("/2025-12-01/durable-executions/{arn}/checkpoint", post(checkpoint))
+        .route("/2025-12-01/durable-executions/{arn}/state", get(state_page))
+        .route("/2025-12-01/durable-executions/{arn}", get(get_execution))
+        .route("/2025-12-01/durable-executions/{arn}/history", get(history))
+        .route("/2025-12-01/durable-executions/{arn}/stop", post(stop))
+        .route("/2025-12-01/functions/{name}/durable-executions", get(list))
+        .with_state(state)
+}
+
+fn error(status: u16, kind: &str, message: &str) -> Response {
+    let mut res = (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+        axum::Json(json!({"__type": kind, "message": message, "Type": "User"})),
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(kind) {
+        res.headers_mut().insert("x-amzn-errortype", v);
+    }
+    res
+}
+
+fn service_error(e: ServiceError) -> Response {
+    let (status, kind) = e.code();
+    error(status, kind, &e.to_string())
+}
+
+/// A function name, ARN or partial ARN, and the qualifier in it, if any.
+fn parse_name(raw: &str) -> (String, Option<String>) {
+    let tail = raw.rsplit_once(":function:").map_or(raw, |(_, t)| t);
+    match tail.split_once(':') {
+        Some((name, q)) => (name.to_owned(), Some(q.to_owned())),
+        None => (tail.to_owned(), None),
+    }
+}
+
+impl Lambda {
+    /// The function a name refers to, and its qualifier (checked against the aliases).
+    fn resolve(&self, raw: &str, qualifier: Option<String>) -> Result<(Arc<Function>, Option<String>), Response> {
+        let (name, in_name) = parse_name(raw);
+        let qualifier = qualifier.or(in_name);
+        let f = self
+            .functions
+            .values()
+            .find(|f| f.spec.name == name)
+            .cloned()
+            .ok_or_else(|| error(404, "ResourceNotFoundException", &format!("Function not found: {raw}")))?;
+        if let Some(q) = &qualifier {
+            let known = q == "$LATEST"
+                || q == "1"
+                || self
+                    .model
+                    .aliases
+                    .values()
+                    .any(|(fid, alias)| *fid == f.spec.logical && alias == q);
+            if !known {
+                return Err(error(
+                    404,
+                    "ResourceNotFoundException",
+                    &format!("Function not found: {}:{q}", f.spec.arn),
+                ));
+            }
+        }
+        Ok((f, qualifier))
+    }
+}
+
+async fn invoke(
+    State(l): State<Arc<Lambda>>,
+    Path(name): Path<String>,
+    Query(q): Query<BTreeMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let header = |k: &str| headers.get(k).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let (f, qualifier) = match l.resolve(&name, q.get("Qualifier").cloned()) {
+        Ok(x) => x,
+        Err(res) => return res,
+    };
+    let kind = header("x-amz-invocation-type").unwrap_or_else(|| "RequestResponse".to_owned());
+    if let Some(timeout) = f.spec.durable_timeout_s {
+        let Some(qualifier) = qualifier else {
+            return error(
+                400,
+                "InvalidParameterValueException",
+                "durable functions must be invoked with a qualified ARN (a version or an alias)",
+            );
+        };
+        let input = if body.is_empty() { "{}".to_owned() } else { String::from_utf8_lossy(&body).into_owned() };
+        let started = l
+            .durable
+            .start(&f.spec.logical, &qualifier, header("x-amz-durable-execution-name"), input, timeout)
+            .await;
+        let (arn, _) = match started {
+            Ok(x) => x,
+            Err(e) => return service_error(e),
+        };
+        let mut res = if kind == "Event" {
+            StatusCode::ACCEPTED.into_response()
+        } else {
+            // Synchronous invocations wait for the result, as Lambda does, up to 15 minutes.
+            match l.durable.wait(&arn, Duration::from_secs(900)).await {
+                Ok(e) => (StatusCode::OK, e.result.unwrap_or_else(|| "null".to_owned())).into_response(),
+                Err(e) => return service_error(e),
+            }
+        };
+        if let Ok(v) = HeaderValue::from_str(&arn) {
+            res.headers_mut().insert("x-amz-durable-execution-arn", v);
+        }
+        res.headers_mut()
+            .insert("x-amz-executed-version", HeaderValue::from_static("1"));
+        return res;
+    }
+    if kind == "Event" {
+        let payload = body.to_vec();
+        tokio::spawn(async move {
+            if let Err(e) = f.invoke(payload).await {
+                eprintln!("[local] asynchronous invocation of {} failed: {e}", f.spec.name);
+            }
+        });
+        return StatusCode::ACCEPTED.into_response();
+    }
+    match f.invoke(body.to_vec()).await {
+        Ok(out) => (StatusCode::OK, out).into_response(),
+        Err(InvokeError::Function(doc)) => {
+            let mut res = (StatusCode::OK, doc).into_response();
+            res.headers_mut()
+                .insert("x-amz-function-error", HeaderValue::from_static("Unhandled"));
+            res
+        }
+        Err(e) => {
+            let mut res = (
+                StatusCode::OK,
+                json!({"errorType": "Runtime.ExitError", "errorMessage": e.to_string()}).to_string(),
+            )
+                .into_response();
+            res.headers_mut()
+                .insert("x-amz-function-error", HeaderValue::from_static("Unhandled"));
+            res
+        }
+    }
+}
+
+fn json_or(result: Result<Value, ServiceError>) -> Response {
+    match result {
+        Ok(v) => axum::Json(v).into_response(),
+        Err(e) => service_error(e),
+    }
+}
+
+async fn checkpoint(State(l): State<Arc<Lambda>>, Path(arn): Path<String>, body: Bytes) -> Response {
+    let body: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return error(400, "InvalidParameterValueException", &format!("invalid JSON: {e}")),
+    };
+    json_or(l.durable.checkpoint(&arn, &body).await)
+}
+
+async fn state_page(
+    State(l): State<Arc<Lambda>>,
+    Path(arn): Path<String>,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> Response {
+    let max = q.get("MaxItems").and_then(|m| m.parse().ok()).unwrap_or(100);
+    json_or(
+        l.durable
+            .state(&arn, q.get("CheckpointToken").map(String::as_str), q.get("Marker").map(String::as_str), max)
+            .await,
+    )
+}
+
+async fn get_execution(State(l): State<Arc<Lambda>>, Path(arn): Path<String>) -> Response {
+    json_or(l.durable.get(&arn).await)
+}
+
+async fn history(State(l): State<Arc<Lambda>>, Path(arn): Path<String>) -> Response {
+    json_or(l.durable.history(&arn).await)
+}
+
+async fn stop(State(l): State<Arc<Lambda>>, Path(arn): Path<String>) -> Response {
+    json_or(l.durable.stop(&arn).await)
+}
+
+async fn list(
+    State(l): State<Arc<Lambda>>,
+    Path(name): Path<String>,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> Response {
+    let (f, _) = match l.resolve(&name, None) {
+        Ok(x) => x,
+        Err(res) => return res,
+    };
+    axum::Json(
+        l.durable
+            .list(&f.spec.logical, q.get("DurableExecutionName").map(String::as_str))
+            .await,
+    )
+    .into_response()
+}
