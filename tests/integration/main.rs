@@ -7,6 +7,7 @@
 mod cfn_lint;
 mod cli;
 mod functions;
+mod local;
 mod snapshots;
 mod template;
 mod validation;

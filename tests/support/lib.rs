@@ -6,6 +6,7 @@
 
 pub mod dynamodb;
 pub mod functions;
+pub mod local;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -34,26 +35,32 @@ pub fn deployer_bin() -> PathBuf {
         .and_then(Path::parent)
         .expect("test binaries live in target/<profile>/deps")
         .join("deployer");
-    let built = modified(&bin).unwrap_or_else(|| {
+    assert_fresh(
+        &bin,
+        &["deployer", "stacks", "functions/webhook-contract"],
+        "-p deployer",
+    );
+    bin
+}
+
+/// Panics unless `bin` exists and is newer than every source under `dirs`.
+pub fn assert_fresh(bin: &Path, dirs: &[&str], build_args: &str) {
+    let built = modified(bin).unwrap_or_else(|| {
         panic!(
-            "{} does not exist: build it with `cargo build -p deployer` (add --release for benches); `make test` does",
+            "{} does not exist: build it with `cargo build {build_args}`; `make test` does",
             bin.display()
         )
     });
     let root = workspace_root();
-    let newest_source = ["deployer", "stacks", "functions/webhook-contract"]
-        .iter()
-        .filter_map(|dir| newest(&root.join(dir)))
-        .max();
+    let newest_source = dirs.iter().filter_map(|dir| newest(&root.join(dir))).max();
     if let Some(source) = newest_source
         && source > built
     {
         panic!(
-            "{} is older than its sources: rebuild it with `cargo build -p deployer`; `make test` does",
+            "{} is older than its sources: rebuild it with `cargo build {build_args}`; `make test` does",
             bin.display()
         );
     }
-    bin
 }
 
 fn modified(path: &Path) -> Option<SystemTime> {

@@ -58,8 +58,10 @@ impl Gateway {
 
 fn message(status: StatusCode, text: &str) -> Response {
     let mut res = (status, axum::Json(json!({ "message": text }))).into_response();
-    res.headers_mut()
-        .insert("x-amzn-errortype", HeaderValue::from_static("ApiGatewayError"));
+    res.headers_mut().insert(
+        "x-amzn-errortype",
+        HeaderValue::from_static("ApiGatewayError"),
+    );
     res
 }
 
@@ -68,7 +70,10 @@ pub async fn handle(State(gw): State<Arc<Gateway>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let path = parts.uri.path().to_owned();
     let stage_prefix = format!("/{}", gw.api.stage);
-    let Some(rest) = path.strip_prefix(&stage_prefix).filter(|r| r.is_empty() || r.starts_with('/')) else {
+    let Some(rest) = path
+        .strip_prefix(&stage_prefix)
+        .filter(|r| r.is_empty() || r.starts_with('/'))
+    else {
         return message(StatusCode::FORBIDDEN, "Missing Authentication Token");
     };
     let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
@@ -79,15 +84,19 @@ pub async fn handle(State(gw): State<Arc<Gateway>>, req: Request) -> Response {
             continue;
         }
         let mut params = BTreeMap::new();
-        let fits = route.segments.iter().zip(&segments).all(|(pattern, actual)| {
-            match pattern.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
-                Some(name) => {
-                    params.insert(name.to_owned(), percent_decode(actual, false));
-                    true
+        let fits = route
+            .segments
+            .iter()
+            .zip(&segments)
+            .all(|(pattern, actual)| {
+                match pattern.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                    Some(name) => {
+                        params.insert(name.to_owned(), percent_decode(actual, false));
+                        true
+                    }
+                    None => pattern == actual,
                 }
-                None => pattern == actual,
-            }
-        });
+            });
         if fits && (route.method == method || route.method == "ANY") {
             matched = Some((route, params));
             break;
@@ -112,11 +121,20 @@ pub async fn handle(State(gw): State<Arc<Gateway>>, req: Request) -> Response {
     for (name, value) in &parts.headers {
         let v = String::from_utf8_lossy(value.as_bytes()).into_owned();
         headers.insert(name.as_str().to_owned(), json!(v));
-        multi.entry(name.as_str().to_owned()).or_default().push(json!(v));
+        multi
+            .entry(name.as_str().to_owned())
+            .or_default()
+            .push(json!(v));
     }
     let mut query = serde_json::Map::new();
     let mut multi_query: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-    for pair in parts.uri.query().unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
+    for pair in parts
+        .uri
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         let (k, v) = (percent_decode(k, true), percent_decode(v, true));
         query.insert(k.clone(), json!(v));
@@ -124,13 +142,22 @@ pub async fn handle(State(gw): State<Arc<Gateway>>, req: Request) -> Response {
     }
     let (text, binary) = match std::str::from_utf8(&body) {
         Ok(t) => (t.to_owned(), false),
-        Err(_) => (base64::engine::general_purpose::STANDARD.encode(&body), true),
+        Err(_) => (
+            base64::engine::general_purpose::STANDARD.encode(&body),
+            true,
+        ),
     };
     let request_id = format!(
         "local-{:016x}",
         gw.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     );
-    let nullable = |m: serde_json::Map<String, Value>| if m.is_empty() { Value::Null } else { Value::Object(m) };
+    let nullable = |m: serde_json::Map<String, Value>| {
+        if m.is_empty() {
+            Value::Null
+        } else {
+            Value::Object(m)
+        }
+    };
     let event = json!({
         "resource": route.resource_path,
         "path": rest,
@@ -164,7 +191,8 @@ pub async fn handle(State(gw): State<Arc<Gateway>>, req: Request) -> Response {
     let Ok(out) = outcome else {
         return message(StatusCode::BAD_GATEWAY, "Internal server error");
     };
-    proxy_response(&out).unwrap_or_else(|| message(StatusCode::BAD_GATEWAY, "Internal server error"))
+    proxy_response(&out)
+        .unwrap_or_else(|| message(StatusCode::BAD_GATEWAY, "Internal server error"))
 }
 
 /// The HTTP response a Lambda proxy integration's result describes.
@@ -172,7 +200,9 @@ fn proxy_response(out: &[u8]) -> Option<Response> {
     let v: Value = serde_json::from_slice(out).ok()?;
     let status = StatusCode::from_u16(u16::try_from(v["statusCode"].as_u64()?).ok()?).ok()?;
     let body = match v["body"].as_str() {
-        Some(b) if v["isBase64Encoded"] == true => base64::engine::general_purpose::STANDARD.decode(b).ok()?,
+        Some(b) if v["isBase64Encoded"] == true => {
+            base64::engine::general_purpose::STANDARD.decode(b).ok()?
+        }
         Some(b) => b.as_bytes().to_vec(),
         None => Vec::new(),
     };
@@ -209,7 +239,11 @@ fn percent_decode(s: &str, plus_is_space: bool) -> String {
                 continue;
             }
         }
-        out.push(if plus_is_space && bytes[i] == b'+' { b' ' } else { bytes[i] });
+        out.push(if plus_is_space && bytes[i] == b'+' {
+            b' '
+        } else {
+            bytes[i]
+        });
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()

@@ -26,7 +26,9 @@ pub fn now() -> f64 {
 fn random_hex(n: usize) -> String {
     let mut out = String::new();
     while out.len() < n {
-        let r = std::collections::hash_map::RandomState::new().build_hasher().finish();
+        let r = std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish();
         out.push_str(&format!("{r:016x}"));
     }
     out.truncate(n);
@@ -153,6 +155,8 @@ pub struct Durable {
     /// Fault injection: kill the function's process while it runs step `n` (1-based) of
     /// the next execution that reaches it.
     pub kill_in_step: Mutex<Option<usize>>,
+    /// Fault injection: record the START of step `n` and never answer that checkpoint.
+    pub hold_in_step: Mutex<Option<usize>>,
 }
 
 impl Durable {
@@ -162,6 +166,7 @@ impl Durable {
             functions,
             executions: Mutex::new(BTreeMap::new()),
             kill_in_step: Mutex::new(None),
+            hold_in_step: Mutex::new(None),
         })
     }
 
@@ -237,7 +242,9 @@ impl Durable {
         let name = name.unwrap_or_else(|| random_hex(32));
         let valid = !name.is_empty()
             && name.len() <= 64
-            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if !valid {
             return Err(ServiceError::Invalid(format!(
                 "DurableExecutionName {name:?} must match [a-zA-Z0-9-_]{{1,64}}"
@@ -256,10 +263,7 @@ impl Durable {
             }
         }
         let id = random_hex(32);
-        let arn = format!(
-            "{}:{qualifier}/durable-execution/{name}/{id}",
-            f.spec.arn
-        );
+        let arn = format!("{}:{qualifier}/durable-execution/{name}/{id}", f.spec.arn);
         let t = now();
         let mut exec = Execution {
             arn: arn.clone(),
@@ -291,7 +295,10 @@ impl Durable {
         exec.event(
             "ExecutionStarted",
             None,
-            Some(("ExecutionStartedDetails", json!({"Input": {"Payload": exec.input}}))),
+            Some((
+                "ExecutionStartedDetails",
+                json!({"Input": {"Payload": exec.input}}),
+            )),
         );
         self.persist(&exec).await;
         let entry = Arc::new(Entry {
@@ -342,7 +349,9 @@ impl Durable {
                     for op in e.operations.iter_mut() {
                         match (op["Type"].as_str(), op["Status"].as_str()) {
                             (Some("STEP"), Some("PENDING")) => {
-                                let due = op["StepDetails"]["NextAttemptTimestamp"].as_f64().unwrap_or(t);
+                                let due = op["StepDetails"]["NextAttemptTimestamp"]
+                                    .as_f64()
+                                    .unwrap_or(t);
                                 if due <= t {
                                     op["Status"] = json!("READY");
                                     woke = true;
@@ -351,7 +360,9 @@ impl Durable {
                                 }
                             }
                             (Some("WAIT"), Some("STARTED")) => {
-                                let due = op["WaitDetails"]["ScheduledEndTimestamp"].as_f64().unwrap_or(t);
+                                let due = op["WaitDetails"]["ScheduledEndTimestamp"]
+                                    .as_f64()
+                                    .unwrap_or(t);
                                 if due <= t {
                                     op["Status"] = json!("SUCCEEDED");
                                     op["EndTimestamp"] = json!(t);
@@ -396,7 +407,9 @@ impl Durable {
                 let Some(f) = self.functions.get(&function).cloned() else {
                     return;
                 };
-                let outcome = f.invoke(serde_json::to_vec(&payload).unwrap_or_default()).await;
+                let outcome = f
+                    .invoke(serde_json::to_vec(&payload).unwrap_or_default())
+                    .await;
                 let mut e = entry.exec.lock().await;
                 if e.status != ExecStatus::Running {
                     continue;
@@ -416,7 +429,10 @@ impl Durable {
                                 e.event(
                                     "ExecutionSucceeded",
                                     None,
-                                    Some(("ExecutionSucceededDetails", json!({"Result": {"Payload": result}}))),
+                                    Some((
+                                        "ExecutionSucceededDetails",
+                                        json!({"Result": {"Payload": result}}),
+                                    )),
                                 );
                             }
                             Some("FAILED") => {
@@ -427,12 +443,18 @@ impl Durable {
                                 e.event(
                                     "ExecutionFailed",
                                     None,
-                                    Some(("ExecutionFailedDetails", json!({"Error": {"Payload": error}}))),
+                                    Some((
+                                        "ExecutionFailedDetails",
+                                        json!({"Error": {"Payload": error}}),
+                                    )),
                                 );
                             }
                             Some("PENDING") => {}
                             _ => {
-                                eprintln!("[local] {}: unexpected invocation response {out}", e.name);
+                                eprintln!(
+                                    "[local] {}: unexpected invocation response {out}",
+                                    e.name
+                                );
                                 e.failed_invocations += 1;
                             }
                         }
@@ -446,7 +468,9 @@ impl Durable {
                         if e.failed_invocations >= 10 {
                             e.status = ExecStatus::Failed;
                             e.ended = Some(now());
-                            e.error = Some(json!({"ErrorType": "InvocationFailed", "ErrorMessage": err.to_string()}));
+                            e.error = Some(
+                                json!({"ErrorType": "InvocationFailed", "ErrorMessage": err.to_string()}),
+                            );
                             e.event("ExecutionFailed", None, None);
                         }
                     }
@@ -472,12 +496,16 @@ impl Durable {
             return Err(ServiceError::Invalid("Invalid checkpoint token".to_owned()));
         }
         if e.status != ExecStatus::Running {
-            return Err(ServiceError::Invalid(format!("execution is {}", e.status.as_str())));
+            return Err(ServiceError::Invalid(format!(
+                "execution is {}",
+                e.status.as_str()
+            )));
         }
         e.checkpoints += 1;
         let t = now();
         let mut changed: Vec<usize> = Vec::new();
         let mut kill_now = false;
+        let mut hold_now = false;
         for u in body["Updates"].as_array().into_iter().flatten() {
             let id = u["Id"].as_str().unwrap_or_default().to_owned();
             let kind = u["Type"].as_str().unwrap_or_default();
@@ -492,7 +520,11 @@ impl Durable {
                         e.status = ExecStatus::Failed;
                         e.error = Some(u["Error"].clone());
                     }
-                    _ => return Err(ServiceError::Invalid(format!("EXECUTION {action} is not valid"))),
+                    _ => {
+                        return Err(ServiceError::Invalid(format!(
+                            "EXECUTION {action} is not valid"
+                        )));
+                    }
                 }
                 e.ended = Some(t);
                 continue;
@@ -508,7 +540,8 @@ impl Durable {
                     i
                 }
                 None if action == "START" => {
-                    let mut op = json!({"Id": id, "Type": kind, "Status": "STARTED", "StartTimestamp": t});
+                    let mut op =
+                        json!({"Id": id, "Type": kind, "Status": "STARTED", "StartTimestamp": t});
                     for k in ["ParentId", "Name", "SubType"] {
                         if !u[k].is_null() {
                             op[k] = u[k].clone();
@@ -517,7 +550,11 @@ impl Durable {
                     e.operations.push(op);
                     e.operations.len() - 1
                 }
-                None => return Err(ServiceError::Invalid(format!("operation {id} was never started"))),
+                None => {
+                    return Err(ServiceError::Invalid(format!(
+                        "operation {id} was never started"
+                    )));
+                }
             };
             let mut op = e.operations[index].clone();
             let event = match (kind, action) {
@@ -534,6 +571,13 @@ impl Durable {
                             kill_now = true;
                         }
                     }
+                    if self
+                        .hold_in_step
+                        .try_lock()
+                        .is_ok_and(|h| *h == Some(steps_started))
+                    {
+                        hold_now = true;
+                    }
                     "StepStarted"
                 }
                 ("STEP", "SUCCEED") => {
@@ -549,7 +593,9 @@ impl Durable {
                     "StepFailed"
                 }
                 ("STEP", "RETRY") => {
-                    let delay = u["StepOptions"]["NextAttemptDelaySeconds"].as_f64().unwrap_or(0.0);
+                    let delay = u["StepOptions"]["NextAttemptDelaySeconds"]
+                        .as_f64()
+                        .unwrap_or(0.0);
                     if delay < 1.0 {
                         return Err(ServiceError::Invalid(
                             "RETRY needs StepOptions.NextAttemptDelaySeconds >= 1".to_owned(),
@@ -611,13 +657,20 @@ impl Durable {
         self.persist(&e).await;
         let function = e.function.clone();
         drop(e);
+        if hold_now {
+            eprintln!("[local] fault injection: holding the checkpoint of a step start");
+            std::future::pending::<()>().await;
+        }
         if kill_now {
             // Let the body start, then kill the process running it.
             if let Some(f) = self.functions.get(&function).cloned() {
                 tokio::spawn(async move {
                     tokio::time::sleep(Duration::from_millis(5)).await;
                     if f.kill_busy().await {
-                        eprintln!("[local] fault injection: killed {} inside a step", f.spec.crate_name);
+                        eprintln!(
+                            "[local] fault injection: killed {} inside a step",
+                            f.spec.crate_name
+                        );
                     }
                 });
             }
@@ -629,7 +682,13 @@ impl Durable {
     }
 
     /// `GetDurableExecutionState`: the operation log, a page at a time.
-    pub async fn state(&self, arn: &str, token: Option<&str>, marker: Option<&str>, max: usize) -> Result<Value, ServiceError> {
+    pub async fn state(
+        &self,
+        arn: &str,
+        token: Option<&str>,
+        marker: Option<&str>,
+        max: usize,
+    ) -> Result<Value, ServiceError> {
         let entry = self.entry(arn).await?;
         let e = entry.exec.lock().await;
         if token != Some(e.token.as_str()) {
@@ -717,4 +776,3 @@ impl Durable {
         out
     }
 }
-

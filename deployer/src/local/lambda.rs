@@ -113,7 +113,10 @@ impl Function {
             let addr = listener.local_addr()?;
             let app = Router::new()
                 .route("/2018-06-01/runtime/invocation/next", get(next))
-                .route("/2018-06-01/runtime/invocation/{id}/response", post(response))
+                .route(
+                    "/2018-06-01/runtime/invocation/{id}/response",
+                    post(response),
+                )
                 .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
                 .route("/2018-06-01/runtime/init/error", post(init_error))
                 .with_state((self.clone(), instance.clone()));
@@ -135,7 +138,11 @@ impl Function {
             let mut child = match child {
                 Ok(c) => c,
                 Err(e) => {
-                    eprintln!("[{}] cannot start {}: {e}", self.spec.crate_name, self.binary.display());
+                    eprintln!(
+                        "[{}] cannot start {}: {e}",
+                        self.spec.crate_name,
+                        self.binary.display()
+                    );
                     tokio::time::sleep(Duration::from_secs(2)).await;
                     continue;
                 }
@@ -154,7 +161,11 @@ impl Function {
             if let Some(current) = instance.current.lock().await.take() {
                 let _ = current.reply.send(Err(InvokeError::Crashed));
             }
-            failures = if started.elapsed() < Duration::from_secs(1) { failures + 1 } else { 0 };
+            failures = if started.elapsed() < Duration::from_secs(1) {
+                failures + 1
+            } else {
+                0
+            };
             if failures > 0 {
                 tokio::time::sleep(Duration::from_millis(200 * u64::from(failures.min(10)))).await;
             }
@@ -168,7 +179,10 @@ impl Function {
             .env("AWS_LAMBDA_RUNTIME_API", runtime_api)
             .env("AWS_LAMBDA_FUNCTION_NAME", &self.spec.name)
             .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", self.spec.memory_mb.to_string())
+            .env(
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+                self.spec.memory_mb.to_string(),
+            )
             .env("AWS_LAMBDA_LOG_STREAM_NAME", format!("local/{index}"))
             .env("AWS_REGION", REGION)
             .env("AWS_DEFAULT_REGION", REGION)
@@ -182,8 +196,14 @@ impl Function {
         let mut child = cmd.spawn()?;
         let prefix = format!("[{}]", self.spec.crate_name);
         for stream in [
-            child.stdout.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Send + Unpin>),
-            child.stderr.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Send + Unpin>),
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Send + Unpin>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Send + Unpin>),
         ]
         .into_iter()
         .flatten()
@@ -290,7 +310,10 @@ async fn next(State((f, instance)): St) -> Response {
     set("lambda-runtime-aws-request-id", job.request_id);
     set("lambda-runtime-deadline-ms", deadline.to_string());
     set("lambda-runtime-invoked-function-arn", f.spec.arn.clone());
-    set("lambda-runtime-trace-id", "Root=1-00000000-000000000000000000000000".to_owned());
+    set(
+        "lambda-runtime-trace-id",
+        "Root=1-00000000-000000000000000000000000".to_owned(),
+    );
     (StatusCode::OK, headers, job.payload).into_response()
 }
 
@@ -316,7 +339,9 @@ async fn error(State((_, instance)): St, Path(id): Path<String>, body: Bytes) ->
     finish(
         &instance,
         &id,
-        Err(InvokeError::Function(String::from_utf8_lossy(&body).into_owned())),
+        Err(InvokeError::Function(
+            String::from_utf8_lossy(&body).into_owned(),
+        )),
     )
     .await
 }

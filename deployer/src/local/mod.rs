@@ -47,6 +47,10 @@ pub struct Args {
     /// Nth step (once).
     #[arg(long, value_name = "N", hide_short_help = true)]
     pub kill_in_step: Option<usize>,
+    /// Fault injection, for tests: never answer the checkpoint that starts the durable
+    /// function's Nth step (its START is recorded first), so an execution stays in flight.
+    #[arg(long, value_name = "N", hide_short_help = true)]
+    pub hold_in_step: Option<usize>,
 }
 
 /// The workspace root: the nearest directory above the current one whose Cargo.toml has a
@@ -74,7 +78,8 @@ fn target_dir(root: &Path) -> PathBuf {
 /// Builds the function crates for this machine.
 fn build(root: &Path, crates: &[String]) -> anyhow::Result<()> {
     eprintln!("building {} for this machine", crates.join(", "));
-    let mut cmd = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
+    let mut cmd =
+        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
     cmd.arg("build").current_dir(root);
     for c in crates {
         cmd.args(["-p", c]);
@@ -108,7 +113,11 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     let model = model::interpret(&value, template.manifest())?;
 
     let root = workspace_root()?;
-    let crates: Vec<String> = model.functions.iter().map(|f| f.crate_name.clone()).collect();
+    let crates: Vec<String> = model
+        .functions
+        .iter()
+        .map(|f| f.crate_name.clone())
+        .collect();
     if !args.no_build {
         build(&root, &crates)?;
     }
@@ -116,7 +125,10 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     for c in &crates {
         let bin = bin_dir.join(c);
         if !bin.exists() {
-            bail!("{} does not exist: build it (cargo build -p {c}) or drop --no-build", bin.display());
+            bail!(
+                "{} does not exist: build it (cargo build -p {c}) or drop --no-build",
+                bin.display()
+            );
         }
     }
 
@@ -137,15 +149,25 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     }
     .map_err(|e| anyhow::anyhow!("cannot open the local DynamoDB database: {e}"))?;
     for t in &model.tables {
-        let keys: Vec<_> = t.keys.iter().map(|(n, _, k)| json!({"AttributeName": n, "KeyType": k})).collect();
-        let defs: Vec<_> = t.keys.iter().map(|(n, ty, _)| json!({"AttributeName": n, "AttributeType": ty})).collect();
+        let keys: Vec<_> = t
+            .keys
+            .iter()
+            .map(|(n, _, k)| json!({"AttributeName": n, "KeyType": k}))
+            .collect();
+        let defs: Vec<_> = t
+            .keys
+            .iter()
+            .map(|(n, ty, _)| json!({"AttributeName": n, "AttributeType": ty}))
+            .collect();
         let request = serde_json::from_value(json!({
             "TableName": t.name, "KeySchema": keys, "AttributeDefinitions": defs,
             "BillingMode": "PAY_PER_REQUEST",
         }))?;
         match db.create_table(request) {
             Ok(_) => {}
-            Err(e) if e.to_string().contains("ResourceInUse") || e.to_string().contains("already exists") => {}
+            Err(e)
+                if e.to_string().contains("ResourceInUse")
+                    || e.to_string().contains("already exists") => {}
             Err(e) => bail!("cannot create table {}: {e}", t.name),
         }
         if let Some(attr) = &t.ttl_attribute {
@@ -170,7 +192,9 @@ async fn serve(args: Args) -> anyhow::Result<()> {
             let shutdown = async move {
                 let _ = stop.changed().await;
             };
-            if let Err(e) = dynoxide::server::serve_with_shutdown(dynamo_listener, server_db, shutdown).await {
+            if let Err(e) =
+                dynoxide::server::serve_with_shutdown(dynamo_listener, server_db, shutdown).await
+            {
                 eprintln!("[local] DynamoDB server: {e}");
             }
         });
@@ -188,7 +212,9 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     // Lambda.
     let lambda_listener = TcpListener::bind("127.0.0.1:0").await?;
     let lambda_url = format!("http://{}", lambda_listener.local_addr()?);
-    let secret = std::env::var("WEBHOOK_SECRET").ok().filter(|s| !s.is_empty());
+    let secret = std::env::var("WEBHOOK_SECRET")
+        .ok()
+        .filter(|s| !s.is_empty());
     let mut functions = BTreeMap::new();
     for spec in &model.functions {
         let mut env = spec.env.clone();
@@ -207,8 +233,12 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         f.start(usize::from(args.instances)).await?;
         functions.insert(spec.logical.clone(), f);
     }
-    let durable = durable::Durable::new(data_dir.as_ref().map(|d| d.join("executions")), functions.clone());
+    let durable = durable::Durable::new(
+        data_dir.as_ref().map(|d| d.join("executions")),
+        functions.clone(),
+    );
     *durable.kill_in_step.lock().await = args.kill_in_step;
+    *durable.hold_in_step.lock().await = args.hold_in_step;
     let resumed = durable.restore().await?;
     if resumed > 0 {
         eprintln!("[local] resuming {resumed} durable execution(s) from the last run");
@@ -231,16 +261,26 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     }
 
     // API Gateway.
-    let api = model.api.clone().context("the template has no API Gateway stage")?;
+    let api = model
+        .api
+        .clone()
+        .context("the template has no API Gateway stage")?;
     let stage = api.stage.clone();
     let api_listener = TcpListener::bind(("127.0.0.1", args.port))
         .await
-        .with_context(|| format!("cannot listen on 127.0.0.1:{}: pick another --port", args.port))?;
+        .with_context(|| {
+            format!(
+                "cannot listen on 127.0.0.1:{}: pick another --port",
+                args.port
+            )
+        })?;
     let base = format!("http://{}/{stage}", api_listener.local_addr()?);
     let gateway = apigw::Gateway::new(api, functions.clone());
     {
         let mut stop = stop_rx.clone();
-        let app = axum::Router::new().fallback(apigw::handle).with_state(gateway);
+        let app = axum::Router::new()
+            .fallback(apigw::handle)
+            .with_state(gateway);
         tokio::spawn(async move {
             let _ = axum::serve(api_listener, app)
                 .with_graceful_shutdown(async move {
@@ -261,6 +301,8 @@ async fn serve(args: Args) -> anyhow::Result<()> {
             String::new()
         }
     };
+    eprintln!("[local] Lambda API: {lambda_url}");
+    eprintln!("[local] DynamoDB: {dynamo_url}");
     println!("API: {base}");
     println!("Send a webhook, then follow it:");
     println!(
@@ -268,7 +310,10 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     );
     println!("  curl -s {base}/webhooks/<id>");
     match &data_dir {
-        Some(d) => eprintln!("[local] data in {} (stop with Ctrl-C; state is kept)", d.display()),
+        Some(d) => eprintln!(
+            "[local] data in {} (stop with Ctrl-C; state is kept)",
+            d.display()
+        ),
         None => eprintln!("[local] ephemeral: nothing is kept (stop with Ctrl-C)"),
     }
     use std::io::Write;
@@ -285,7 +330,10 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     // Dropping the runtime kills the function processes (kill_on_drop) and ends the servers;
     // every durable change was persisted when it happened.
     let counts = durable.counts().await;
-    let running = counts.iter().filter(|c| c.3 == durable::ExecStatus::Running).count();
+    let running = counts
+        .iter()
+        .filter(|c| c.3 == durable::ExecStatus::Running)
+        .count();
     if running > 0 {
         eprintln!("[local] {running} execution(s) still running resume on the next start");
     }
@@ -296,13 +344,14 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

@@ -109,7 +109,10 @@ impl Resolver<'_> {
                     format!("{}:1", self.function_arn(&f))
                 }
                 Some("AWS::SecretsManager::Secret") => {
-                    format!("arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{}-{id}", self.stack)
+                    format!(
+                        "arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{}-{id}",
+                        self.stack
+                    )
                 }
                 Some(_) => format!("{}-{id}", self.stack),
                 // Parameters: the asset locations, meaningless here.
@@ -225,7 +228,9 @@ pub fn interpret(template: &Value, manifest: &AssetManifest) -> anyhow::Result<M
                     .as_array()
                     .into_iter()
                     .flatten()
-                    .filter_map(|d| Some((d["AttributeName"].as_str()?, d["AttributeType"].as_str()?)))
+                    .filter_map(|d| {
+                        Some((d["AttributeName"].as_str()?, d["AttributeType"].as_str()?))
+                    })
                     .collect();
                 let keys = props["KeySchema"]
                     .as_array()
@@ -261,7 +266,10 @@ pub fn interpret(template: &Value, manifest: &AssetManifest) -> anyhow::Result<M
                             .and_then(Value::as_str)
                             .is_some_and(|t| r.kind(t) == Some("AWS::SecretsManager::Secret"));
                         if !secret_ref {
-                            env.insert(k.clone(), r.resolve(v).with_context(|| format!("{id}: {k}"))?);
+                            env.insert(
+                                k.clone(),
+                                r.resolve(v).with_context(|| format!("{id}: {k}"))?,
+                            );
                         }
                     }
                 }
@@ -361,7 +369,10 @@ fn interpret_api(r: &Resolver<'_>) -> anyhow::Result<Option<ApiSpec>> {
         _ => None,
     };
     Ok(Some(ApiSpec {
-        stage: stage_props["StageName"].as_str().unwrap_or("local").to_owned(),
+        stage: stage_props["StageName"]
+            .as_str()
+            .unwrap_or("local")
+            .to_owned(),
         routes,
         throttle,
     }))

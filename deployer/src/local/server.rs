@@ -27,8 +27,14 @@ pub struct Lambda {
 pub fn router(state: Arc<Lambda>) -> Router {
     Router::new()
         .route("/2015-03-31/functions/{name}/invocations", post(invoke))
-        .route("/2025-12-01/durable-executions/{arn}/checkpoint", post(checkpoint))
-        .route("/2025-12-01/durable-executions/{arn}/state", get(state_page))
+        .route(
+            "/2025-12-01/durable-executions/{arn}/checkpoint",
+            post(checkpoint),
+        )
+        .route(
+            "/2025-12-01/durable-executions/{arn}/state",
+            get(state_page),
+        )
         .route("/2025-12-01/durable-executions/{arn}", get(get_execution))
         .route("/2025-12-01/durable-executions/{arn}/history", get(history))
         .route("/2025-12-01/durable-executions/{arn}/stop", post(stop))
@@ -64,7 +70,11 @@ fn parse_name(raw: &str) -> (String, Option<String>) {
 
 impl Lambda {
     /// The function a name refers to, and its qualifier (checked against the aliases).
-    fn resolve(&self, raw: &str, qualifier: Option<String>) -> Result<(Arc<Function>, Option<String>), Response> {
+    fn resolve(
+        &self,
+        raw: &str,
+        qualifier: Option<String>,
+    ) -> Result<(Arc<Function>, Option<String>), Response> {
         let (name, in_name) = parse_name(raw);
         let qualifier = qualifier.or(in_name);
         let f = self
@@ -72,7 +82,13 @@ impl Lambda {
             .values()
             .find(|f| f.spec.name == name)
             .cloned()
-            .ok_or_else(|| error(404, "ResourceNotFoundException", &format!("Function not found: {raw}")))?;
+            .ok_or_else(|| {
+                error(
+                    404,
+                    "ResourceNotFoundException",
+                    &format!("Function not found: {raw}"),
+                )
+            })?;
         if let Some(q) = &qualifier {
             let known = q == "$LATEST"
                 || q == "1"
@@ -100,7 +116,12 @@ async fn invoke(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let header = |k: &str| headers.get(k).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let header = |k: &str| {
+        headers
+            .get(k)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
     let (f, qualifier) = match l.resolve(&name, q.get("Qualifier").cloned()) {
         Ok(x) => x,
         Err(res) => return res,
@@ -114,10 +135,20 @@ async fn invoke(
                 "durable functions must be invoked with a qualified ARN (a version or an alias)",
             );
         };
-        let input = if body.is_empty() { "{}".to_owned() } else { String::from_utf8_lossy(&body).into_owned() };
+        let input = if body.is_empty() {
+            "{}".to_owned()
+        } else {
+            String::from_utf8_lossy(&body).into_owned()
+        };
         let started = l
             .durable
-            .start(&f.spec.logical, &qualifier, header("x-amz-durable-execution-name"), input, timeout)
+            .start(
+                &f.spec.logical,
+                &qualifier,
+                header("x-amz-durable-execution-name"),
+                input,
+                timeout,
+            )
             .await;
         let (arn, _) = match started {
             Ok(x) => x,
@@ -128,7 +159,11 @@ async fn invoke(
         } else {
             // Synchronous invocations wait for the result, as Lambda does, up to 15 minutes.
             match l.durable.wait(&arn, Duration::from_secs(900)).await {
-                Ok(e) => (StatusCode::OK, e.result.unwrap_or_else(|| "null".to_owned())).into_response(),
+                Ok(e) => (
+                    StatusCode::OK,
+                    e.result.unwrap_or_else(|| "null".to_owned()),
+                )
+                    .into_response(),
                 Err(e) => return service_error(e),
             }
         };
@@ -143,7 +178,10 @@ async fn invoke(
         let payload = body.to_vec();
         tokio::spawn(async move {
             if let Err(e) = f.invoke(payload).await {
-                eprintln!("[local] asynchronous invocation of {} failed: {e}", f.spec.name);
+                eprintln!(
+                    "[local] asynchronous invocation of {} failed: {e}",
+                    f.spec.name
+                );
             }
         });
         return StatusCode::ACCEPTED.into_response();
@@ -152,18 +190,23 @@ async fn invoke(
         Ok(out) => (StatusCode::OK, out).into_response(),
         Err(InvokeError::Function(doc)) => {
             let mut res = (StatusCode::OK, doc).into_response();
-            res.headers_mut()
-                .insert("x-amz-function-error", HeaderValue::from_static("Unhandled"));
+            res.headers_mut().insert(
+                "x-amz-function-error",
+                HeaderValue::from_static("Unhandled"),
+            );
             res
         }
         Err(e) => {
             let mut res = (
                 StatusCode::OK,
-                json!({"errorType": "Runtime.ExitError", "errorMessage": e.to_string()}).to_string(),
+                json!({"errorType": "Runtime.ExitError", "errorMessage": e.to_string()})
+                    .to_string(),
             )
                 .into_response();
-            res.headers_mut()
-                .insert("x-amz-function-error", HeaderValue::from_static("Unhandled"));
+            res.headers_mut().insert(
+                "x-amz-function-error",
+                HeaderValue::from_static("Unhandled"),
+            );
             res
         }
     }
@@ -176,10 +219,20 @@ fn json_or(result: Result<Value, ServiceError>) -> Response {
     }
 }
 
-async fn checkpoint(State(l): State<Arc<Lambda>>, Path(arn): Path<String>, body: Bytes) -> Response {
+async fn checkpoint(
+    State(l): State<Arc<Lambda>>,
+    Path(arn): Path<String>,
+    body: Bytes,
+) -> Response {
     let body: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
-        Err(e) => return error(400, "InvalidParameterValueException", &format!("invalid JSON: {e}")),
+        Err(e) => {
+            return error(
+                400,
+                "InvalidParameterValueException",
+                &format!("invalid JSON: {e}"),
+            );
+        }
     };
     json_or(l.durable.checkpoint(&arn, &body).await)
 }
@@ -189,10 +242,18 @@ async fn state_page(
     Path(arn): Path<String>,
     Query(q): Query<BTreeMap<String, String>>,
 ) -> Response {
-    let max = q.get("MaxItems").and_then(|m| m.parse().ok()).unwrap_or(100);
+    let max = q
+        .get("MaxItems")
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(100);
     json_or(
         l.durable
-            .state(&arn, q.get("CheckpointToken").map(String::as_str), q.get("Marker").map(String::as_str), max)
+            .state(
+                &arn,
+                q.get("CheckpointToken").map(String::as_str),
+                q.get("Marker").map(String::as_str),
+                max,
+            )
             .await,
     )
 }
@@ -220,7 +281,10 @@ async fn list(
     };
     axum::Json(
         l.durable
-            .list(&f.spec.logical, q.get("DurableExecutionName").map(String::as_str))
+            .list(
+                &f.spec.logical,
+                q.get("DurableExecutionName").map(String::as_str),
+            )
             .await,
     )
     .into_response()

@@ -216,6 +216,7 @@ impl<R: Records> Processor<R> {
 
     async fn validate(&self, id: &WebhookId) -> Result<Validation, StepFailure> {
         self.runs.count(steps::VALIDATE);
+        tracing::info!(step = steps::VALIDATE, %id, "step body running");
         let validating = |phase| advance(steps::VALIDATE, phase, Status::Validating);
         self.records
             .advance(id, &validating(Phase::Started), Instant::now())
@@ -242,6 +243,7 @@ impl<R: Records> Processor<R> {
 
     async fn process(&self, id: &WebhookId, kind: String) -> Result<Processed, StepFailure> {
         self.runs.count(steps::PROCESS);
+        tracing::info!(step = steps::PROCESS, %id, "step body running");
         let processing = |phase| advance(steps::PROCESS, phase, Status::Processing);
         self.records
             .advance(id, &processing(Phase::Started), Instant::now())
@@ -261,6 +263,7 @@ impl<R: Records> Processor<R> {
 
     async fn finalize(&self, id: &WebhookId, processed: Processed) -> Result<Outcome, StepFailure> {
         self.runs.count(steps::FINALIZE);
+        tracing::info!(step = steps::FINALIZE, %id, "step body running");
         self.records
             .advance(
                 id,

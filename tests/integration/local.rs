@@ -1,0 +1,218 @@
+//! `deployer local`, spawned for real on a free port: end to end, crash and resume, restart.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tests::local::{LocalCloud, http};
+
+const SECRET: &str = "local-test-secret";
+
+fn sign(body: &str) -> String {
+    webhook_core::signature::sign(SECRET.as_bytes(), body.as_bytes())
+}
+
+fn post(cloud: &LocalCloud, delivery: &str, body: &str, signed: bool) -> (u16, Value) {
+    let sig = sign(body);
+    let mut headers = vec![
+        ("Content-Type", "application/json"),
+        ("X-Webhook-Id", delivery),
+    ];
+    if signed {
+        headers.push(("X-Hub-Signature-256", &sig));
+    }
+    let (status, text) = http("POST", &format!("{}/webhooks", cloud.api), &headers, body);
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+fn status(cloud: &LocalCloud, id: &str) -> Value {
+    let (code, text) = http("GET", &format!("{}/webhooks/{id}", cloud.api), &[], "");
+    assert_eq!(code, 200, "{text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Polls the status API until `id` is COMPLETED (or FAILED), at most `limit`.
+fn wait_done(cloud: &LocalCloud, id: &str, limit: Duration) -> Value {
+    let deadline = Instant::now() + limit;
+    loop {
+        let s = status(cloud, id);
+        if s["status"] == "COMPLETED" || s["status"] == "FAILED" {
+            return s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{id} is still {} after {limit:?}; logs:\n{}",
+            s["status"],
+            cloud.logs()
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+/// The durable executions of the processor, through the local Lambda API.
+fn executions(cloud: &LocalCloud) -> Vec<Value> {
+    let (code, text) = http(
+        "GET",
+        &format!(
+            "{}/2025-12-01/functions/webhooks-dev-Processor/durable-executions",
+            cloud.lambda
+        ),
+        &[],
+        "",
+    );
+    assert_eq!(code, 200, "{text}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    v["DurableExecutions"].as_array().unwrap().clone()
+}
+
+fn history(cloud: &LocalCloud, arn: &str) -> Vec<Value> {
+    let encoded: String = arn
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    let (code, text) = http(
+        "GET",
+        &format!(
+            "{}/2025-12-01/durable-executions/{encoded}/history",
+            cloud.lambda
+        ),
+        &[],
+        "",
+    );
+    assert_eq!(code, 200, "{text}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    v["Events"].as_array().unwrap().clone()
+}
+
+fn count(events: &[Value], kind: &str, name: &str) -> usize {
+    events
+        .iter()
+        .filter(|e| e["EventType"] == kind && e["Name"] == name)
+        .count()
+}
+
+const ORDER: &str = r#"{"type":"order","orderId":"A-1","amount":12.5}"#;
+
+#[test]
+fn a_signed_webhook_completes_end_to_end() {
+    let cloud = LocalCloud::start(&["--ephemeral"], Some(SECRET));
+    let started = Instant::now();
+    let (code, accepted) = post(&cloud, "e2e-1", ORDER, true);
+    assert_eq!(code, 202, "{accepted}");
+    let id = accepted["id"].as_str().unwrap();
+    assert_eq!(accepted["statusUrl"], format!("/dev/webhooks/{id}"));
+    let done = wait_done(&cloud, id, Duration::from_secs(5));
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    for step in ["validate", "process", "finalize"] {
+        assert!(done["steps"][step]["finishedAt"].is_string(), "{done}");
+    }
+    assert_eq!(done["result"]["reference"], "A-1");
+
+    // The same delivery again: the same id, and still one execution.
+    let (code, again) = post(&cloud, "e2e-1", ORDER, true);
+    assert_eq!(code, 202);
+    assert_eq!(again["id"], id);
+    let runs = executions(&cloud);
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0]["DurableExecutionName"], id);
+    assert_eq!(runs[0]["Status"], "SUCCEEDED");
+
+    // Unsigned with a secret set: 401.
+    let (code, refused) = post(&cloud, "e2e-2", ORDER, false);
+    assert_eq!(code, 401, "{refused}");
+    assert_eq!(executions(&cloud).len(), 1);
+}
+
+#[test]
+fn api_gateway_answers_like_api_gateway() {
+    let cloud = LocalCloud::start(&["--ephemeral"], None);
+    let (code, body) = http("GET", &format!("{}/nowhere", cloud.api), &[], "");
+    assert_eq!(
+        (code, body.as_str()),
+        (403, r#"{"message":"Missing Authentication Token"}"#)
+    );
+    let (code, _) = http("DELETE", &format!("{}/webhooks", cloud.api), &[], "");
+    assert_eq!(code, 403);
+    let base = cloud.api.rsplit_once('/').unwrap().0;
+    let (code, _) = http("GET", &format!("{base}/prod/webhooks/x"), &[], "");
+    assert_eq!(code, 403, "another stage");
+    let (code, body) = http("GET", &format!("{}/webhooks/nope", cloud.api), &[], "");
+    assert_eq!(code, 400, "{body}");
+    assert!(cloud.logs().contains("WARNING: WEBHOOK_SECRET is not set"));
+}
+
+#[test]
+fn a_crash_inside_the_second_step_resumes_without_rerunning_the_first() {
+    let cloud = LocalCloud::start(&["--ephemeral", "--kill-in-step", "2"], Some(SECRET));
+    let (code, accepted) = post(&cloud, "crash-1", ORDER, true);
+    assert_eq!(code, 202);
+    let id = accepted["id"].as_str().unwrap();
+    let done = wait_done(&cloud, id, Duration::from_secs(15));
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    let logs = cloud.logs();
+    assert!(
+        logs.contains("fault injection: killed processor inside a step"),
+        "{logs}"
+    );
+    let body_runs = |step: &str| {
+        logs.lines()
+            .filter(|l| {
+                l.starts_with("[processor]")
+                    && l.contains("step body running")
+                    && l.contains(&format!("step=\"{step}\""))
+            })
+            .count()
+    };
+    assert_eq!(body_runs("validate"), 1, "{logs}");
+    assert!(
+        body_runs("process") >= 2,
+        "the interrupted step ran again:\n{logs}"
+    );
+    let runs = executions(&cloud);
+    let events = history(&cloud, runs[0]["DurableExecutionArn"].as_str().unwrap());
+    assert_eq!(count(&events, "StepSucceeded", "validate"), 1);
+    assert_eq!(count(&events, "StepStarted", "validate"), 1);
+    assert_eq!(count(&events, "StepSucceeded", "finalize"), 1);
+}
+
+#[test]
+fn a_killed_local_cloud_finishes_its_executions_after_a_restart() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_str().unwrap();
+    let mut first = LocalCloud::start(&["--data-dir", dir, "--hold-in-step", "2"], Some(SECRET));
+    let (code, accepted) = post(&first, "restart-1", ORDER, true);
+    assert_eq!(code, 202);
+    let id = accepted["id"].as_str().unwrap().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !first.logs().contains("holding the checkpoint") {
+        assert!(
+            Instant::now() < deadline,
+            "never reached step 2:\n{}",
+            first.logs()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(status(&first, &id)["status"], "VALIDATING");
+    first.kill9();
+
+    let second = LocalCloud::start(&["--data-dir", dir], Some(SECRET));
+    assert!(
+        second.logs().contains("resuming 1 durable execution"),
+        "{}",
+        second.logs()
+    );
+    let done = wait_done(&second, &id, Duration::from_secs(10));
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    assert_eq!(executions(&second).len(), 1);
+}
+
+#[test]
+fn ctrl_c_stops_cleanly() {
+    let mut cloud = LocalCloud::start(&["--ephemeral"], None);
+    let status = cloud.interrupt();
+    assert!(status.success(), "{status:?}");
+    assert!(cloud.logs().contains("[local] stopping"));
+}

@@ -1,0 +1,178 @@
+//! The real `deployer local`, started on a free port for a test, and a small HTTP client.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+use crate::{assert_fresh, deployer_bin, workspace_root};
+
+/// A running `deployer local`; stopped (SIGINT, then SIGKILL) when dropped.
+#[derive(Debug)]
+pub struct LocalCloud {
+    child: Child,
+    /// Base URL of the API, stage included (`http://127.0.0.1:PORT/dev`).
+    pub api: String,
+    /// The Lambda endpoint (Invoke and the durable execution API).
+    pub lambda: String,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl LocalCloud {
+    /// Starts `deployer local --port 0 --no-build <args>` with `WEBHOOK_SECRET=secret`.
+    pub fn start(args: &[&str], secret: Option<&str>) -> Self {
+        for f in ["receiver", "processor", "status"] {
+            let bin = deployer_bin().with_file_name(f);
+            assert_fresh(&bin, &["functions"], &format!("-p {f}"));
+        }
+        let mut cmd = Command::new(deployer_bin());
+        cmd.args(["local", "--port", "0", "--no-build"])
+            .args(args)
+            .current_dir(workspace_root())
+            .env_remove("WEBHOOK_SECRET")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(s) = secret {
+            cmd.env("WEBHOOK_SECRET", s);
+        }
+        let mut child = cmd.spawn().expect("deployer local starts");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let err_pipe = child.stderr.take().expect("piped stderr");
+        let sink = stderr.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(err_pipe).lines().map_while(Result::ok) {
+                let mut s = sink.lock().unwrap();
+                s.push_str(&line);
+                s.push('\n');
+            }
+        });
+        let out = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let api = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(url) = line.strip_prefix("API: ") {
+                        break url.to_owned();
+                    }
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!(
+                        "deployer local printed no `API:` line within 30 s; stderr:\n{}",
+                        stderr.lock().unwrap()
+                    );
+                }
+            }
+        };
+        let lambda = loop {
+            if let Some(url) = stderr
+                .lock()
+                .unwrap()
+                .lines()
+                .find_map(|l| l.strip_prefix("[local] Lambda API: ").map(str::to_owned))
+            {
+                break url;
+            }
+            assert!(Instant::now() < deadline, "no Lambda API line");
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        LocalCloud {
+            child,
+            api,
+            lambda,
+            stderr,
+        }
+    }
+
+    pub fn logs(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGINT (Ctrl-C) and wait for the exit status.
+    pub fn interrupt(&mut self) -> std::process::ExitStatus {
+        let _ = kill(Pid::from_raw(self.child.id() as i32), Signal::SIGINT);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("deployer local did not stop within 10 s of SIGINT");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGKILL: no chance to clean up.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for LocalCloud {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = kill(Pid::from_raw(self.child.id() as i32), Signal::SIGINT);
+            for _ in 0..250 {
+                if !matches!(self.child.try_wait(), Ok(None)) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// One HTTP/1.1 request; returns the status and the body.
+pub fn http(method: &str, url: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
+    let rest = url.strip_prefix("http://").expect("http URL");
+    let (host, path) = rest
+        .split_once('/')
+        .map_or((rest, "/".to_owned()), |(h, p)| (h, format!("/{p}")));
+    let mut stream = TcpStream::connect(host).unwrap_or_else(|e| panic!("connect {host}: {e}"));
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    stream.write_all(req.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP response: {head}"));
+    (status, body.to_owned())
+}
