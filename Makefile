@@ -8,7 +8,7 @@ STAGE ?= dev
 .PHONY: help test lint bench synth local tools clean
 
 help:
-	@echo "make local   run the whole stack on this machine (not built yet: issue 4)"
+	@echo "make local   run the whole stack on this machine (STAGE=dev, PORT=3000, WEBHOOK_SECRET)"
 	@echo "make test    fmt check, clippy -D warnings, every test (installs the pinned tools)"
 	@echo "make bench   the benchmark table"
 	@echo "make synth   print the template of STAGE (default dev)"
@@ -32,9 +32,10 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-# The suite spawns the real deployer binary: build it first, in the same (dev) profile.
+# The suite spawns the real deployer and function binaries: build them first, in the same
+# (dev) profile.
 test: tools lint
-	cargo build -p deployer
+	cargo build -p deployer -p receiver -p processor -p status
 	cargo test --workspace
 
 bench: tools
@@ -44,10 +45,9 @@ bench: tools
 synth:
 	cargo run --quiet -p deployer -- synth --stage $(STAGE) --out -
 
+PORT ?= 3000
 local:
-	@echo "make local: the local cloud (deployer local) is not built yet; it comes with issue 4." >&2
-	@echo "Until then: make synth, make test." >&2
-	@exit 1
+	cargo run --quiet -p deployer -- local --stage $(STAGE) --port $(PORT)
 
 clean:
 	cargo clean

@@ -66,8 +66,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         template.manifest().assets.len(),
         started.elapsed().as_secs_f64() * 1e3
     );
-    println!("template: {}", written.template.display());
-    println!("assets: {}", written.assets.display());
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "template: {}", written.template.display())
+        .and_then(|()| writeln!(out, "assets: {}", written.assets.display()))
+        .context("cannot write to stdout")?;
     Ok(())
 }
 

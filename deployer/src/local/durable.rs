@@ -565,11 +565,11 @@ impl Durable {
                     }
                     let steps_started = e.operations.iter().filter(|o| o["Type"] == "STEP").count();
                     let mut kill = self.kill_in_step.try_lock().ok();
-                    if let Some(slot) = kill.as_deref_mut() {
-                        if *slot == Some(steps_started) {
-                            *slot = None;
-                            kill_now = true;
-                        }
+                    if let Some(slot) = kill.as_deref_mut()
+                        && *slot == Some(steps_started)
+                    {
+                        *slot = None;
+                        kill_now = true;
                     }
                     if self
                         .hold_in_step

@@ -242,11 +242,11 @@ impl Function {
     /// injection: it behaves exactly like a crash).
     pub async fn kill_busy(&self) -> bool {
         for instance in self.instances.lock().await.iter() {
-            if instance.current.lock().await.is_some() {
-                if let Some(kill) = instance.kill.lock().await.take() {
-                    let _ = kill.send(());
-                    return true;
-                }
+            if instance.current.lock().await.is_some()
+                && let Some(kill) = instance.kill.lock().await.take()
+            {
+                let _ = kill.send(());
+                return true;
             }
         }
         false

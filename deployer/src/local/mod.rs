@@ -175,10 +175,10 @@ async fn serve(args: Args) -> anyhow::Result<()> {
                 "TableName": t.name,
                 "TimeToLiveSpecification": {"AttributeName": attr, "Enabled": true},
             }))?;
-            if let Err(e) = db.update_time_to_live(request) {
-                if !e.to_string().contains("already enabled") {
-                    eprintln!("[local] TTL on {}: {e}", t.name);
-                }
+            if let Err(e) = db.update_time_to_live(request)
+                && !e.to_string().contains("already enabled")
+            {
+                eprintln!("[local] TTL on {}: {e}", t.name);
             }
         }
     }
@@ -290,6 +290,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         });
     }
 
+    let shutdown = shutdown_signal()?;
     let body = r#"{"type":"order","orderId":"1001"}"#;
     let signature = match &secret {
         Some(s) => format!(" -H 'X-Hub-Signature-256: {}'", sign(s, body)),
@@ -303,12 +304,19 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     };
     eprintln!("[local] Lambda API: {lambda_url}");
     eprintln!("[local] DynamoDB: {dynamo_url}");
-    println!("API: {base}");
-    println!("Send a webhook, then follow it:");
-    println!(
-        "  curl -s -X POST {base}/webhooks -H 'Content-Type: application/json' -H 'X-Webhook-Id: demo-1'{signature} -d '{body}'"
-    );
-    println!("  curl -s {base}/webhooks/<id>");
+    // stdout may be closed by whoever reads the API line; that is no reason to stop.
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "API: {base}");
+        let _ = writeln!(out, "Send a webhook, then follow it:");
+        let _ = writeln!(
+            out,
+            "  curl -s -X POST {base}/webhooks -H 'Content-Type: application/json' -H 'X-Webhook-Id: demo-1'{signature} -d '{body}'"
+        );
+        let _ = writeln!(out, "  curl -s {base}/webhooks/<id>");
+        let _ = out.flush();
+    }
     match &data_dir {
         Some(d) => eprintln!(
             "[local] data in {} (stop with Ctrl-C; state is kept)",
@@ -316,10 +324,8 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         ),
         None => eprintln!("[local] ephemeral: nothing is kept (stop with Ctrl-C)"),
     }
-    use std::io::Write;
-    let _ = std::io::stdout().flush();
 
-    shutdown_signal().await;
+    shutdown.await;
     eprintln!("[local] stopping");
     let _ = stop_tx.send(true);
     for f in functions.values() {
@@ -340,25 +346,16 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM. Created before the API line is printed, so a
+/// signal sent as soon as the line appears is not lost.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    Ok(async move {
         tokio::select! {
-            _ = ctrl_c => {}
+            _ = int.recv() => {}
             _ = term.recv() => {}
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
-    }
+    })
 }

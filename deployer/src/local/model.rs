@@ -13,7 +13,6 @@ pub const ACCOUNT: &str = "000000000000";
 
 #[derive(Clone, Debug)]
 pub struct TableSpec {
-    pub logical: String,
     pub name: String,
     /// (attribute, type S|N|B, key type HASH|RANGE)
     pub keys: Vec<(String, String, String)>,
@@ -52,18 +51,11 @@ pub struct ApiSpec {
 
 #[derive(Clone, Debug)]
 pub struct Model {
-    pub stack: String,
     pub tables: Vec<TableSpec>,
     pub functions: Vec<FunctionSpec>,
     /// Alias logical id -> (function logical id, alias name).
     pub aliases: BTreeMap<String, (String, String)>,
     pub api: Option<ApiSpec>,
-}
-
-impl Model {
-    pub fn function(&self, logical: &str) -> Option<&FunctionSpec> {
-        self.functions.iter().find(|f| f.logical == logical)
-    }
 }
 
 struct Resolver<'a> {
@@ -247,7 +239,6 @@ pub fn interpret(template: &Value, manifest: &AssetManifest) -> anyhow::Result<M
                     .collect();
                 let ttl = &props["TimeToLiveSpecification"];
                 tables.push(TableSpec {
-                    logical: id.clone(),
                     name: r.reference(id)?,
                     keys,
                     ttl_attribute: (ttl["Enabled"] == true)
@@ -295,7 +286,6 @@ pub fn interpret(template: &Value, manifest: &AssetManifest) -> anyhow::Result<M
     }
     let api = interpret_api(&r)?;
     Ok(Model {
-        stack,
         tables,
         functions,
         aliases,

@@ -74,7 +74,7 @@ impl Lambda {
         &self,
         raw: &str,
         qualifier: Option<String>,
-    ) -> Result<(Arc<Function>, Option<String>), Response> {
+    ) -> Result<(Arc<Function>, Option<String>), Box<Response>> {
         let (name, in_name) = parse_name(raw);
         let qualifier = qualifier.or(in_name);
         let f = self
@@ -98,11 +98,11 @@ impl Lambda {
                     .values()
                     .any(|(fid, alias)| *fid == f.spec.logical && alias == q);
             if !known {
-                return Err(error(
+                return Err(Box::new(error(
                     404,
                     "ResourceNotFoundException",
                     &format!("Function not found: {}:{q}", f.spec.arn),
-                ));
+                )));
             }
         }
         Ok((f, qualifier))
@@ -124,7 +124,7 @@ async fn invoke(
     };
     let (f, qualifier) = match l.resolve(&name, q.get("Qualifier").cloned()) {
         Ok(x) => x,
-        Err(res) => return res,
+        Err(res) => return *res,
     };
     let kind = header("x-amz-invocation-type").unwrap_or_else(|| "RequestResponse".to_owned());
     if let Some(timeout) = f.spec.durable_timeout_s {
@@ -277,7 +277,7 @@ async fn list(
 ) -> Response {
     let (f, _) = match l.resolve(&name, None) {
         Ok(x) => x,
-        Err(res) => return res,
+        Err(res) => return *res,
     };
     axum::Json(
         l.durable
