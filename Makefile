@@ -39,6 +39,7 @@ test: tools lint
 	cargo test --workspace
 
 bench: tools
+	@command -v wrk >/dev/null || { apt-get install -y wrk || { apt-get update && apt-get install -y wrk; }; }
 	cargo build --release -p deployer -p receiver -p processor -p status
 	cargo bench -p tests --bench bench
 

@@ -304,6 +304,146 @@ fn package_rows() -> Vec<Row> {
         .collect()
 }
 
+/// `wrk`'s figure for `label` ("Requests/sec:", "99%"), in its unit converted to ms or 1/s.
+fn wrk_value(out: &str, label: &str) -> Option<f64> {
+    let line = out.lines().find(|l| l.trim_start().starts_with(label))?;
+    let raw = line.trim_start().strip_prefix(label)?.trim();
+    let (num, unit): (String, String) = raw.chars().partition(|c| c.is_ascii_digit() || *c == '.');
+    let v: f64 = num.parse().ok()?;
+    Some(match unit.as_str() {
+        "us" => v / 1e3,
+        "ms" | "" => v,
+        "s" => v * 1e3,
+        _ => v,
+    })
+}
+
+const WRK_SCRIPT: &str = r#"
+local next_id = 0
+setup = function(thread)
+  thread:set("tid", next_id)
+  next_id = next_id + 1
+end
+counter = 0
+request = function()
+  counter = counter + 1
+  local id = "bench-" .. tid .. "-" .. counter
+  return wrk.format("POST", nil, {["Content-Type"] = "application/json", ["X-Webhook-Id"] = id},
+    '{"type":"user","n":' .. counter .. '}')
+end
+"#;
+
+fn local_rows() -> Vec<Row> {
+    let cloud = tests::local::LocalCloud::start(
+        &[
+            "--ephemeral",
+            "--release",
+            "--no-throttle",
+            "--instances",
+            "4",
+        ],
+        None,
+    );
+    let script = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(script.path(), WRK_SCRIPT).expect("write the wrk script");
+    let started = Instant::now();
+    let out = Command::new("wrk")
+        .args(["-t2", "-c32", "-d10s", "--latency", "-s"])
+        .arg(script.path())
+        .arg(format!("{}/webhooks", cloud.api))
+        .output()
+        .expect("wrk runs (make bench installs it: apt-get install wrk)");
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    let non_2xx = report
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Non-2xx or 3xx responses:"))
+        .and_then(|n| n.trim().parse::<f64>().ok())
+        .unwrap_or(0.0);
+    // Wait for every execution the load started to finish.
+    let stats = || -> serde_json::Value {
+        let (_, body) =
+            tests::local::http("GET", &format!("{}/_local/stats", cloud.lambda), &[], "");
+        serde_json::from_str(&body).unwrap_or_default()
+    };
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let (done_at, executions) = loop {
+        let s = stats();
+        let all = s["executions"].as_array().cloned().unwrap_or_default();
+        if !all.is_empty() && all.iter().all(|e| e["status"] != "RUNNING") {
+            break (started.elapsed(), all);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "executions did not finish in 300 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let completed = executions
+        .iter()
+        .filter(|e| e["status"] == "SUCCEEDED")
+        .count();
+    let checkpoints: f64 = executions
+        .iter()
+        .filter_map(|e| e["checkpoints"].as_f64())
+        .sum::<f64>()
+        / executions.len().max(1) as f64;
+    let mut cold: Vec<f64> = stats()["coldStartsMs"]
+        .as_object()
+        .map(|m| {
+            m.values()
+                .flat_map(|v| v.as_array().cloned().unwrap_or_default())
+                .filter_map(|v| v.as_f64())
+                .collect()
+        })
+        .unwrap_or_default();
+    cold.sort_by(f64::total_cmp);
+    let median_cold = cold.get(cold.len() / 2).copied().unwrap_or(f64::NAN);
+    vec![
+        Row {
+            metric: "local cloud: POST /webhooks -> 202, wrk 32 connections, 10 s".to_owned(),
+            value: wrk_value(&report, "Requests/sec:").unwrap_or(f64::NAN),
+            unit: "req/s",
+            target: ">= 2000 req/s",
+        },
+        Row {
+            metric: "local cloud: POST latency p50".to_owned(),
+            value: wrk_value(&report, "50%").unwrap_or(f64::NAN),
+            unit: "ms",
+            target: "",
+        },
+        Row {
+            metric: "local cloud: POST latency p99".to_owned(),
+            value: wrk_value(&report, "99%").unwrap_or(f64::NAN),
+            unit: "ms",
+            target: "< 25 ms",
+        },
+        Row {
+            metric: "local cloud: non-2xx answers during the load".to_owned(),
+            value: non_2xx,
+            unit: "resp",
+            target: "0",
+        },
+        Row {
+            metric: format!("local cloud: executions completed ({completed} in all)"),
+            value: completed as f64 / done_at.as_secs_f64(),
+            unit: "exec/s",
+            target: ">= 300 exec/s",
+        },
+        Row {
+            metric: "local cloud: checkpoint calls per execution".to_owned(),
+            value: checkpoints,
+            unit: "calls",
+            target: "",
+        },
+        Row {
+            metric: "local cloud: function cold start (spawn to first event), median".to_owned(),
+            value: median_cold,
+            unit: "ms",
+            target: "< 20 ms",
+        },
+    ]
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; there is nothing to filter.
     let writes = Arc::new(AtomicUsize::new(0));
@@ -319,6 +459,7 @@ fn main() {
     rows.extend(runtime.block_on(receiver_rows()));
     rows.extend(runtime.block_on(processor_rows(writes)));
     rows.extend(package_rows());
+    rows.extend(local_rows());
     let width = rows.iter().map(|r| r.metric.len()).max().unwrap_or(6);
     println!(
         "| {:width$} | {:>10} | {:4} | target",

@@ -152,6 +152,8 @@ pub struct Durable {
     dir: Option<PathBuf>,
     functions: BTreeMap<String, Arc<Function>>,
     executions: Mutex<BTreeMap<String, Arc<Entry>>>,
+    /// (function, execution name) -> (ARN, input): names are idempotency keys.
+    names: Mutex<BTreeMap<(String, String), (String, String)>>,
     /// Fault injection: kill the function's process while it runs step `n` (1-based) of
     /// the next execution that reaches it.
     pub kill_in_step: Mutex<Option<usize>>,
@@ -165,6 +167,7 @@ impl Durable {
             dir,
             functions,
             executions: Mutex::new(BTreeMap::new()),
+            names: Mutex::new(BTreeMap::new()),
             kill_in_step: Mutex::new(None),
             hold_in_step: Mutex::new(None),
         })
@@ -211,6 +214,10 @@ impl Durable {
             };
             let running = exec.status == ExecStatus::Running;
             let arn = exec.arn.clone();
+            self.names.lock().await.insert(
+                (exec.function.clone(), exec.name.clone()),
+                (arn.clone(), exec.input.clone()),
+            );
             let entry = Arc::new(Entry {
                 exec: Mutex::new(exec),
                 wake: Notify::new(),
@@ -251,17 +258,16 @@ impl Durable {
             )));
         }
         let mut executions = self.executions.lock().await;
-        for entry in executions.values() {
-            let e = entry.exec.lock().await;
-            if e.function == function && e.name == name {
-                if e.input == input {
-                    return Ok((e.arn.clone(), false));
-                }
-                return Err(ServiceError::AlreadyStarted(format!(
-                    "an execution named {name} already exists with another input"
-                )));
+        let mut names = self.names.lock().await;
+        if let Some((arn, existing_input)) = names.get(&(function.to_owned(), name.clone())) {
+            if *existing_input == input {
+                return Ok((arn.clone(), false));
             }
+            return Err(ServiceError::AlreadyStarted(format!(
+                "an execution named {name} already exists with another input"
+            )));
         }
+        let (name_key, input_key) = (name.clone(), input.clone());
         let id = random_hex(32);
         let arn = format!("{}:{qualifier}/durable-execution/{name}/{id}", f.spec.arn);
         let t = now();
@@ -306,8 +312,9 @@ impl Durable {
             wake: Notify::new(),
             done: Notify::new(),
         });
+        names.insert((function.to_owned(), name_key), (arn.clone(), input_key));
         executions.insert(arn.clone(), entry.clone());
-        drop(executions);
+        drop((executions, names));
         self.clone().drive(entry);
         Ok((arn, true))
     }
@@ -377,7 +384,15 @@ impl Durable {
                         }
                     }
                     for op in &events {
-                        e.event("WaitSucceeded", Some(op), None);
+                        let secs = op["WaitDetails"]["ScheduledEndTimestamp"]
+                            .as_f64()
+                            .unwrap_or(t)
+                            - op["StartTimestamp"].as_f64().unwrap_or(t);
+                        e.event(
+                            "WaitSucceeded",
+                            Some(op),
+                            Some(("WaitSucceededDetails", json!({"Duration": secs.round()}))),
+                        );
                     }
                     let pending = next_due.is_some() || blocked;
                     let first = e.invocations == 0;
@@ -419,7 +434,11 @@ impl Durable {
                         e.failed_invocations = 0;
                         let out: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
                         let t = now();
-                        e.event("InvocationCompleted", None, None);
+                        e.event(
+                            "InvocationCompleted",
+                            None,
+                            Some(("InvocationCompletedDetails", json!({}))),
+                        );
                         match out["Status"].as_str() {
                             Some("SUCCEEDED") => {
                                 e.status = ExecStatus::Succeeded;
@@ -557,7 +576,7 @@ impl Durable {
                 }
             };
             let mut op = e.operations[index].clone();
-            let event = match (kind, action) {
+            let (event, details) = match (kind, action) {
                 ("STEP", "START") => {
                     op["Status"] = json!("STARTED");
                     if op["StepDetails"].is_null() {
@@ -578,19 +597,22 @@ impl Durable {
                     {
                         hold_now = true;
                     }
-                    "StepStarted"
+                    ("StepStarted", json!({}))
                 }
                 ("STEP", "SUCCEED") => {
                     op["Status"] = json!("SUCCEEDED");
                     op["EndTimestamp"] = json!(t);
                     op["StepDetails"]["Result"] = u["Payload"].clone();
-                    "StepSucceeded"
+                    (
+                        "StepSucceeded",
+                        json!({"Result": {"Payload": u["Payload"]}}),
+                    )
                 }
                 ("STEP", "FAIL") => {
                     op["Status"] = json!("FAILED");
                     op["EndTimestamp"] = json!(t);
                     op["StepDetails"]["Error"] = u["Error"].clone();
-                    "StepFailed"
+                    ("StepFailed", json!({"Error": {"Payload": u["Error"]}}))
                 }
                 ("STEP", "RETRY") => {
                     let delay = u["StepOptions"]["NextAttemptDelaySeconds"]
@@ -608,41 +630,54 @@ impl Durable {
                     if !u["Error"].is_null() {
                         op["StepDetails"]["Error"] = u["Error"].clone();
                     }
-                    "StepFailed"
+                    (
+                        "StepFailed",
+                        json!({
+                            "Error": {"Payload": u["Error"]},
+                            "RetryDetails": {"CurrentAttempt": attempt, "NextAttemptDelaySeconds": delay},
+                        }),
+                    )
                 }
                 ("WAIT", "START") => {
                     let secs = u["WaitOptions"]["WaitSeconds"].as_f64().unwrap_or(0.0);
                     op["WaitDetails"] = json!({"ScheduledEndTimestamp": t + secs});
-                    "WaitStarted"
+                    (
+                        "WaitStarted",
+                        json!({"Duration": secs, "ScheduledEndTimestamp": t + secs}),
+                    )
                 }
                 ("WAIT", "CANCEL") => {
                     op["Status"] = json!("CANCELLED");
                     op["EndTimestamp"] = json!(t);
-                    "WaitCancelled"
+                    ("WaitCancelled", json!({}))
                 }
-                ("CONTEXT", "START") => "ContextStarted",
+                ("CONTEXT", "START") => ("ContextStarted", json!({})),
                 ("CONTEXT", "SUCCEED") => {
                     op["Status"] = json!("SUCCEEDED");
                     op["EndTimestamp"] = json!(t);
                     op["ContextDetails"] = json!({"Result": u["Payload"]});
-                    "ContextSucceeded"
+                    ("ContextSucceeded", json!({}))
                 }
                 ("CONTEXT", "FAIL") => {
                     op["Status"] = json!("FAILED");
                     op["EndTimestamp"] = json!(t);
                     op["ContextDetails"] = json!({"Error": u["Error"]});
-                    "ContextFailed"
+                    ("ContextFailed", json!({}))
                 }
                 ("CALLBACK", "START") => {
                     op["CallbackDetails"] = json!({"CallbackId": random_hex(32)});
-                    "CallbackStarted"
+                    (
+                        "CallbackStarted",
+                        json!({"CallbackId": op["CallbackDetails"]["CallbackId"]}),
+                    )
                 }
                 (k, a) => {
                     return Err(ServiceError::Invalid(format!("{k} {a} is not supported")));
                 }
             };
             e.operations[index] = op.clone();
-            e.event(event, Some(&op), None);
+            let key = format!("{event}Details");
+            e.event(event, Some(&op), Some((&key, details)));
             if !changed.contains(&index) {
                 changed.push(index);
             }

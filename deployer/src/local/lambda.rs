@@ -21,6 +21,7 @@ use tokio::process::{Child, Command};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::model::{FunctionSpec, REGION};
+use super::nodelay;
 
 /// Why an invocation produced no response.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +63,8 @@ struct Instance {
     current: Mutex<Option<Current>>,
     pid: Mutex<Option<u32>>,
     kill: Mutex<Option<oneshot::Sender<()>>>,
+    /// When the current process was spawned, until its first `next`.
+    spawned: Mutex<Option<std::time::Instant>>,
 }
 
 /// A deployed function: its processes and its queue of invocations.
@@ -107,6 +110,7 @@ impl Function {
                 current: Mutex::new(None),
                 pid: Mutex::new(None),
                 kill: Mutex::new(None),
+                spawned: Mutex::new(None),
             });
             self.instances.lock().await.push(instance.clone());
             let listener = TcpListener::bind("127.0.0.1:0").await?;
@@ -121,7 +125,7 @@ impl Function {
                 .route("/2018-06-01/runtime/init/error", post(init_error))
                 .with_state((self.clone(), instance.clone()));
             tokio::spawn(async move {
-                let _ = axum::serve(listener, app).await;
+                let _ = axum::serve(nodelay(listener), app).await;
             });
             let f = self.clone();
             tokio::spawn(async move { f.supervise(instance, addr.to_string()).await });
@@ -134,6 +138,7 @@ impl Function {
         let mut failures = 0u32;
         loop {
             let started = std::time::Instant::now();
+            *instance.spawned.lock().await = Some(started);
             let child = self.spawn(&runtime_api, instance.index);
             let mut child = match child {
                 Ok(c) => c,
@@ -266,7 +271,13 @@ impl Function {
 type St = State<(Arc<Function>, Arc<Instance>)>;
 
 async fn next(State((f, instance)): St) -> Response {
-    let spawned_at = std::time::Instant::now();
+    // Cold start: process spawn to its first request for an event.
+    if let Some(spawned) = instance.spawned.lock().await.take() {
+        let mut cold = f.cold_starts.lock().await;
+        if cold.len() < 1000 {
+            cold.push(spawned.elapsed());
+        }
+    }
     let job = {
         let mut queue = f.queue.lock().await;
         queue.recv().await
@@ -274,12 +285,6 @@ async fn next(State((f, instance)): St) -> Response {
     let Some(job) = job else {
         return StatusCode::GONE.into_response();
     };
-    {
-        let mut cold = f.cold_starts.lock().await;
-        if cold.len() < 1000 {
-            cold.push(spawned_at.elapsed());
-        }
-    }
     let timeout = Duration::from_secs(f.spec.timeout_s.max(1));
     let deadline = now_ms() + timeout.as_millis();
     *instance.current.lock().await = Some(Current {

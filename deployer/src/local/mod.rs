@@ -40,9 +40,15 @@ pub struct Args {
     /// Processes per function.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub instances: u16,
-    /// Use the function binaries already built (target/debug) instead of running cargo.
+    /// Use the function binaries already built instead of running cargo.
     #[arg(long)]
     pub no_build: bool,
+    /// Build and run the functions with the release profile.
+    #[arg(long)]
+    pub release: bool,
+    /// Ignore the stage's API throttling (for load tests).
+    #[arg(long)]
+    pub no_throttle: bool,
     /// Fault injection, for tests: kill the durable function's process while it runs its
     /// Nth step (once).
     #[arg(long, value_name = "N", hide_short_help = true)]
@@ -51,6 +57,17 @@ pub struct Args {
     /// function's Nth step (its START is recorded first), so an execution stays in flight.
     #[arg(long, value_name = "N", hide_short_help = true)]
     pub hold_in_step: Option<usize>,
+}
+
+/// A listener whose connections send small writes at once: without TCP_NODELAY, a
+/// request written in two parts waits for a delayed ACK (about 40 ms) on loopback.
+pub(crate) fn nodelay(
+    listener: TcpListener,
+) -> impl axum::serve::Listener<Io = tokio::net::TcpStream, Addr = std::net::SocketAddr> {
+    use axum::serve::ListenerExt;
+    listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    })
 }
 
 /// The workspace root: the nearest directory above the current one whose Cargo.toml has a
@@ -76,11 +93,14 @@ fn target_dir(root: &Path) -> PathBuf {
 }
 
 /// Builds the function crates for this machine.
-fn build(root: &Path, crates: &[String]) -> anyhow::Result<()> {
+fn build(root: &Path, crates: &[String], release: bool) -> anyhow::Result<()> {
     eprintln!("building {} for this machine", crates.join(", "));
     let mut cmd =
         std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
     cmd.arg("build").current_dir(root);
+    if release {
+        cmd.arg("--release");
+    }
     for c in crates {
         cmd.args(["-p", c]);
     }
@@ -119,9 +139,9 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         .map(|f| f.crate_name.clone())
         .collect();
     if !args.no_build {
-        build(&root, &crates)?;
+        build(&root, &crates, args.release)?;
     }
-    let bin_dir = target_dir(&root).join("debug");
+    let bin_dir = target_dir(&root).join(if args.release { "release" } else { "debug" });
     for c in &crates {
         let bin = bin_dir.join(c);
         if !bin.exists() {
@@ -252,7 +272,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         let mut stop = stop_rx.clone();
         let app = server::router(lambda_state);
         tokio::spawn(async move {
-            let _ = axum::serve(lambda_listener, app)
+            let _ = axum::serve(nodelay(lambda_listener), app)
                 .with_graceful_shutdown(async move {
                     let _ = stop.changed().await;
                 })
@@ -261,10 +281,13 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     }
 
     // API Gateway.
-    let api = model
+    let mut api = model
         .api
         .clone()
         .context("the template has no API Gateway stage")?;
+    if args.no_throttle {
+        api.throttle = None;
+    }
     let stage = api.stage.clone();
     let api_listener = TcpListener::bind(("127.0.0.1", args.port))
         .await
@@ -282,7 +305,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
             .fallback(apigw::handle)
             .with_state(gateway);
         tokio::spawn(async move {
-            let _ = axum::serve(api_listener, app)
+            let _ = axum::serve(nodelay(api_listener), app)
                 .with_graceful_shutdown(async move {
                     let _ = stop.changed().await;
                 })

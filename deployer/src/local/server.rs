@@ -39,6 +39,7 @@ pub fn router(state: Arc<Lambda>) -> Router {
         .route("/2025-12-01/durable-executions/{arn}/history", get(history))
         .route("/2025-12-01/durable-executions/{arn}/stop", post(stop))
         .route("/2025-12-01/functions/{name}/durable-executions", get(list))
+        .route("/_local/stats", get(stats))
         .with_state(state)
 }
 
@@ -288,4 +289,30 @@ async fn list(
             .await,
     )
     .into_response()
+}
+
+/// Local-only figures for benchmarks: checkpoint calls and invocations per execution, and
+/// the cold starts of each function's processes (spawn to first event request), in ms.
+async fn stats(State(l): State<Arc<Lambda>>) -> Response {
+    let executions: Vec<Value> = l
+        .durable
+        .counts()
+        .await
+        .into_iter()
+        .map(|(name, checkpoints, invocations, status)| {
+            json!({"name": name, "checkpoints": checkpoints, "invocations": invocations, "status": status})
+        })
+        .collect();
+    let mut cold = serde_json::Map::new();
+    for f in l.functions.values() {
+        let ms: Vec<f64> = f
+            .cold_starts
+            .lock()
+            .await
+            .iter()
+            .map(|d| d.as_secs_f64() * 1e3)
+            .collect();
+        cold.insert(f.spec.crate_name.clone(), json!(ms));
+    }
+    axum::Json(json!({"executions": executions, "coldStartsMs": cold})).into_response()
 }
