@@ -27,7 +27,9 @@ impl LocalCloud {
     pub fn start(args: &[&str], secret: Option<&str>) -> Self {
         for f in ["receiver", "processor", "status"] {
             let bin = deployer_bin().with_file_name(f);
-            assert_fresh(&bin, &["functions"], &format!("-p {f}"));
+            let own = format!("functions/{f}");
+            let sources = [own.as_str(), "functions/webhook-core", "functions/webhook-contract"];
+            assert_fresh(&bin, &sources, &format!("-p {f}"));
         }
         let mut cmd = Command::new(deployer_bin());
         cmd.args(["local", "--port", "0", "--no-build"])
