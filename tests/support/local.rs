@@ -28,7 +28,11 @@ impl LocalCloud {
         for f in ["receiver", "processor", "status"] {
             let bin = deployer_bin().with_file_name(f);
             let own = format!("functions/{f}");
-            let sources = [own.as_str(), "functions/webhook-core", "functions/webhook-contract"];
+            let sources = [
+                own.as_str(),
+                "functions/webhook-core",
+                "functions/webhook-contract",
+            ];
             assert_fresh(&bin, &sources, &format!("-p {f}"));
         }
         let mut cmd = Command::new(deployer_bin());

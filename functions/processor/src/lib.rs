@@ -172,16 +172,6 @@ impl<R> Clone for Processor<R> {
     }
 }
 
-fn advance(step: &'static str, phase: Phase, status: Status) -> Advance {
-    Advance {
-        step,
-        phase,
-        status,
-        result: None,
-        error: None,
-    }
-}
-
 fn reference(payload: &Value) -> Option<String> {
     ["orderId", "transactionId", "userId", "id"]
         .iter()
@@ -217,7 +207,7 @@ impl<R: Records> Processor<R> {
     async fn validate(&self, id: &WebhookId) -> Result<Validation, StepFailure> {
         self.runs.count(steps::VALIDATE);
         tracing::info!(step = steps::VALIDATE, %id, "step body running");
-        let validating = |phase| advance(steps::VALIDATE, phase, Status::Validating);
+        let validating = |phase| Advance::new(steps::VALIDATE, phase, Status::Validating);
         self.records
             .advance(id, &validating(Phase::Started), Instant::now())
             .await?;
@@ -235,7 +225,7 @@ impl<R: Records> Processor<R> {
                 message: "validation failed".to_owned(),
                 reasons: reasons.clone(),
             }),
-            ..advance(steps::VALIDATE, Phase::Finished, Status::Failed)
+            ..Advance::new(steps::VALIDATE, Phase::Finished, Status::Failed)
         };
         self.records.advance(id, &failed, Instant::now()).await?;
         Ok(Validation::Invalid { reasons })
@@ -244,7 +234,7 @@ impl<R: Records> Processor<R> {
     async fn process(&self, id: &WebhookId, kind: String) -> Result<Processed, StepFailure> {
         self.runs.count(steps::PROCESS);
         tracing::info!(step = steps::PROCESS, %id, "step body running");
-        let processing = |phase| advance(steps::PROCESS, phase, Status::Processing);
+        let processing = |phase| Advance::new(steps::PROCESS, phase, Status::Processing);
         self.records
             .advance(id, &processing(Phase::Started), Instant::now())
             .await?;
@@ -267,7 +257,7 @@ impl<R: Records> Processor<R> {
         self.records
             .advance(
                 id,
-                &advance(steps::FINALIZE, Phase::Started, Status::Processing),
+                &Advance::new(steps::FINALIZE, Phase::Started, Status::Processing),
                 Instant::now(),
             )
             .await?;
@@ -275,7 +265,7 @@ impl<R: Records> Processor<R> {
             .map_err(|e| StepFailure::Permanent(format!("cannot render the result: {e}")))?;
         let completed = Advance {
             result: Some(result),
-            ..advance(steps::FINALIZE, Phase::Finished, Status::Completed)
+            ..Advance::new(steps::FINALIZE, Phase::Finished, Status::Completed)
         };
         self.records.advance(id, &completed, Instant::now()).await?;
         Ok(Outcome {

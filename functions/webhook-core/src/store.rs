@@ -134,6 +134,19 @@ pub struct Advance {
     pub error: Option<Failure>,
 }
 
+impl Advance {
+    /// A step's start or finish, moving the record to `status`, with no result or error.
+    pub fn new(step: &'static str, phase: Phase, status: Status) -> Self {
+        Advance {
+            step,
+            phase,
+            status,
+            result: None,
+            error: None,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Phase {
     Started,

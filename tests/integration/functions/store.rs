@@ -20,13 +20,7 @@ fn id(n: u8) -> WebhookId {
 }
 
 fn step(step: &'static str, phase: Phase, status: Status) -> Advance {
-    Advance {
-        step,
-        phase,
-        status,
-        result: None,
-        error: None,
-    }
+    Advance::new(step, phase, status)
 }
 
 const T0: u64 = 1_800_000_000_000;
