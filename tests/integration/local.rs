@@ -64,6 +64,23 @@ fn executions(cloud: &LocalCloud) -> Vec<Value> {
     v["DurableExecutions"].as_array().unwrap().clone()
 }
 
+/// The processor's executions once none is running any more (the status record reaches
+/// COMPLETED inside the last step, a moment before the execution itself ends).
+fn finished_executions(cloud: &LocalCloud) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let runs = executions(cloud);
+        if runs.iter().all(|r| r["Status"] != "RUNNING") {
+            return runs;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "executions still running: {runs:?}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 fn history(cloud: &LocalCloud, arn: &str) -> Vec<Value> {
     let encoded: String = arn
         .bytes()
@@ -115,7 +132,7 @@ fn a_signed_webhook_completes_end_to_end() {
     let (code, again) = post(&cloud, "e2e-1", ORDER, true);
     assert_eq!(code, 202);
     assert_eq!(again["id"], id);
-    let runs = executions(&cloud);
+    let runs = finished_executions(&cloud);
     assert_eq!(runs.len(), 1, "{runs:?}");
     assert_eq!(runs[0]["DurableExecutionName"], id);
     assert_eq!(runs[0]["Status"], "SUCCEEDED");
@@ -173,7 +190,7 @@ fn a_crash_inside_the_second_step_resumes_without_rerunning_the_first() {
         logs.contains("invocation failed (the function's process exited)"),
         "{logs}"
     );
-    let runs = executions(&cloud);
+    let runs = finished_executions(&cloud);
     let events = history(&cloud, runs[0]["DurableExecutionArn"].as_str().unwrap());
     assert_eq!(count(&events, "StepSucceeded", "validate"), 1);
     assert_eq!(count(&events, "StepStarted", "validate"), 1);
@@ -217,4 +234,53 @@ fn ctrl_c_stops_cleanly() {
     let status = cloud.interrupt();
     assert!(status.success(), "{status:?}\n{}", cloud.logs());
     assert!(cloud.logs().contains("[local] stopping"));
+}
+
+#[test]
+fn bad_input_fails_clearly() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port().to_string();
+    let root = tests::workspace_root();
+    let run = tests::deployer(
+        &root,
+        &["local", "--ephemeral", "--no-build", "--port", &port],
+    );
+    assert_eq!(run.code, Some(1), "{run}");
+    assert!(
+        run.stderr.contains(&format!(
+            "cannot listen on 127.0.0.1:{port}: pick another --port"
+        )),
+        "{run}"
+    );
+    assert!(!run.stdout.contains("API:"), "{run}");
+
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let under_file = file.path().join("data");
+    let run = tests::deployer(
+        &root,
+        &[
+            "local",
+            "--no-build",
+            "--port",
+            "0",
+            "--data-dir",
+            under_file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.code, Some(1), "{run}");
+    assert!(
+        run.stderr.contains("cannot create the data directory"),
+        "{run}"
+    );
+
+    let run = tests::deployer(&root, &["local", "--stage", "qa"]);
+    assert_eq!(run.code, Some(2), "{run}");
+    assert!(
+        run.stderr.contains("[possible values: dev, staging, prod]"),
+        "{run}"
+    );
+
+    let run = tests::deployer(&root, &["local", "--ephemeral", "--data-dir", "x"]);
+    assert_eq!(run.code, Some(2), "{run}");
+    assert!(run.stderr.contains("cannot be used with"), "{run}");
 }

@@ -152,6 +152,16 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         }
     }
 
+    // Claim the API port first: a port in use fails before anything is started.
+    let api_listener = TcpListener::bind(("127.0.0.1", args.port))
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on 127.0.0.1:{}: pick another --port",
+                args.port
+            )
+        })?;
+
     let data_dir = match (&args.data_dir, args.ephemeral) {
         (_, true) => None,
         (Some(d), false) => Some(d.clone()),
@@ -289,14 +299,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         api.throttle = None;
     }
     let stage = api.stage.clone();
-    let api_listener = TcpListener::bind(("127.0.0.1", args.port))
-        .await
-        .with_context(|| {
-            format!(
-                "cannot listen on 127.0.0.1:{}: pick another --port",
-                args.port
-            )
-        })?;
+
     let base = format!("http://{}/{stage}", api_listener.local_addr()?);
     let gateway = apigw::Gateway::new(api, functions.clone());
     {
