@@ -400,6 +400,12 @@ fn local_rows() -> Vec<Row> {
     let median_cold = cold.get(cold.len() / 2).copied().unwrap_or(f64::NAN);
     vec![
         Row {
+            metric: "local cloud: ready (spawn to `API:` line, built)".to_owned(),
+            value: ready.as_secs_f64() * 1e3,
+            unit: "ms",
+            target: "<= 1000 ms",
+        },
+        Row {
             metric: "local cloud: POST /webhooks -> 202, wrk 32 connections, 10 s".to_owned(),
             value: wrk_value(&report, "Requests/sec:").unwrap_or(f64::NAN),
             unit: "req/s",
