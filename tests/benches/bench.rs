@@ -334,6 +334,7 @@ end
 "#;
 
 fn local_rows() -> Vec<Row> {
+    let spawned = Instant::now();
     let cloud = tests::local::LocalCloud::start(
         &[
             "--ephemeral",
@@ -344,6 +345,7 @@ fn local_rows() -> Vec<Row> {
         ],
         None,
     );
+    let ready = spawned.elapsed();
     let script = tempfile::NamedTempFile::new().expect("temp file");
     std::fs::write(script.path(), WRK_SCRIPT).expect("write the wrk script");
     let started = Instant::now();
