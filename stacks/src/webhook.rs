@@ -167,13 +167,13 @@ impl StageConfig {
 }
 
 /// A function with its role, its log group (with the stage's retention) and its package.
-struct Lambda {
-    role: Handle<Role>,
-    function: Handle<Function>,
-    asset: crate::Asset,
+pub(crate) struct Lambda {
+    pub(crate) role: Handle<Role>,
+    pub(crate) function: Handle<Function>,
+    pub(crate) asset: crate::Asset,
 }
 
-fn lambda(
+pub(crate) fn lambda(
     s: &mut Stack,
     id: &str,
     crate_name: &str,
@@ -210,6 +210,45 @@ fn lambda(
         function,
         asset,
     }
+}
+
+/// Makes `f` invocable as a durable function: its checkpoint permissions (in a role policy,
+/// which the alias waits for), a version published when its code changes (old versions
+/// kept for executions still running on them) and the alias [`DURABLE_ALIAS`].
+pub(crate) fn durable_alias(s: &mut Stack, id: &str, f: &Lambda) -> Handle<Alias> {
+    let durable_policy = s.add(
+        &format!("{id}DurablePolicy"),
+        RolePolicy {
+            policy_name: "durable-execution".to_owned(),
+            policy_document: PolicyDocument::new(vec![]),
+            role_name: f.role.name(),
+        },
+    );
+    s.grant(&durable_policy, Grant::durable_execution(&f.function));
+    let code_sha256 = s.asset_sha256(&f.asset);
+    let version = s.add(
+        &format!("{id}Version"),
+        Version {
+            function_name: f.function.name(),
+            description: Some("Published when the code changes".to_owned()),
+            code_sha256: Some(code_sha256),
+        },
+    );
+    // Executions in flight stay pinned to the version they started on: keep old versions.
+    s.removal_policy(&version, None, Some(RemovalPolicy::Retain));
+    let alias = s.add(
+        &format!("{id}Alias"),
+        Alias {
+            name: DURABLE_ALIAS.to_owned(),
+            function_name: f.function.name(),
+            function_version: version.version(),
+            description: Some("The version new executions start on".to_owned()),
+        },
+    );
+    // Nothing can start an execution before the processor may checkpoint it.
+    s.depends_on(&alias, &durable_policy);
+
+    alias
 }
 
 /// The webhook stack of one stage.
@@ -252,40 +291,7 @@ pub fn webhook_stack(cfg: &StageConfig) -> Stack {
             .env(env::TTL_DAYS, ttl_days.as_str())
     });
     s.grant(&processor.role, Grant::table_read_write(&table));
-    let durable_policy = s.add(
-        "ProcessorDurablePolicy",
-        RolePolicy {
-            policy_name: "durable-execution".to_owned(),
-            policy_document: PolicyDocument::new(vec![]),
-            role_name: processor.role.name(),
-        },
-    );
-    s.grant(
-        &durable_policy,
-        Grant::durable_execution(&processor.function),
-    );
-    let code_sha256 = s.asset_sha256(&processor.asset);
-    let version = s.add(
-        "ProcessorVersion",
-        Version {
-            function_name: processor.function.name(),
-            description: Some("Published when the processor's code changes".to_owned()),
-            code_sha256: Some(code_sha256),
-        },
-    );
-    // Executions in flight stay pinned to the version they started on: keep old versions.
-    s.removal_policy(&version, None, Some(RemovalPolicy::Retain));
-    let alias = s.add(
-        "ProcessorAlias",
-        Alias {
-            name: DURABLE_ALIAS.to_owned(),
-            function_name: processor.function.name(),
-            function_version: version.version(),
-            description: Some("The version new executions start on".to_owned()),
-        },
-    );
-    // Nothing can start an execution before the processor may checkpoint it.
-    s.depends_on(&alias, &durable_policy);
+    let alias = durable_alias(&mut s, "Processor", &processor);
 
     let receiver = lambda(&mut s, "Receiver", crates::RECEIVER, cfg, |f| {
         f.description("POST /webhooks: verify, record, start the durable processor, answer 202")

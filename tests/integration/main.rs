@@ -6,6 +6,7 @@
 
 mod cfn_lint;
 mod cli;
+mod conformance;
 mod functions;
 mod local;
 mod snapshots;

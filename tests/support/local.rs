@@ -73,6 +73,10 @@ impl LocalCloud {
                     if let Some(url) = line.strip_prefix("API: ") {
                         break url.to_owned();
                     }
+                    // A stack without an API prints its Lambda endpoint instead.
+                    if line.starts_with("Lambda: ") {
+                        break String::new();
+                    }
                 }
                 Err(_) => {
                     let _ = child.kill();

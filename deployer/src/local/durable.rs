@@ -512,7 +512,9 @@ impl Durable {
         let entry = self.entry(arn).await?;
         let mut e = entry.exec.lock().await;
         if body["CheckpointToken"].as_str() != Some(e.token.as_str()) {
-            return Err(ServiceError::Invalid("Invalid Checkpoint Token: it was consumed or never issued".to_owned()));
+            return Err(ServiceError::Invalid(
+                "Invalid Checkpoint Token: it was consumed or never issued".to_owned(),
+            ));
         }
         if e.status != ExecStatus::Running {
             return Err(ServiceError::Invalid(format!(
@@ -727,7 +729,9 @@ impl Durable {
         let entry = self.entry(arn).await?;
         let e = entry.exec.lock().await;
         if token != Some(e.token.as_str()) {
-            return Err(ServiceError::Invalid("Invalid Checkpoint Token: it was consumed or never issued".to_owned()));
+            return Err(ServiceError::Invalid(
+                "Invalid Checkpoint Token: it was consumed or never issued".to_owned(),
+            ));
         }
         let start: usize = marker.and_then(|m| m.parse().ok()).unwrap_or(0);
         let max = max.clamp(1, 1000);

@@ -46,6 +46,9 @@ pub struct Args {
     /// Build and run the functions with the release profile.
     #[arg(long)]
     pub release: bool,
+    /// Which app to run: the webhook stack, or the durable conformance stack (for tests).
+    #[arg(long, value_enum, default_value_t = App::Webhooks, hide_short_help = true)]
+    pub app: App,
     /// Ignore the stage's API throttling (for load tests).
     #[arg(long)]
     pub no_throttle: bool,
@@ -68,6 +71,12 @@ pub(crate) fn nodelay(
     listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     })
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum App {
+    Webhooks,
+    Conformance,
 }
 
 /// The workspace root: the nearest directory above the current one whose Cargo.toml has a
@@ -126,7 +135,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 async fn serve(args: Args) -> anyhow::Result<()> {
-    let template = webhook::synth(args.stage)?;
+    let template = match args.app {
+        App::Webhooks => webhook::synth(args.stage)?,
+        App::Conformance => stacks::conformance::synth()?,
+    };
     let value = template.to_value()?;
     // The same bytes `deployer synth` writes, re-read: the local cloud runs the template.
     let _ = template.render(Format::Json)?;
@@ -152,6 +164,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         }
     }
 
+    let shutdown = shutdown_signal()?;
     // Claim the API port first: a port in use fails before anything is started.
     let api_listener = TcpListener::bind(("127.0.0.1", args.port))
         .await
@@ -291,10 +304,22 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     }
 
     // API Gateway.
-    let mut api = model
-        .api
-        .clone()
-        .context("the template has no API Gateway stage")?;
+    eprintln!("[local] Lambda API: {lambda_url}");
+    eprintln!("[local] DynamoDB: {dynamo_url}");
+    let Some(mut api) = model.api.clone() else {
+        // A stack without an API (the conformance stack): the Lambda API is the way in.
+        drop(api_listener);
+        {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "Lambda: {lambda_url}");
+            let _ = out.flush();
+        }
+        shutdown.await;
+        eprintln!("[local] stopping");
+        let _ = stop_tx.send(true);
+        return Ok(());
+    };
     if args.no_throttle {
         api.throttle = None;
     }
@@ -316,7 +341,6 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         });
     }
 
-    let shutdown = shutdown_signal()?;
     let body = r#"{"type":"order","orderId":"1001"}"#;
     let signature = match &secret {
         Some(s) => format!(" -H 'X-Hub-Signature-256: {}'", sign(s, body)),
@@ -328,8 +352,6 @@ async fn serve(args: Args) -> anyhow::Result<()> {
             String::new()
         }
     };
-    eprintln!("[local] Lambda API: {lambda_url}");
-    eprintln!("[local] DynamoDB: {dynamo_url}");
     // stdout may be closed by whoever reads the API line; that is no reason to stop.
     {
         use std::io::Write;
