@@ -605,16 +605,27 @@ impl Durable {
                     op["Status"] = json!("SUCCEEDED");
                     op["EndTimestamp"] = json!(t);
                     op["StepDetails"]["Result"] = u["Payload"].clone();
+                    let attempt = op["StepDetails"]["Attempt"].as_u64().unwrap_or(0) + 1;
                     (
                         "StepSucceeded",
-                        json!({"Result": {"Payload": u["Payload"]}}),
+                        json!({
+                            "Result": {"Payload": u["Payload"]},
+                            "RetryDetails": {"CurrentAttempt": attempt},
+                        }),
                     )
                 }
                 ("STEP", "FAIL") => {
                     op["Status"] = json!("FAILED");
                     op["EndTimestamp"] = json!(t);
                     op["StepDetails"]["Error"] = u["Error"].clone();
-                    ("StepFailed", json!({"Error": {"Payload": u["Error"]}}))
+                    let attempt = op["StepDetails"]["Attempt"].as_u64().unwrap_or(0) + 1;
+                    (
+                        "StepFailed",
+                        json!({
+                            "Error": {"Payload": u["Error"]},
+                            "RetryDetails": {"CurrentAttempt": attempt},
+                        }),
+                    )
                 }
                 ("STEP", "RETRY") => {
                     let delay = u["StepOptions"]["NextAttemptDelaySeconds"]

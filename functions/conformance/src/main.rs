@@ -71,6 +71,64 @@ async fn handler(event: Event, ctx: DurableContext) -> Result<Value, BoxError> {
                 .await?;
             Ok(Value::Null)
         }
+        // 1.11 Fails on the first attempt, succeeds on the second (1 s between).
+        "1-11" => {
+            let out = ctx
+                .step(|step| async move {
+                    if step.attempt() < 2 {
+                        return Err::<String, BoxError>("transient failure".into());
+                    }
+                    Ok("Operation succeeded".to_owned())
+                })
+                .retry_strategy(|_, attempt| {
+                    if attempt < 3 {
+                        RetryDecision::Retry {
+                            delay: Duration::from_secs(1),
+                        }
+                    } else {
+                        RetryDecision::Stop
+                    }
+                })
+                .await?;
+            Ok(json!(out))
+        }
+        // 1.12 Always fails; 4 attempts in all, 1 s apart.
+        "1-12" => {
+            let _: Value = ctx
+                .step(|_| async { Err::<Value, BoxError>("always fails".into()) })
+                .retry_strategy(|_, attempt| {
+                    if attempt < 4 {
+                        RetryDecision::Retry {
+                            delay: Duration::from_secs(1),
+                        }
+                    } else {
+                        RetryDecision::Stop
+                    }
+                })
+                .await?;
+            Ok(Value::Null)
+        }
+        // 1.14 Fails twice, then succeeds: 5 attempts, 2 s initial delay, backoff 3x, no jitter.
+        "1-14" => {
+            let out = ctx
+                .step(|step| async move {
+                    if step.attempt() < 3 {
+                        return Err::<String, BoxError>("not yet".into());
+                    }
+                    Ok("succeeded on the third attempt".to_owned())
+                })
+                .retry_strategy(|_, attempt| {
+                    if attempt < 5 {
+                        RetryDecision::Retry {
+                            delay: Duration::from_secs(2 * 3u64.pow(attempt - 1)),
+                        }
+                    } else {
+                        RetryDecision::Stop
+                    }
+                })
+                .await?;
+            Ok(json!(out))
+        }
         // 2.1 Wait basic; 2.2 with a name; 2.3 two sequential waits; 2.4 other units;
         // 2.5 one hour.
         "2-1" => {
