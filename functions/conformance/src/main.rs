@@ -20,6 +20,42 @@ fn no_retry(_: &durable::StepError, _: u32) -> RetryDecision {
     RetryDecision::Stop
 }
 
+/// The error the "specific exception" requirements retry (or not) by type.
+#[derive(Debug)]
+struct TransientError;
+
+impl std::fmt::Display for TransientError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("transient error")
+    }
+}
+
+impl std::error::Error for TransientError {}
+
+/// 1.6: stores strings upper-cased.
+struct Uppercase;
+
+impl durable::Serdes<String> for Uppercase {
+    async fn serialize(
+        &self,
+        value: String,
+        _: durable::serdes::SerdesContext,
+    ) -> Result<String, BoxError> {
+        Ok(serde_json::to_string(&value.to_uppercase())?)
+    }
+    async fn deserialize(
+        &self,
+        wire: String,
+        _: durable::serdes::SerdesContext,
+    ) -> Result<String, BoxError> {
+        Ok(serde_json::from_str(&wire)?)
+    }
+}
+
+fn is_transient(err: &durable::StepError) -> bool {
+    std::error::Error::source(err).is_some_and(|s| s.downcast_ref::<TransientError>().is_some())
+}
+
 async fn handler(event: Event, ctx: DurableContext) -> Result<Value, BoxError> {
     let input = event.input;
     match event.requirement.as_str() {
@@ -70,6 +106,99 @@ async fn handler(event: Event, ctx: DurableContext) -> Result<Value, BoxError> {
                 .retry_strategy(no_retry)
                 .await?;
             Ok(Value::Null)
+        }
+        // 1.6 A step with a custom serdes (upper-casing strings).
+        "1-6" => {
+            let text = input.as_str().unwrap_or_default().to_owned();
+            let v = ctx
+                .step(move |_| async move { Ok(text) })
+                .serdes(Uppercase)
+                .await?;
+            Ok(json!(v))
+        }
+        // 1.7 A step that logs through the step's tracing span (the Rust SDK's step logger).
+        "1-7" => {
+            let name = input.as_str().unwrap_or_default().to_owned();
+            let greeting = ctx
+                .step(move |_| async move {
+                    tracing_log(&format!("Greeting step started for: {name}"));
+                    let greeting = format!("Hello, {name}!");
+                    tracing_log(&format!("Greeting step completed with: {greeting}"));
+                    Ok(greeting)
+                })
+                .await?;
+            Ok(json!(greeting))
+        }
+        // 1.8 A step, then a 2 s wait; replay skips the step.
+        "1-8" => {
+            let v = ctx.step(|_| async { Ok("computed".to_owned()) }).await?;
+            ctx.wait(Duration::from_secs(2)).await?;
+            Ok(json!(v))
+        }
+        // 1.9 A succeeded step is not run again on replay (after a 1 s wait).
+        "1-9" => {
+            let v = ctx
+                .step(|_| async { Ok("cached_value".to_owned()) })
+                .await?;
+            ctx.wait(Duration::from_secs(1)).await?;
+            Ok(json!(v))
+        }
+        // 1.10 A failed step's error is caught; on replay the same error comes back.
+        "1-10" => {
+            let failed: Result<Value, _> = ctx
+                .step(|_| async { Err::<Value, BoxError>("permanent failure".into()) })
+                .retry_strategy(no_retry)
+                .await;
+            let caught = failed.is_err();
+            ctx.wait(Duration::from_secs(1)).await?;
+            Ok(json!({"caught": caught}))
+        }
+        // 1.15 Only TransientError is retried; the second attempt succeeds.
+        "1-15" => {
+            let v = ctx
+                .step(|step| async move {
+                    if step.attempt() < 2 {
+                        return Err::<String, BoxError>(Box::new(TransientError));
+                    }
+                    Ok("recovered".to_owned())
+                })
+                .retry_strategy(|err, attempt| {
+                    if is_transient(err) && attempt < 3 {
+                        RetryDecision::Retry {
+                            delay: Duration::from_secs(1),
+                        }
+                    } else {
+                        RetryDecision::Stop
+                    }
+                })
+                .await?;
+            Ok(json!(v))
+        }
+        // 1.16 TransientError is not retried by this strategy: the step fails.
+        "1-16" => {
+            let _: Value = ctx
+                .step(|_| async { Err::<Value, BoxError>(Box::new(TransientError)) })
+                .retry_strategy(|err, _| {
+                    if is_transient(err) {
+                        RetryDecision::Stop
+                    } else {
+                        RetryDecision::Retry {
+                            delay: Duration::from_secs(1),
+                        }
+                    }
+                })
+                .await?;
+            Ok(Value::Null)
+        }
+        // 1.20 A failed step is caught and a second step runs with a fallback.
+        "1-20" => {
+            let failed: Result<String, _> = ctx
+                .step(|_| async { Err::<String, BoxError>("failed".into()) })
+                .retry_strategy(no_retry)
+                .await;
+            let fallback = failed.unwrap_or_else(|_| "fallback_result".to_owned());
+            let v = ctx.step(move |_| async move { Ok(fallback) }).await?;
+            Ok(json!(v))
         }
         // 1.11 Fails on the first attempt, succeeds on the second (1 s between).
         "1-11" => {
@@ -158,7 +287,12 @@ async fn handler(event: Event, ctx: DurableContext) -> Result<Value, BoxError> {
     }
 }
 
+fn tracing_log(message: &str) {
+    lambda_runtime::tracing::info!("{message}");
+}
+
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::tracing::init_default_subscriber();
     durable::run(handler).await
 }
