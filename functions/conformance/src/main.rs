@@ -237,6 +237,19 @@ async fn handler(event: Event, ctx: DurableContext) -> Result<Value, BoxError> {
                 .await?;
             Ok(Value::Null)
         }
+        // 1.13 Fails twice, then succeeds, under the SDK's default retry strategy (the
+        // delays are real: up to 5 s and 10 s with full jitter).
+        "1-13" => {
+            let out = ctx
+                .step(|step| async move {
+                    if step.attempt() < 3 {
+                        return Err::<String, BoxError>("not yet".into());
+                    }
+                    Ok("third time lucky".to_owned())
+                })
+                .await?;
+            Ok(json!(out))
+        }
         // 1.14 Fails twice, then succeeds: 5 attempts, 2 s initial delay, backoff 3x, no jitter.
         "1-14" => {
             let out = ctx
