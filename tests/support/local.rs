@@ -80,6 +80,7 @@ impl LocalCloud {
                 }
                 Err(_) => {
                     let _ = child.kill();
+                    let _ = child.wait();
                     panic!(
                         "deployer local printed no `API:` line within 30 s; stderr:\n{}",
                         stderr.lock().unwrap()
@@ -96,7 +97,14 @@ impl LocalCloud {
             {
                 break url;
             }
-            assert!(Instant::now() < deadline, "no Lambda API line");
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "deployer local printed no `[local] Lambda API:` line; stderr:\n{}",
+                    stderr.lock().unwrap()
+                );
+            }
             std::thread::sleep(Duration::from_millis(10));
         };
         LocalCloud {
