@@ -20,6 +20,31 @@ fn no_retry(_: &durable::StepError, _: u32) -> RetryDecision {
     RetryDecision::Stop
 }
 
+/// Retry after `delay_s` seconds when `retry`, else stop.
+fn retry_if(retry: bool, delay_s: u64) -> RetryDecision {
+    if retry {
+        RetryDecision::Retry {
+            delay: Duration::from_secs(delay_s),
+        }
+    } else {
+        RetryDecision::Stop
+    }
+}
+
+/// A step body that fails with `error()` until attempt `succeeds_on`, then returns `value`.
+fn fail_until(
+    attempt: u32,
+    succeeds_on: u32,
+    value: &str,
+    error: impl FnOnce() -> BoxError,
+) -> Result<String, BoxError> {
+    if attempt < succeeds_on {
+        Err(error())
+    } else {
+        Ok(value.to_owned())
+    }
+}
+
 /// The error the "specific exception" requirements retry (or not) by type.
 #[derive(Debug)]
 struct TransientError;
@@ -157,20 +182,9 @@ async fn handler(event: Event, ctx: DurableContext) -> Result<Value, BoxError> {
         "1-15" => {
             let v = ctx
                 .step(|step| async move {
-                    if step.attempt() < 2 {
-                        return Err::<String, BoxError>(Box::new(TransientError));
-                    }
-                    Ok("recovered".to_owned())
+                    fail_until(step.attempt(), 2, "recovered", || Box::new(TransientError))
                 })
-                .retry_strategy(|err, attempt| {
-                    if is_transient(err) && attempt < 3 {
-                        RetryDecision::Retry {
-                            delay: Duration::from_secs(1),
-                        }
-                    } else {
-                        RetryDecision::Stop
-                    }
-                })
+                .retry_strategy(|err, attempt| retry_if(is_transient(err) && attempt < 3, 1))
                 .await?;
             Ok(json!(v))
         }
@@ -178,15 +192,7 @@ async fn handler(event: Event, ctx: DurableContext) -> Result<Value, BoxError> {
         "1-16" => {
             let _: Value = ctx
                 .step(|_| async { Err::<Value, BoxError>(Box::new(TransientError)) })
-                .retry_strategy(|err, _| {
-                    if is_transient(err) {
-                        RetryDecision::Stop
-                    } else {
-                        RetryDecision::Retry {
-                            delay: Duration::from_secs(1),
-                        }
-                    }
-                })
+                .retry_strategy(|err, _| retry_if(!is_transient(err), 1))
                 .await?;
             Ok(Value::Null)
         }
@@ -204,20 +210,11 @@ async fn handler(event: Event, ctx: DurableContext) -> Result<Value, BoxError> {
         "1-11" => {
             let out = ctx
                 .step(|step| async move {
-                    if step.attempt() < 2 {
-                        return Err::<String, BoxError>("transient failure".into());
-                    }
-                    Ok("Operation succeeded".to_owned())
+                    fail_until(step.attempt(), 2, "Operation succeeded", || {
+                        "transient failure".into()
+                    })
                 })
-                .retry_strategy(|_, attempt| {
-                    if attempt < 3 {
-                        RetryDecision::Retry {
-                            delay: Duration::from_secs(1),
-                        }
-                    } else {
-                        RetryDecision::Stop
-                    }
-                })
+                .retry_strategy(|_, attempt| retry_if(attempt < 3, 1))
                 .await?;
             Ok(json!(out))
         }
@@ -225,15 +222,7 @@ async fn handler(event: Event, ctx: DurableContext) -> Result<Value, BoxError> {
         "1-12" => {
             let _: Value = ctx
                 .step(|_| async { Err::<Value, BoxError>("always fails".into()) })
-                .retry_strategy(|_, attempt| {
-                    if attempt < 4 {
-                        RetryDecision::Retry {
-                            delay: Duration::from_secs(1),
-                        }
-                    } else {
-                        RetryDecision::Stop
-                    }
-                })
+                .retry_strategy(|_, attempt| retry_if(attempt < 4, 1))
                 .await?;
             Ok(Value::Null)
         }
@@ -242,10 +231,7 @@ async fn handler(event: Event, ctx: DurableContext) -> Result<Value, BoxError> {
         "1-13" => {
             let out = ctx
                 .step(|step| async move {
-                    if step.attempt() < 3 {
-                        return Err::<String, BoxError>("not yet".into());
-                    }
-                    Ok("third time lucky".to_owned())
+                    fail_until(step.attempt(), 3, "third time lucky", || "not yet".into())
                 })
                 .await?;
             Ok(json!(out))
@@ -254,20 +240,11 @@ async fn handler(event: Event, ctx: DurableContext) -> Result<Value, BoxError> {
         "1-14" => {
             let out = ctx
                 .step(|step| async move {
-                    if step.attempt() < 3 {
-                        return Err::<String, BoxError>("not yet".into());
-                    }
-                    Ok("succeeded on the third attempt".to_owned())
+                    fail_until(step.attempt(), 3, "succeeded on the third attempt", || {
+                        "not yet".into()
+                    })
                 })
-                .retry_strategy(|_, attempt| {
-                    if attempt < 5 {
-                        RetryDecision::Retry {
-                            delay: Duration::from_secs(2 * 3u64.pow(attempt - 1)),
-                        }
-                    } else {
-                        RetryDecision::Stop
-                    }
-                })
+                .retry_strategy(|_, attempt| retry_if(attempt < 5, 2 * 3u64.pow(attempt - 1)))
                 .await?;
             Ok(json!(out))
         }
