@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::hash::{BuildHasher, Hasher};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -154,22 +155,31 @@ pub struct Durable {
     executions: Mutex<BTreeMap<String, Arc<Entry>>>,
     /// (function, execution name) -> (ARN, input): names are idempotency keys.
     names: Mutex<BTreeMap<(String, String), (String, String)>>,
-    /// Fault injection: kill the function's process while it runs step `n` (1-based) of
-    /// the next execution that reaches it.
-    pub kill_in_step: Mutex<Option<usize>>,
-    /// Fault injection: record the START of step `n` and never answer that checkpoint.
-    pub hold_in_step: Mutex<Option<usize>>,
+    faults: Faults,
+}
+
+/// Fault injection for tests.
+#[derive(Debug, Default)]
+pub struct Faults {
+    /// Kill the function's process while it runs step `n` (1-based) of the next execution
+    /// that reaches it, once; 0 is off.
+    pub kill_in_step: AtomicUsize,
+    /// Record the START of step `n` and never answer that checkpoint.
+    pub hold_in_step: Option<usize>,
 }
 
 impl Durable {
-    pub fn new(dir: Option<PathBuf>, functions: BTreeMap<String, Arc<Function>>) -> Arc<Self> {
+    pub fn new(
+        dir: Option<PathBuf>,
+        functions: BTreeMap<String, Arc<Function>>,
+        faults: Faults,
+    ) -> Arc<Self> {
         Arc::new(Durable {
             dir,
             functions,
             executions: Mutex::new(BTreeMap::new()),
             names: Mutex::new(BTreeMap::new()),
-            kill_in_step: Mutex::new(None),
-            hold_in_step: Mutex::new(None),
+            faults,
         })
     }
 
@@ -578,6 +588,8 @@ impl Durable {
                 }
             };
             let mut op = e.operations[index].clone();
+            // The attempt this update is about: completed retries so far, plus one.
+            let attempt = op["StepDetails"]["Attempt"].as_u64().unwrap_or(0) + 1;
             let (event, details) = match (kind, action) {
                 ("STEP", "START") => {
                     op["Status"] = json!("STARTED");
@@ -585,27 +597,18 @@ impl Durable {
                         op["StepDetails"] = json!({"Attempt": 0});
                     }
                     let steps_started = e.operations.iter().filter(|o| o["Type"] == "STEP").count();
-                    let mut kill = self.kill_in_step.try_lock().ok();
-                    if let Some(slot) = kill.as_deref_mut()
-                        && *slot == Some(steps_started)
-                    {
-                        *slot = None;
-                        kill_now = true;
-                    }
-                    if self
-                        .hold_in_step
-                        .try_lock()
-                        .is_ok_and(|h| *h == Some(steps_started))
-                    {
-                        hold_now = true;
-                    }
+                    kill_now = self
+                        .faults
+                        .kill_in_step
+                        .compare_exchange(steps_started, 0, Ordering::SeqCst, Ordering::SeqCst)
+                        .is_ok();
+                    hold_now = self.faults.hold_in_step == Some(steps_started);
                     ("StepStarted", json!({}))
                 }
                 ("STEP", "SUCCEED") => {
                     op["Status"] = json!("SUCCEEDED");
                     op["EndTimestamp"] = json!(t);
                     op["StepDetails"]["Result"] = u["Payload"].clone();
-                    let attempt = op["StepDetails"]["Attempt"].as_u64().unwrap_or(0) + 1;
                     (
                         "StepSucceeded",
                         json!({
@@ -618,7 +621,6 @@ impl Durable {
                     op["Status"] = json!("FAILED");
                     op["EndTimestamp"] = json!(t);
                     op["StepDetails"]["Error"] = u["Error"].clone();
-                    let attempt = op["StepDetails"]["Attempt"].as_u64().unwrap_or(0) + 1;
                     (
                         "StepFailed",
                         json!({
@@ -636,7 +638,6 @@ impl Durable {
                             "RETRY needs StepOptions.NextAttemptDelaySeconds >= 1".to_owned(),
                         ));
                     }
-                    let attempt = op["StepDetails"]["Attempt"].as_u64().unwrap_or(0) + 1;
                     op["Status"] = json!("PENDING");
                     op["StepDetails"]["Attempt"] = json!(attempt);
                     op["StepDetails"]["NextAttemptTimestamp"] = json!(t + delay);

@@ -18,7 +18,6 @@ use anyhow::{Context, bail};
 use hmac::{Hmac, Mac};
 use serde_json::json;
 use sha2::Sha256;
-use stacks::Format;
 use stacks::webhook::{self, Stage};
 use tokio::net::TcpListener;
 
@@ -139,9 +138,8 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         App::Webhooks => webhook::synth(args.stage)?,
         App::Conformance => stacks::conformance::synth()?,
     };
+    // The template as CloudFormation gets it (the JSON form of what `deployer synth` writes).
     let value = template.to_value()?;
-    // The same bytes `deployer synth` writes, re-read: the local cloud runs the template.
-    let _ = template.render(Format::Json)?;
     let model = model::interpret(&value, template.manifest())?;
 
     let root = workspace_root()?;
@@ -279,9 +277,11 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     let durable = durable::Durable::new(
         data_dir.as_ref().map(|d| d.join("executions")),
         functions.clone(),
+        durable::Faults {
+            kill_in_step: args.kill_in_step.unwrap_or(0).into(),
+            hold_in_step: args.hold_in_step,
+        },
     );
-    *durable.kill_in_step.lock().await = args.kill_in_step;
-    *durable.hold_in_step.lock().await = args.hold_in_step;
     let resumed = durable.restore().await?;
     if resumed > 0 {
         eprintln!("[local] resuming {resumed} durable execution(s) from the last run");
