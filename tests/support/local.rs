@@ -119,10 +119,6 @@ impl LocalCloud {
         self.stderr.lock().unwrap().clone()
     }
 
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
     /// SIGINT (Ctrl-C) and wait for the exit status.
     pub fn interrupt(&mut self) -> std::process::ExitStatus {
         let _ = kill(Pid::from_raw(self.child.id() as i32), Signal::SIGINT);

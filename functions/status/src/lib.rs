@@ -125,14 +125,10 @@ impl StatusApi {
     }
 }
 
-pub fn from_env_with(sdk: &aws_config::SdkConfig) -> Result<StatusApi, config::ConfigError> {
-    Ok(StatusApi {
-        store: config::store(sdk)?,
-        cors_allow_origin: config::optional(env::CORS_ALLOW_ORIGIN),
-    })
-}
-
 /// The status API as configured by the environment.
 pub async fn from_env() -> Result<StatusApi, config::ConfigError> {
-    from_env_with(&config::aws().await)
+    Ok(StatusApi {
+        store: config::store(&config::aws().await)?,
+        cors_allow_origin: config::optional(env::CORS_ALLOW_ORIGIN),
+    })
 }
