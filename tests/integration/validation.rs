@@ -176,17 +176,17 @@ fn invoking_through_the_alias_is_fine() {
     check(&m.s, expect!["ok"]);
 }
 
-#[test]
-fn synchronous_api_integration_to_a_durable_function() {
+/// The mini stack with `POST /jobs` integrated with the durable alias as `kind`.
+fn jobs_route_to_alias(kind: IntegrationKind) -> (Mini, RestApiBuilder) {
     let mut m = mini();
     let mut api = RestApiBuilder::new(&mut m.s, "Api", RestApi::regional("api".into(), "test"));
-    api.route(
-        &mut m.s,
-        HttpMethod::Post,
-        "/jobs",
-        IntegrationKind::LambdaProxy,
-        &m.alias,
-    );
+    api.route(&mut m.s, HttpMethod::Post, "/jobs", kind, &m.alias);
+    (m, api)
+}
+
+#[test]
+fn synchronous_api_integration_to_a_durable_function() {
+    let (m, _) = jobs_route_to_alias(IntegrationKind::LambdaProxy);
     check(
         &m.s,
         expect![[r#"
@@ -197,15 +197,7 @@ fn synchronous_api_integration_to_a_durable_function() {
 
 #[test]
 fn asynchronous_api_integration_to_a_durable_alias_is_fine() {
-    let mut m = mini();
-    let mut api = RestApiBuilder::new(&mut m.s, "Api", RestApi::regional("api".into(), "test"));
-    api.route(
-        &mut m.s,
-        HttpMethod::Post,
-        "/jobs",
-        IntegrationKind::LambdaEvent,
-        &m.alias,
-    );
+    let (mut m, api) = jobs_route_to_alias(IntegrationKind::LambdaEvent);
     api.deploy(&mut m.s, stage_settings());
     check(&m.s, expect!["ok"]);
 }
