@@ -15,16 +15,7 @@ use tests::local::{LocalCloud, http};
 const FUNCTION: &str = "conformance-local-Conformance";
 
 /// Requirements not run yet, and why.
-const NOT_IMPLEMENTED: &[(&str, &str)] = &[
-    (
-        "1-17",
-        "needs the process killed inside this step; the kill switch of the local cloud is not yet per execution",
-    ),
-    (
-        "1-18",
-        "needs the process killed inside this step; the kill switch of the local cloud is not yet per execution",
-    ),
-];
+const NOT_IMPLEMENTED: &[(&str, &str)] = &[];
 
 fn requirements_dir() -> std::path::PathBuf {
     let dir = tests::workspace_root()
@@ -307,7 +298,7 @@ fn the_step_and_wait_suites() {
         failed.join("\n"),
         cloud.logs()
     );
-    assert!(passed >= 23, "{passed} passed");
+    assert!(passed >= 25, "{passed} passed");
 }
 
 #[test]

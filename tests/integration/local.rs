@@ -3,6 +3,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use tests::dex::DexRunner;
 use tests::local::{LocalCloud, http};
 
 const SECRET: &str = "local-test-secret";
@@ -82,6 +83,11 @@ fn finished_executions(cloud: &LocalCloud) -> Vec<Value> {
 }
 
 fn history(cloud: &LocalCloud, arn: &str) -> Vec<Value> {
+    history_at(&cloud.lambda, arn)
+}
+
+/// The history of an execution at a durable execution API (`base`).
+fn history_at(base: &str, arn: &str) -> Vec<Value> {
     let encoded: String = arn
         .bytes()
         .map(|b| match b {
@@ -91,10 +97,7 @@ fn history(cloud: &LocalCloud, arn: &str) -> Vec<Value> {
         .collect();
     let (code, text) = http(
         "GET",
-        &format!(
-            "{}/2025-12-01/durable-executions/{encoded}/history",
-            cloud.lambda
-        ),
+        &format!("{base}/2025-12-01/durable-executions/{encoded}/history"),
         &[],
         "",
     );
@@ -283,4 +286,83 @@ fn bad_input_fails_clearly() {
     let run = tests::deployer(&root, &["local", "--ephemeral", "--data-dir", "x"]);
     assert_eq!(run.code, Some(2), "{run}");
     assert!(run.stderr.contains("cannot be used with"), "{run}");
+}
+
+/// The events of a history that both services must agree on: their order, type, subtype,
+/// name and operation id (the execution's own id differs between services).
+fn shape(events: &[Value]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| {
+            let id =
+                if e["EventType"] == "ExecutionStarted" || e["EventType"] == "ExecutionSucceeded" {
+                    "-"
+                } else {
+                    e["Id"].as_str().unwrap_or("?")
+                };
+            format!(
+                "{} {} {} {} {id}",
+                e["EventId"], e["EventType"], e["SubType"], e["Name"]
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_processor_history_matches_aws_dex_local_runner() {
+    // AWS's emulator runs the execution; the local cloud runs the functions and the rest.
+    let dex = DexRunner::start();
+    let theirs = LocalCloud::start(
+        &["--ephemeral", "--durable-service", &dex.url],
+        Some(SECRET),
+    );
+    let (code, accepted) = post(&theirs, "second-opinion", ORDER, true);
+    assert_eq!(code, 202, "{accepted}\n{}", theirs.logs());
+    let id = accepted["id"].as_str().unwrap().to_owned();
+    let done = wait_done(&theirs, &id, Duration::from_secs(10));
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    let listed = {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let (code, text) = http(
+                "GET",
+                &format!(
+                    "{}/2025-12-01/durable-executions?DurableExecutionName={id}",
+                    dex.url
+                ),
+                &[],
+                "",
+            );
+            assert_eq!(code, 200, "{text}");
+            let v: Value = serde_json::from_str(&text).unwrap();
+            let runs = v["DurableExecutions"].as_array().unwrap().clone();
+            if runs.len() == 1 && runs[0]["Status"] == "SUCCEEDED" {
+                break runs;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "dex-local-runner executions: {v}"
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    };
+    let expected = history_at(&dex.url, listed[0]["DurableExecutionArn"].as_str().unwrap());
+    // Nothing ran in the embedded service.
+    assert!(executions(&theirs).is_empty());
+
+    // The same delivery under the embedded durable service.
+    let ours = LocalCloud::start(&["--ephemeral"], Some(SECRET));
+    let (code, accepted) = post(&ours, "second-opinion", ORDER, true);
+    assert_eq!(code, 202);
+    assert_eq!(accepted["id"], id);
+    wait_done(&ours, &id, Duration::from_secs(5));
+    let runs = finished_executions(&ours);
+    let actual = history(&ours, runs[0]["DurableExecutionArn"].as_str().unwrap());
+
+    assert_eq!(
+        shape(&actual),
+        shape(&expected),
+        "ours:\n{actual:#?}\ndex-local-runner:\n{expected:#?}"
+    );
+    assert_eq!(expected.len(), 9, "{expected:#?}");
 }

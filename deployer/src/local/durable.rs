@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::{Mutex, Notify};
 
-use super::lambda::Function;
+use super::lambda::{Function, InvokeError};
 
 pub fn now() -> f64 {
     SystemTime::now()
@@ -24,7 +24,7 @@ pub fn now() -> f64 {
         .as_secs_f64()
 }
 
-fn random_hex(n: usize) -> String {
+pub(crate) fn random_hex(n: usize) -> String {
     let mut out = String::new();
     while out.len() < n {
         let r = std::collections::hash_map::RandomState::new()
@@ -96,6 +96,10 @@ impl Execution {
                     e[k] = v.clone();
                 }
             }
+        } else if kind.starts_with("Execution") {
+            // Execution events name the execution, as the service (and dex-local-runner) do.
+            e["Id"] = json!(self.id);
+            e["Name"] = json!(self.name);
         }
         if let Some((key, value)) = details {
             e[key] = value;
@@ -119,6 +123,28 @@ impl Execution {
             v["EndTimestamp"] = json!(end);
         }
         v
+    }
+}
+
+/// The error Lambda reports for an invocation that did not return (as in the
+/// `InvocationCompleted` event of the durable service).
+fn invocation_error(err: &InvokeError) -> Value {
+    match err {
+        InvokeError::Crashed => json!({
+            "ErrorType": "Runtime.ExitError",
+            "ErrorMessage": "Runtime exited without providing a reason",
+        }),
+        InvokeError::Timeout => json!({
+            "ErrorType": "Sandbox.Timedout",
+            "ErrorMessage": "Task timed out",
+        }),
+        InvokeError::Function(doc) => {
+            let doc: Value = serde_json::from_str(doc).unwrap_or(Value::Null);
+            json!({
+                "ErrorType": doc["errorType"].as_str().unwrap_or("Runtime.Unknown"),
+                "ErrorMessage": doc["errorMessage"].as_str().unwrap_or(""),
+            })
+        }
     }
 }
 
@@ -313,7 +339,7 @@ impl Durable {
             None,
             Some((
                 "ExecutionStartedDetails",
-                json!({"Input": {"Payload": exec.input}}),
+                json!({"Input": {"Payload": exec.input, "Truncated": false}}),
             )),
         );
         self.persist(&exec).await;
@@ -460,7 +486,7 @@ impl Durable {
                                     None,
                                     Some((
                                         "ExecutionSucceededDetails",
-                                        json!({"Result": {"Payload": result}}),
+                                        json!({"Result": {"Payload": result, "Truncated": false}}),
                                     )),
                                 );
                             }
@@ -474,7 +500,7 @@ impl Durable {
                                     None,
                                     Some((
                                         "ExecutionFailedDetails",
-                                        json!({"Error": {"Payload": error}}),
+                                        json!({"Error": {"Payload": error, "Truncated": false}}),
                                     )),
                                 );
                             }
@@ -490,6 +516,14 @@ impl Durable {
                     }
                     Err(err) => {
                         e.failed_invocations += 1;
+                        e.event(
+                            "InvocationCompleted",
+                            None,
+                            Some((
+                                "InvocationCompletedDetails",
+                                json!({"Error": {"Payload": invocation_error(&err), "Truncated": false}}),
+                            )),
+                        );
                         eprintln!(
                             "[local] execution {}: invocation failed ({err}); invoking again",
                             e.name
@@ -612,7 +646,7 @@ impl Durable {
                     (
                         "StepSucceeded",
                         json!({
-                            "Result": {"Payload": u["Payload"]},
+                            "Result": {"Payload": u["Payload"], "Truncated": false},
                             "RetryDetails": {"CurrentAttempt": attempt},
                         }),
                     )
@@ -624,7 +658,7 @@ impl Durable {
                     (
                         "StepFailed",
                         json!({
-                            "Error": {"Payload": u["Error"]},
+                            "Error": {"Payload": u["Error"], "Truncated": false},
                             "RetryDetails": {"CurrentAttempt": attempt},
                         }),
                     )
@@ -647,7 +681,7 @@ impl Durable {
                     (
                         "StepFailed",
                         json!({
-                            "Error": {"Payload": u["Error"]},
+                            "Error": {"Payload": u["Error"], "Truncated": false},
                             "RetryDetails": {"CurrentAttempt": attempt, "NextAttemptDelaySeconds": delay},
                         }),
                     )

@@ -5,6 +5,7 @@
 
 mod apigw;
 mod durable;
+mod external;
 mod lambda;
 mod model;
 mod server;
@@ -59,6 +60,10 @@ pub struct Args {
     /// function's Nth step (its START is recorded first), so an execution stays in flight.
     #[arg(long, value_name = "N", hide_short_help = true)]
     pub hold_in_step: Option<usize>,
+    /// Run durable executions on an external durable service at URL (AWS's
+    /// `dex-local-runner`, to compare it with the embedded service) instead of the embedded one.
+    #[arg(long, value_name = "URL", hide_short_help = true)]
+    pub durable_service: Option<String>,
 }
 
 /// A listener whose connections send small writes at once: without TCP_NODELAY, a
@@ -260,7 +265,12 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     for spec in &model.functions {
         let mut env = spec.env.clone();
         env.insert("AWS_ENDPOINT_URL_DYNAMODB".into(), dynamo_url.clone());
-        env.insert("AWS_ENDPOINT_URL_LAMBDA".into(), lambda_url.clone());
+        // A durable function checkpoints to the service that runs its executions.
+        let lambda_endpoint = match (&args.durable_service, spec.durable_timeout_s) {
+            (Some(external), Some(_)) => external,
+            _ => &lambda_url,
+        };
+        env.insert("AWS_ENDPOINT_URL_LAMBDA".into(), lambda_endpoint.clone());
         env.insert("AWS_ACCESS_KEY_ID".into(), "local".into());
         env.insert("AWS_SECRET_ACCESS_KEY".into(), "local".into());
         env.insert("AWS_EC2_METADATA_DISABLED".into(), "true".into());
@@ -290,6 +300,10 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         model: model.clone(),
         functions: functions.clone(),
         durable: durable.clone(),
+        external: args
+            .durable_service
+            .as_deref()
+            .map(|url| external::ExternalDurable::new(url, &lambda_url)),
     });
     {
         let mut stop = stop_rx.clone();

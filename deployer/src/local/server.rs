@@ -15,6 +15,7 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use super::durable::{Durable, ServiceError};
+use super::external::{ExternalDurable, HANDLER_INVOKE_HEADER, StartRequest};
 use super::lambda::{Function, InvokeError};
 use super::model::Model;
 
@@ -22,6 +23,8 @@ pub struct Lambda {
     pub model: Model,
     pub functions: BTreeMap<String, Arc<Function>>,
     pub durable: Arc<Durable>,
+    /// An external durable service that runs the executions instead of `durable`.
+    pub external: Option<ExternalDurable>,
 }
 
 pub fn router(state: Arc<Lambda>) -> Router {
@@ -128,7 +131,9 @@ async fn invoke(
         Err(res) => return *res,
     };
     let kind = header("x-amz-invocation-type").unwrap_or_else(|| "RequestResponse".to_owned());
-    if let Some(timeout) = f.spec.durable_timeout_s {
+    // An external durable service invoking a handler: run it once with the payload as given.
+    let handler_invoke = header(HANDLER_INVOKE_HEADER).is_some_and(|v| v == "true");
+    if let Some(timeout) = f.spec.durable_timeout_s.filter(|_| !handler_invoke) {
         let Some(qualifier) = qualifier else {
             return error(
                 400,
@@ -136,11 +141,10 @@ async fn invoke(
                 "durable functions must be invoked with a qualified ARN (a version or an alias)",
             );
         };
-        let input = if body.is_empty() {
-            "{}".to_owned()
-        } else {
-            String::from_utf8_lossy(&body).into_owned()
-        };
+        let input = invocation_input(&body);
+        if let Some(external) = &l.external {
+            return start_external(external, &f, &qualifier, &kind, &header, body, timeout).await;
+        }
         let started = l
             .durable
             .start(
@@ -210,6 +214,57 @@ async fn invoke(
             );
             res
         }
+    }
+}
+
+/// `Invoke` of a durable function when an external durable service runs the executions.
+async fn start_external(
+    external: &ExternalDurable,
+    f: &Function,
+    qualifier: &str,
+    kind: &str,
+    header: &impl Fn(&str) -> Option<String>,
+    body: Bytes,
+    timeout_s: u64,
+) -> Response {
+    let failed = |e: anyhow::Error| error(502, "ServiceException", &format!("{e:#}"));
+    let started = external
+        .start(StartRequest {
+            function: &f.spec.name,
+            qualifier,
+            name: header("x-amz-durable-execution-name"),
+            input: invocation_input(&body),
+            timeout_s,
+        })
+        .await;
+    let arn = match started {
+        Ok(arn) => arn,
+        Err(e) => return failed(e),
+    };
+    let mut res = if kind == "Event" {
+        StatusCode::ACCEPTED.into_response()
+    } else {
+        match external.wait(&arn, Duration::from_secs(900)).await {
+            Ok(e) => (
+                StatusCode::OK,
+                e["Result"].as_str().unwrap_or("null").to_owned(),
+            )
+                .into_response(),
+            Err(e) => return failed(e),
+        }
+    };
+    if let Ok(v) = HeaderValue::from_str(&arn) {
+        res.headers_mut().insert("x-amz-durable-execution-arn", v);
+    }
+    res
+}
+
+/// The input of a durable execution: the Invoke payload, `{}` when empty.
+fn invocation_input(body: &[u8]) -> String {
+    if body.is_empty() {
+        "{}".to_owned()
+    } else {
+        String::from_utf8_lossy(body).into_owned()
     }
 }
 

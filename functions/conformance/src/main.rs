@@ -45,6 +45,12 @@ fn fail_until(
     }
 }
 
+/// Logs `text`, then ends the process as a crashing runtime does (Runtime.ExitError).
+fn crash_after_logging<T>(text: &str) -> Result<T, BoxError> {
+    tracing_log(text);
+    std::process::exit(1)
+}
+
 /// The error the "specific exception" requirements retry (or not) by type.
 #[derive(Debug)]
 struct TransientError;
@@ -123,6 +129,35 @@ async fn handler(event: Event, ctx: DurableContext) -> Result<Value, BoxError> {
         "1-5" => {
             let nothing: Value = ctx.step(|_| async { Ok(Value::Null) }).await?;
             Ok(nothing)
+        }
+        // 1.17 An at-most-once step whose process crashes, with no retries: on replay the
+        // interrupted step fails without running again.
+        "1-17" => {
+            let text = input.as_str().unwrap_or_default().to_owned();
+            let _: Value = ctx
+                .step(move |_| async move { crash_after_logging(&text) })
+                .name("at_most_once_flaky_step")
+                .semantics(durable::StepSemantics::AtMostOncePerRetry)
+                .retry_strategy(no_retry)
+                .await?;
+            Ok(Value::Null)
+        }
+        // 1.18 The same step with one retry: the crash is the first attempt, the retry succeeds.
+        "1-18" => {
+            let text = input.as_str().unwrap_or_default().to_owned();
+            let out = ctx
+                .step(move |step| async move {
+                    if step.attempt() < 2 {
+                        crash_after_logging(&text)
+                    } else {
+                        tracing_log(&text);
+                        Ok("succeeded on second attempt".to_owned())
+                    }
+                })
+                .semantics(durable::StepSemantics::AtMostOncePerRetry)
+                .retry_strategy(|_, attempt| retry_if(attempt < 2, 1))
+                .await?;
+            Ok(json!(out))
         }
         // 1.19 A step that always fails, with no retries.
         "1-19" => {
