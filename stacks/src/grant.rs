@@ -80,7 +80,7 @@ impl Grant {
     /// What a durable function's own role needs to checkpoint and read its executions:
     /// `lambda:CheckpointDurableExecution` and `lambda:GetDurableExecutionState` on the
     /// function's versions and aliases (`<function ARN>:*`). Put it in an
-    /// `AWS::IAM::RolePolicy`: in the role itself it would form a dependency cycle.
+    /// `AWS::IAM::Policy`: in the role itself it would form a dependency cycle.
     pub fn durable_execution(function: &Handle<Function>) -> Self {
         Grant::new(
             format!("DurableExecution{}", function.logical_id()),

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::resources::apigateway::{ApiResource, ApiStage, Deployment, RestApi};
 use crate::resources::dynamodb::Table;
-use crate::resources::iam::{InlinePolicy, PolicyDocument, Role, RolePolicy, Statement};
+use crate::resources::iam::{InlinePolicy, PolicyDocument, Role, Policy, Statement};
 use crate::resources::lambda::{Alias, Architecture, Function, Version};
 use crate::resources::logs::LogGroup;
 use crate::resources::secrets::Secret;
@@ -200,7 +200,7 @@ impl PolicyHolder for Role {
     }
 }
 
-impl PolicyHolder for RolePolicy {
+impl PolicyHolder for Policy {
     fn statements_mut(&mut self) -> &mut Vec<Statement> {
         &mut self.policy_document.statement
     }

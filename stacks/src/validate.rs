@@ -39,7 +39,7 @@ pub enum Problem {
         to: String,
     },
     #[error(
-        "dependency cycle between {}: CloudFormation cannot create them; break the cycle (a role's statement about the function that uses the role belongs in an AWS::IAM::RolePolicy)",
+        "dependency cycle between {}: CloudFormation cannot create them; break the cycle (a role's statement about the function that uses the role belongs in an AWS::IAM::Policy)",
         list(.0)
     )]
     DependencyCycle(Vec<LogicalId>),
@@ -428,7 +428,7 @@ fn check_durable(stack: &Stack, out: &mut Vec<Problem>) {
                 .iter()
                 .flat_map(|p| p.policy_document.statement.clone())
                 .collect(),
-            Resource::RolePolicy(p) => p.policy_document.statement.clone(),
+            Resource::Policy(p) => p.policy_document.statement.clone(),
             _ => vec![],
         }
     };
@@ -466,7 +466,7 @@ fn check_durable(stack: &Stack, out: &mut Vec<Problem>) {
                     }
                 }
             }
-            r @ (Resource::Role(_) | Resource::RolePolicy(_)) => {
+            r @ (Resource::Role(_) | Resource::Policy(_)) => {
                 for st in statements(r).iter().filter(|s| invokes(s)) {
                     for res in &st.resource {
                         site(format!("an IAM statement of `{id}`"), res, out);

@@ -8,7 +8,7 @@ use webhook_contract::{DEFAULT_TTL_DAYS, DURABLE_ALIAS, env, routes, table};
 use crate::api::{RestApiBuilder, StageSettings, stage_url};
 use crate::resources::apigateway::{HttpMethod, IntegrationKind, RestApi};
 use crate::resources::dynamodb::{Encryption, KeyAttribute, Table};
-use crate::resources::iam::{PolicyDocument, Role, RolePolicy};
+use crate::resources::iam::{PolicyDocument, Role, Policy};
 use crate::resources::lambda::{
     Alias, Architecture, Code, DurableConfig, Function, LoggingConfig, Version,
 };
@@ -218,10 +218,10 @@ pub(crate) fn lambda(
 pub(crate) fn durable_alias(s: &mut Stack, id: &str, f: &Lambda) -> Handle<Alias> {
     let durable_policy = s.add(
         &format!("{id}DurablePolicy"),
-        RolePolicy {
+        Policy {
             policy_name: "durable-execution".to_owned(),
             policy_document: PolicyDocument::new(vec![]),
-            role_name: f.role.name(),
+            roles: vec![f.role.name()],
         },
     );
     s.grant(&durable_policy, Grant::durable_execution(&f.function));

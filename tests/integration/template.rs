@@ -31,7 +31,7 @@ fn statements(t: &Value) -> Vec<&Value> {
                 .flatten()
                 .map(|p| &p["PolicyDocument"])
                 .collect(),
-            "AWS::IAM::RolePolicy" => vec![&props["PolicyDocument"]],
+            "AWS::IAM::Policy" => vec![&props["PolicyDocument"]],
             _ => vec![],
         };
         for doc in docs {

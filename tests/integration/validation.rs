@@ -4,7 +4,7 @@
 use expect_test::{Expect, expect};
 use stacks::resources::apigateway::{HttpMethod, IntegrationKind, RestApi};
 use stacks::resources::dynamodb::{KeyAttribute, Table};
-use stacks::resources::iam::{PolicyDocument, Role, RolePolicy};
+use stacks::resources::iam::{PolicyDocument, Role, Policy};
 use stacks::resources::lambda::{
     Alias, Architecture, Code, DurableConfig, Function, Permission, Version,
 };
@@ -35,10 +35,10 @@ fn mini() -> Mini {
     );
     let policy = s.add(
         "DurablePolicy",
-        RolePolicy {
+        Policy {
             policy_name: "durable".to_owned(),
             policy_document: PolicyDocument::new(vec![]),
-            role_name: role.name(),
+            roles: vec![role.name()],
         },
     );
     s.grant(&policy, Grant::durable_execution(&processor));
@@ -308,7 +308,7 @@ fn dependency_cycle() {
         &m.s,
         expect![[r#"
         stack `mini` has 1 problem:
-          - dependency cycle between `Processor`, `Role`: CloudFormation cannot create them; break the cycle (a role's statement about the function that uses the role belongs in an AWS::IAM::RolePolicy)"#]],
+          - dependency cycle between `Processor`, `Role`: CloudFormation cannot create them; break the cycle (a role's statement about the function that uses the role belongs in an AWS::IAM::Policy)"#]],
     );
 }
 

@@ -1,4 +1,4 @@
-//! `AWS::IAM::Role` and `AWS::IAM::RolePolicy`, with typed policy documents.
+//! `AWS::IAM::Role` and `AWS::IAM::Policy`, with typed policy documents.
 
 use serde::Serialize;
 
@@ -51,15 +51,16 @@ pub struct InlinePolicy {
     pub policy_document: PolicyDocument,
 }
 
-/// A policy attached to a role as a resource of its own. Use it for statements that refer to
-/// a resource which itself refers to the role (a function's permissions on its own ARN):
-/// in the role, they would form a dependency cycle.
+/// A policy attached to roles as a resource of its own (`AWS::IAM::Policy`). Use it for
+/// statements that refer to a resource which itself refers to the role (a function's
+/// permissions on its own ARN): in the role, they would form a dependency cycle.
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct RolePolicy {
+pub struct Policy {
     pub policy_name: String,
     pub policy_document: PolicyDocument,
-    pub role_name: Expr,
+    /// Names of the roles it is attached to.
+    pub roles: Vec<Expr>,
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -61,7 +61,7 @@ macro_rules! resources {
 
 resources! {
     Role(iam::Role) = "AWS::IAM::Role",
-    RolePolicy(iam::RolePolicy) = "AWS::IAM::RolePolicy",
+    Policy(iam::Policy) = "AWS::IAM::Policy",
     Function(lambda::Function) = "AWS::Lambda::Function",
     Version(lambda::Version) = "AWS::Lambda::Version",
     Alias(lambda::Alias) = "AWS::Lambda::Alias",
