@@ -5,9 +5,14 @@
 //! Output discipline: machine output (templates, paths) goes to stdout, progress and
 //! errors to stderr; every failure exits non-zero with its cause.
 
+pub mod cloud;
+pub mod http;
 pub mod local;
 pub mod synth;
 
+use std::path::{Path, PathBuf};
+
+use anyhow::bail;
 use clap::{Parser, Subcommand};
 
 /// Build, synthesize and deploy the webhook receiver stack.
@@ -51,12 +56,53 @@ pub enum Command {
                       in-flight executions are kept in the data directory and resume on the next start."
     )]
     Local(local::Args),
+    /// Build the function packages for Lambda (provided.al2023), deterministic zips.
+    #[command(
+        long_about = "Build the function crates for Lambda's provided.al2023 runtime and zip each                       binary as `bootstrap`, deterministically: the same source gives the same                       zip, whose SHA-256 is the package's S3 key. With cargo-zigbuild installed the                       binaries are linked against glibc 2.34 (Lambda's); without it, a binary that                       needs a newer glibc is refused.
+
+                      Prints `crate<TAB>architecture<TAB>key<TAB>zip` lines on stdout."
+    )]
+    Build(cloud::commands::BuildArgs),
+    /// Create (or update) the asset bucket of this account and region.
+    #[command(
+        long_about = "Create or update the stack `deployer-bootstrap`: the asset bucket that                       `deploy` uploads function packages and templates to (encrypted, versioned,                       public access blocked, TLS only, old versions expire). Once per account and                       region."
+    )]
+    Bootstrap(cloud::commands::BootstrapArgs),
+    /// Build, publish and deploy a stage, through a change set.
+    #[command(
+        long_about = "Synthesize every stage, build the packages, upload the ones the bucket does                       not have (in parallel), create a change set, print its diff (IAM and security                       changes marked), ask for approval when needed, execute it and stream each                       resource's events, then print the outputs (`Key=Value` on stdout).
+
+                      Nothing changed: says so and exits 0. A failure prints the first failing                       resource and its reason and exits 1. Ctrl-C leaves the deployment running;                       deploy again to attach to it."
+    )]
+    Deploy(cloud::commands::DeployArgs),
+    /// Show what a deploy of a stage would change (a change set, not executed).
+    Diff(cloud::commands::DiffArgs),
+    /// Delete a stage's stack; reports what is kept (the prod table).
+    Destroy(cloud::commands::DestroyArgs),
+    /// Deploy to a stage exactly the build another stage runs (no rebuild).
+    #[command(
+        long_about = "Deploy to --to the templates and packages that --from runs, as recorded with                       its deployment: no synth, no build, the same asset keys. Refuses when --from                       is not in a complete state."
+    )]
+    Promote(cloud::commands::PromoteArgs),
+    /// Print a stage's stack outputs.
+    Outputs(cloud::commands::OutputsArgs),
+    /// Send a signed webhook to a deployed stage and wait for it to complete.
+    Smoke(cloud::commands::SmokeArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    use cloud::commands;
     match cli.command {
         Command::Synth(args) => synth::run(args),
         Command::Local(args) => local::run(args),
+        Command::Build(args) => commands::build(args),
+        Command::Bootstrap(args) => commands::bootstrap(args),
+        Command::Deploy(args) => commands::deploy(args),
+        Command::Diff(args) => commands::diff(args),
+        Command::Destroy(args) => commands::destroy(args),
+        Command::Promote(args) => commands::promote(args),
+        Command::Outputs(args) => commands::outputs(args),
+        Command::Smoke(args) => commands::smoke(args),
     }
 }
 
@@ -65,4 +111,35 @@ pub fn stage_parser() -> impl clap::builder::TypedValueParser<Value = stacks::we
     use clap::builder::TypedValueParser;
     clap::builder::PossibleValuesParser::new(stacks::webhook::Stage::NAMES)
         .try_map(|s| s.parse::<stacks::webhook::Stage>())
+}
+
+/// The workspace root: the nearest directory above the current one whose Cargo.toml has a
+/// `[workspace]` table.
+pub(crate) fn workspace_root() -> anyhow::Result<PathBuf> {
+    let cwd = std::env::current_dir()?;
+    for dir in cwd.ancestors() {
+        let manifest = dir.join("Cargo.toml");
+        if std::fs::read_to_string(&manifest).is_ok_and(|t| t.contains("[workspace]")) {
+            return Ok(dir.to_path_buf());
+        }
+    }
+    bail!(
+        "run the deployer inside the project's workspace (no Cargo.toml with [workspace] above {})",
+        cwd.display()
+    )
+}
+
+pub(crate) fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
+}
+
+/// The `X-Hub-Signature-256` value of `body` under `secret`.
+pub(crate) fn sign(secret: &str, body: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac =
+        Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key");
+    mac.update(body.as_bytes());
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }

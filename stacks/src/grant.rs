@@ -117,6 +117,7 @@ impl Grant {
             principal: None,
             action: self.actions.into_iter().map(str::to_owned).collect(),
             resource: self.resources,
+            condition: None,
         }
     }
 }

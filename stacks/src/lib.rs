@@ -18,6 +18,7 @@
 //! ```
 
 mod api;
+pub mod bootstrap;
 pub mod conformance;
 mod expr;
 mod grant;

@@ -6,9 +6,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::resources::apigateway::{ApiResource, ApiStage, Deployment, RestApi};
 use crate::resources::dynamodb::Table;
-use crate::resources::iam::{InlinePolicy, PolicyDocument, Role, Policy, Statement};
+use crate::resources::iam::{InlinePolicy, Policy, PolicyDocument, Role, Statement};
 use crate::resources::lambda::{Alias, Architecture, Function, Version};
 use crate::resources::logs::LogGroup;
+use crate::resources::s3::Bucket;
 use crate::resources::secrets::Secret;
 use crate::resources::{Resource, ResourceType};
 use crate::validate::{self, Problem, SynthError};
@@ -104,6 +105,15 @@ impl Handle<LogGroup> {
 }
 
 impl Handle<Table> {
+    pub fn arn(&self) -> Expr {
+        self.att("Arn")
+    }
+    pub fn name(&self) -> Expr {
+        self.reference()
+    }
+}
+
+impl Handle<Bucket> {
     pub fn arn(&self) -> Expr {
         self.att("Arn")
     }

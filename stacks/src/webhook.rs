@@ -8,7 +8,7 @@ use webhook_contract::{DEFAULT_TTL_DAYS, DURABLE_ALIAS, env, routes, table};
 use crate::api::{RestApiBuilder, StageSettings, stage_url};
 use crate::resources::apigateway::{HttpMethod, IntegrationKind, RestApi};
 use crate::resources::dynamodb::{Encryption, KeyAttribute, Table};
-use crate::resources::iam::{PolicyDocument, Role, Policy};
+use crate::resources::iam::{Policy, PolicyDocument, Role};
 use crate::resources::lambda::{
     Alias, Architecture, Code, DurableConfig, Function, LoggingConfig, Version,
 };

@@ -4,7 +4,7 @@
 use expect_test::{Expect, expect};
 use stacks::resources::apigateway::{HttpMethod, IntegrationKind, RestApi};
 use stacks::resources::dynamodb::{KeyAttribute, Table};
-use stacks::resources::iam::{PolicyDocument, Role, Policy};
+use stacks::resources::iam::{Policy, PolicyDocument, Role};
 use stacks::resources::lambda::{
     Alias, Architecture, Code, DurableConfig, Function, Permission, Version,
 };

@@ -10,15 +10,10 @@
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use axum::body::Bytes;
-use axum::http::{Method, Request};
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 
 use super::model::ACCOUNT;
+use crate::http::Client;
 
 /// The header with which the external service marks an invocation of a handler (as opposed
 /// to a caller's `Invoke`, which starts an execution).
@@ -29,7 +24,7 @@ pub struct ExternalDurable {
     base: String,
     /// This local cloud's Lambda API, where the service invokes handlers.
     lambda_url: String,
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client,
 }
 
 /// What a start needs to know of the function.
@@ -43,37 +38,28 @@ pub struct StartRequest<'a> {
 }
 
 impl ExternalDurable {
-    pub fn new(base: &str, lambda_url: &str) -> Self {
-        ExternalDurable {
+    pub fn new(base: &str, lambda_url: &str) -> anyhow::Result<Self> {
+        Ok(ExternalDurable {
             base: base.trim_end_matches('/').to_owned(),
             lambda_url: lambda_url.to_owned(),
-            client: Client::builder(TokioExecutor::new()).build_http(),
-        }
+            client: Client::new()?,
+        })
     }
 
-    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
+    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
         let url = format!("{}{path}", self.base);
         let payload = body.map(|b| b.to_string()).unwrap_or_default();
-        let request = Request::builder()
-            .method(method)
-            .uri(&url)
-            .header("content-type", "application/json")
-            .body(Full::new(Bytes::from(payload)))
-            .context("cannot build the request")?;
-        let response = self
+        let (status, text) = self
             .client
-            .request(request)
+            .request(
+                method,
+                &url,
+                &[("content-type", "application/json")],
+                payload.into_bytes(),
+            )
             .await
-            .with_context(|| format!("the durable service at {url} did not answer"))?;
-        let status = response.status();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .with_context(|| format!("reading the answer of {url}"))?
-            .to_bytes();
-        let text = String::from_utf8_lossy(&body);
-        if !status.is_success() {
+            .with_context(|| format!("the durable service at {} did not answer", self.base))?;
+        if !(200..300).contains(&status) {
             bail!("{url} answered {status}: {text}");
         }
         serde_json::from_str(&text).with_context(|| format!("{url} answered with no JSON: {text}"))
@@ -93,7 +79,7 @@ impl ExternalDurable {
         });
         body["Input"] = Value::String(req.input);
         let out = self
-            .call(Method::POST, "/start-durable-execution", Some(body))
+            .call("POST", "/start-durable-execution", Some(body))
             .await?;
         out["ExecutionArn"]
             .as_str()
@@ -106,7 +92,7 @@ impl ExternalDurable {
         let deadline = tokio::time::Instant::now() + limit;
         let path = format!("/2025-12-01/durable-executions/{}", encode(arn));
         loop {
-            let e = self.call(Method::GET, &path, None).await?;
+            let e = self.call("GET", &path, None).await?;
             if e["Status"] != "RUNNING" || tokio::time::Instant::now() >= deadline {
                 return Ok(e);
             }

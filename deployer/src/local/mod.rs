@@ -16,9 +16,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use hmac::{Hmac, Mac};
+
+use crate::{target_dir, workspace_root};
 use serde_json::json;
-use sha2::Sha256;
 use stacks::webhook::{self, Stage};
 use tokio::net::TcpListener;
 
@@ -83,28 +83,6 @@ pub enum App {
     Conformance,
 }
 
-/// The workspace root: the nearest directory above the current one whose Cargo.toml has a
-/// `[workspace]` table.
-fn workspace_root() -> anyhow::Result<PathBuf> {
-    let cwd = std::env::current_dir()?;
-    for dir in cwd.ancestors() {
-        let manifest = dir.join("Cargo.toml");
-        if std::fs::read_to_string(&manifest).is_ok_and(|t| t.contains("[workspace]")) {
-            return Ok(dir.to_path_buf());
-        }
-    }
-    bail!(
-        "run `deployer local` inside the project's workspace (no Cargo.toml with [workspace] above {})",
-        cwd.display()
-    )
-}
-
-fn target_dir(root: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"))
-}
-
 /// Builds the function crates for this machine.
 fn build(root: &Path, crates: &[String], release: bool) -> anyhow::Result<()> {
     eprintln!("building {} for this machine", crates.join(", "));
@@ -122,12 +100,6 @@ fn build(root: &Path, crates: &[String], release: bool) -> anyhow::Result<()> {
         bail!("building the functions failed ({status}); see cargo's output above");
     }
     Ok(())
-}
-
-fn sign(secret: &str, body: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key");
-    mac.update(body.as_bytes());
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -303,7 +275,8 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         external: args
             .durable_service
             .as_deref()
-            .map(|url| external::ExternalDurable::new(url, &lambda_url)),
+            .map(|url| external::ExternalDurable::new(url, &lambda_url))
+            .transpose()?,
     });
     {
         let mut stop = stop_rx.clone();
@@ -357,7 +330,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
 
     let body = r#"{"type":"order","orderId":"1001"}"#;
     let signature = match &secret {
-        Some(s) => format!(" -H 'X-Hub-Signature-256: {}'", sign(s, body)),
+        Some(s) => format!(" -H 'X-Hub-Signature-256: {}'", crate::sign(s, body)),
         None => {
             eprintln!(
                 "WARNING: WEBHOOK_SECRET is not set: signatures are OFF, any POST is accepted. \

@@ -1,5 +1,7 @@
 //! `AWS::IAM::Role` and `AWS::IAM::Policy`, with typed policy documents.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use crate::Expr;
@@ -26,11 +28,10 @@ impl Role {
             assume_role_policy_document: PolicyDocument::new(vec![Statement {
                 sid: None,
                 effect: Effect::Allow,
-                principal: Some(Principal {
-                    service: vec![service.to_owned()],
-                }),
+                principal: Some(Principal::Service(vec![service.to_owned()])),
                 action: vec!["sts:AssumeRole".to_owned()],
                 resource: vec![],
+                condition: None,
             }]),
             managed_policy_arns: vec![],
             policies: vec![],
@@ -97,10 +98,31 @@ pub struct Statement {
     pub action: Vec<String>,
     #[serde(skip_serializing_if = "super::is_empty")]
     pub resource: Vec<Expr>,
+    /// Condition operator -> condition key -> value, such as
+    /// `Bool: {aws:SecureTransport: "false"}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition: Option<BTreeMap<String, BTreeMap<String, String>>>,
 }
 
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct Principal {
-    pub service: Vec<String>,
+/// Who a resource policy or trust policy applies to.
+#[derive(Clone, Debug)]
+pub enum Principal {
+    /// AWS services, such as `lambda.amazonaws.com`.
+    Service(Vec<String>),
+    /// Anyone (`"*"`); use with a `Deny` and a condition.
+    Any,
+}
+
+impl Serialize for Principal {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self {
+            Principal::Any => s.serialize_str("*"),
+            Principal::Service(services) => {
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("Service", services)?;
+                m.end()
+            }
+        }
+    }
 }

@@ -9,6 +9,7 @@ pub mod dynamodb;
 pub mod iam;
 pub mod lambda;
 pub mod logs;
+pub mod s3;
 pub mod secrets;
 
 use serde::Serialize;
@@ -74,6 +75,8 @@ resources! {
     Method(apigateway::Method) = "AWS::ApiGateway::Method",
     Deployment(apigateway::Deployment) = "AWS::ApiGateway::Deployment",
     ApiStage(apigateway::ApiStage) = "AWS::ApiGateway::Stage",
+    Bucket(s3::Bucket) = "AWS::S3::Bucket",
+    BucketPolicy(s3::BucketPolicy) = "AWS::S3::BucketPolicy",
 }
 
 pub(crate) fn is_empty<T>(v: &[T]) -> bool {

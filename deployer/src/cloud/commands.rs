@@ -1,0 +1,691 @@
+//! The deploy verbs: build, bootstrap, deploy, diff, destroy, promote, outputs, smoke.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use stacks::Template;
+use stacks::resources::lambda::Architecture;
+use stacks::webhook::{self, Stage};
+
+use super::assets::{self, Assembly, Record};
+use super::package::{self, Package, Profile};
+use super::stack::{self, Applied, Plan, RequireApproval, StackInfo};
+use super::{Cloud, Progress, confirm, sdk_error};
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Options of every verb that changes a stack.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ChangeArgs {
+    /// When the change set needs a person's approval before it runs.
+    #[arg(long, value_enum, default_value_t = RequireApproval::Broadening)]
+    pub require_approval: RequireApproval,
+    /// Approve without asking (needed for approvals without a terminal, as in CI).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// If the stack's first create failed (ROLLBACK_COMPLETE), delete it and create it anew.
+    #[arg(long)]
+    pub recreate: bool,
+    /// `auto`: a live view on a terminal, plain lines otherwise; `events`: plain lines.
+    #[arg(long, value_enum, default_value_t = Progress::Auto)]
+    pub progress: Progress,
+    /// Also write the stack's outputs to this file (JSON).
+    #[arg(long, value_name = "FILE")]
+    pub outputs_file: Option<PathBuf>,
+}
+
+/// How the function packages are made.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct PackagingArgs {
+    /// The cargo profile of the function binaries.
+    #[arg(long, value_enum, default_value_t = Profile::Release)]
+    pub profile: Profile,
+    /// Package the binaries already built for that profile instead of running cargo.
+    #[arg(long)]
+    pub no_build: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BuildArgs {
+    #[command(flatten)]
+    pub packaging: PackagingArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BootstrapArgs {
+    #[command(flatten)]
+    pub change: ChangeArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DeployArgs {
+    /// The stage to deploy.
+    #[arg(long, value_parser = crate::stage_parser())]
+    pub stage: Stage,
+    #[command(flatten)]
+    pub packaging: PackagingArgs,
+    #[command(flatten)]
+    pub change: ChangeArgs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DiffArgs {
+    /// The stage to compare with what is deployed.
+    #[arg(long, value_parser = crate::stage_parser())]
+    pub stage: Stage,
+    #[command(flatten)]
+    pub packaging: PackagingArgs,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DestroyArgs {
+    /// The stage to delete.
+    #[arg(long, value_parser = crate::stage_parser())]
+    pub stage: Stage,
+    /// Delete without asking (needed without a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    #[arg(long, value_enum, default_value_t = Progress::Auto)]
+    pub progress: Progress,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PromoteArgs {
+    /// The stage whose build to promote.
+    #[arg(long, value_parser = crate::stage_parser())]
+    pub from: Stage,
+    /// The stage to deploy that build to.
+    #[arg(long, value_parser = crate::stage_parser())]
+    pub to: Stage,
+    #[command(flatten)]
+    pub change: ChangeArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct OutputsArgs {
+    #[arg(long, value_parser = crate::stage_parser())]
+    pub stage: Stage,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SmokeArgs {
+    #[arg(long, value_parser = crate::stage_parser())]
+    pub stage: Stage,
+    /// Base URL of the API instead of the stack's ApiUrl output (for emulators and
+    /// private endpoints), such as `http://127.0.0.1:4566/_aws/execute-api/<id>/dev`.
+    #[arg(long, value_name = "URL")]
+    pub api_url: Option<String>,
+    /// How long to wait for the webhook to reach COMPLETED.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub timeout: u64,
+}
+
+/// The templates of every stage, and the function crates they need.
+fn synth_all() -> anyhow::Result<BTreeMap<Stage, Template>> {
+    Stage::ALL
+        .iter()
+        .map(|s| Ok((*s, webhook::synth(*s)?)))
+        .collect()
+}
+
+/// Builds every package the templates need.
+fn build_packages(
+    templates: &BTreeMap<Stage, Template>,
+    packaging: PackagingArgs,
+) -> anyhow::Result<BTreeMap<(String, Architecture), Package>> {
+    let mut wanted: BTreeMap<Architecture, Vec<String>> = BTreeMap::new();
+    for t in templates.values() {
+        for a in &t.manifest().assets {
+            let crates = wanted.entry(a.architecture).or_default();
+            if !crates.contains(&a.crate_name) {
+                crates.push(a.crate_name.clone());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    for (arch, crates) in wanted {
+        for (name, p) in package::build(&crates, arch, packaging.profile, packaging.no_build)? {
+            out.insert((name, arch), p);
+        }
+    }
+    Ok(out)
+}
+
+/// One build, every stage: the assembly that deploy stores and promote reuses.
+fn assemble(
+    templates: &BTreeMap<Stage, Template>,
+    packages: &BTreeMap<(String, Architecture), Package>,
+) -> anyhow::Result<Assembly> {
+    let mut parameters = BTreeMap::new();
+    let mut rendered = BTreeMap::new();
+    for (stage, t) in templates {
+        for a in &t.manifest().assets {
+            let p = packages
+                .get(&(a.crate_name.clone(), a.architecture))
+                .with_context(|| format!("no package was built for {}", a.crate_name))?;
+            parameters.insert(a.key_parameter.clone(), p.key());
+            if let Some(sha) = &a.sha256_parameter {
+                parameters.insert(sha.clone(), p.sha256_base64.clone());
+            }
+        }
+        rendered.insert(
+            stage.as_str().to_owned(),
+            serde_json::to_string(&t.to_value()?)?,
+        );
+    }
+    Ok(Assembly {
+        version: 1,
+        templates: rendered,
+        parameters,
+    })
+}
+
+fn print_packages(packages: &BTreeMap<(String, Architecture), Package>) {
+    let mut out = std::io::stdout().lock();
+    for p in packages.values() {
+        let _ = writeln!(
+            out,
+            "{}\t{}\t{}\t{}",
+            p.crate_name,
+            p.architecture.as_str(),
+            p.key(),
+            p.zip.display()
+        );
+    }
+}
+
+pub fn build(args: BuildArgs) -> anyhow::Result<()> {
+    let templates = synth_all()?;
+    let packages = build_packages(&templates, args.packaging)?;
+    for p in packages.values() {
+        eprintln!(
+            "{}: {:.1} MiB, sha256 {}",
+            p.crate_name,
+            p.size as f64 / 1048576.0,
+            p.sha256_hex
+        );
+    }
+    print_packages(&packages);
+    Ok(())
+}
+
+/// Prints outputs on stdout (`Key=Value` lines) and writes them to `file` (JSON).
+fn report_outputs(info: &StackInfo, file: Option<&PathBuf>) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    for (k, v) in &info.outputs {
+        let _ = writeln!(out, "{k}={v}");
+    }
+    if let Some(f) = file {
+        let text = serde_json::to_string_pretty(&info.outputs)? + "\n";
+        std::fs::write(f, text)
+            .with_context(|| format!("cannot write the outputs to {}", f.display()))?;
+        eprintln!("outputs written to {}", f.display());
+    }
+    Ok(())
+}
+
+fn finish(applied: Applied, change: &ChangeArgs, started: Instant) -> anyhow::Result<StackInfo> {
+    let info = match applied {
+        Applied::NoChanges(info) | Applied::Done(info) => info,
+        Applied::Preview(_) => bail!("a preview cannot be finished"),
+    };
+    eprintln!(
+        "{}: {} in {:.1}s",
+        info.id.rsplit('/').nth(1).unwrap_or(&info.id),
+        info.status,
+        started.elapsed().as_secs_f64()
+    );
+    report_outputs(&info, change.outputs_file.as_ref())?;
+    Ok(info)
+}
+
+pub fn bootstrap(args: BootstrapArgs) -> anyhow::Result<()> {
+    runtime()?.block_on(async {
+        let started = Instant::now();
+        let cloud = Cloud::connect().await?;
+        let template = stacks::bootstrap::synth()?;
+        let plan = Plan {
+            stack: stacks::bootstrap::STACK_NAME,
+            template_body: serde_json::to_string(&template.to_value()?)?,
+            parameters: BTreeMap::new(),
+            require_approval: args.change.require_approval,
+            yes: args.change.yes,
+            recreate: args.change.recreate,
+            progress: args.change.progress,
+            again: "deployer bootstrap".to_owned(),
+        };
+        let applied = stack::apply(&cloud, &plan, false).await?;
+        finish(applied, &args.change, started)?;
+        Ok(())
+    })
+}
+
+/// Deploys `stage` from `assembly` (stored at `assembly_key`), then records it.
+async fn deploy_assembly(
+    cloud: &Cloud,
+    bucket: &str,
+    stage: Stage,
+    assembly: &Assembly,
+    assembly_key: &str,
+    change: &ChangeArgs,
+    again: String,
+) -> anyhow::Result<Applied> {
+    let stack_name = stage.stack_name();
+    let mut parameters = assembly.parameters.clone();
+    parameters.insert(stacks::ASSET_BUCKET_PARAMETER.to_owned(), bucket.to_owned());
+    let template_body = assembly
+        .templates
+        .get(stage.as_str())
+        .with_context(|| format!("the assembly has no template for {stage}"))?
+        .clone();
+    let plan = Plan {
+        stack: &stack_name,
+        template_body,
+        parameters,
+        require_approval: change.require_approval,
+        yes: change.yes,
+        recreate: change.recreate,
+        progress: change.progress,
+        again,
+    };
+    let applied = stack::apply(cloud, &plan, false).await?;
+    assets::put_record(
+        cloud,
+        bucket,
+        &Record {
+            stack: stack_name.clone(),
+            stage: stage.as_str().to_owned(),
+            assembly: assembly_key.to_owned(),
+        },
+    )
+    .await?;
+    Ok(applied)
+}
+
+pub fn deploy(args: DeployArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let rt = runtime()?;
+    // Credentials and the bucket first: no build for a deployment that cannot happen.
+    let (cloud, bucket) = rt.block_on(async {
+        let cloud = Cloud::connect().await?;
+        let bucket = assets::bucket(&cloud).await?;
+        Ok::<_, anyhow::Error>((cloud, bucket))
+    })?;
+    let templates = synth_all()?;
+    let packages = build_packages(&templates, args.packaging)?;
+    let assembly = assemble(&templates, &packages)?;
+    rt.block_on(async {
+        let by_crate = packages
+            .values()
+            .map(|p| {
+                (
+                    format!("{}-{}", p.crate_name, p.architecture.as_str()),
+                    p.clone(),
+                )
+            })
+            .collect();
+        assets::publish(&cloud, &bucket, &by_crate).await?;
+        let key = assets::store_assembly(&cloud, &bucket, &assembly).await?;
+        let again = format!("deployer deploy --stage {}", args.stage);
+        let applied = deploy_assembly(
+            &cloud,
+            &bucket,
+            args.stage,
+            &assembly,
+            &key,
+            &args.change,
+            again,
+        )
+        .await?;
+        finish(applied, &args.change, started)?;
+        Ok(())
+    })
+}
+
+pub fn diff(args: DiffArgs) -> anyhow::Result<()> {
+    let rt = runtime()?;
+    let (cloud, bucket) = rt.block_on(async {
+        let cloud = Cloud::connect().await?;
+        let bucket = assets::bucket(&cloud).await?;
+        Ok::<_, anyhow::Error>((cloud, bucket))
+    })?;
+    let templates = synth_all()?;
+    let packages = build_packages(&templates, args.packaging)?;
+    let assembly = assemble(&templates, &packages)?;
+    let stack_name = args.stage.stack_name();
+    let mut parameters = assembly.parameters.clone();
+    parameters.insert(stacks::ASSET_BUCKET_PARAMETER.to_owned(), bucket);
+    let plan = Plan {
+        stack: &stack_name,
+        template_body: assembly.templates[args.stage.as_str()].clone(),
+        parameters,
+        require_approval: RequireApproval::Never,
+        yes: true,
+        recreate: false,
+        progress: Progress::Events,
+        again: format!("deployer diff --stage {}", args.stage),
+    };
+    let changes = match rt.block_on(stack::apply(&cloud, &plan, true))? {
+        Applied::Preview(changes) => changes,
+        _ => vec![],
+    };
+    match args.output {
+        OutputFormat::Json => {
+            let doc = serde_json::json!({
+                "stack": stack_name,
+                "hasChanges": !changes.is_empty(),
+                "changes": changes,
+            });
+            println!("{}", serde_json::to_string_pretty(&doc)?);
+        }
+        OutputFormat::Text => {
+            stack::print_diff(&mut std::io::stdout().lock(), &stack_name, &changes);
+        }
+    }
+    Ok(())
+}
+
+pub fn destroy(args: DestroyArgs) -> anyhow::Result<()> {
+    runtime()?.block_on(async {
+        let cloud = Cloud::connect().await?;
+        let name = args.stage.stack_name();
+        let Some(info) = stack::describe(&cloud, &name).await? else {
+            eprintln!("stack {name} does not exist: nothing to destroy");
+            return Ok(());
+        };
+        if info.in_progress() {
+            bail!(
+                "stack {name} is busy ({}): destroy it when that operation has ended",
+                info.status
+            );
+        }
+        let retained = retained_resources(&cloud, &name).await?;
+        if retained.is_empty() {
+            eprintln!("{name}: every resource will be deleted");
+        } else {
+            eprintln!("{name}: these resources are kept (DeletionPolicy Retain):");
+            for (logical, (ty, physical)) in &retained {
+                eprintln!("  {logical:<32} {ty:<28} {physical}");
+            }
+        }
+        if !args.yes && !confirm(&format!("delete stack {name}?"))? {
+            bail!(
+                "not deleted: deleting {name} needs confirmation and there is no terminal to ask; pass --yes"
+            );
+        }
+        let again = format!("deployer destroy --stage {} --yes", args.stage);
+        let events = stack::delete(&cloud, &info, args.progress, &again).await?;
+        eprintln!("{name}: deleted");
+        let skipped: Vec<_> = events
+            .trail
+            .iter()
+            .filter(|e| e.status == "DELETE_SKIPPED")
+            .collect();
+        let mut out = std::io::stdout().lock();
+        for e in &skipped {
+            let physical = retained
+                .get(&e.logical_id)
+                .map(|(_, p)| p.as_str())
+                .unwrap_or("");
+            let _ = writeln!(out, "retained\t{}\t{}\t{physical}", e.logical_id, e.resource_type);
+        }
+        for (logical, (ty, physical)) in &retained {
+            if !skipped.iter().any(|e| &e.logical_id == logical) {
+                let _ = writeln!(out, "retained\t{logical}\t{ty}\t{physical}");
+            }
+        }
+        if !retained.is_empty() {
+            eprintln!(
+                "left behind on purpose: {} (delete them by hand when no longer needed)",
+                retained.keys().cloned().collect::<Vec<_>>().join(", ")
+            );
+        }
+        Ok(())
+    })
+}
+
+/// The resources of `stack` with `DeletionPolicy: Retain`: logical id -> (type, physical id).
+async fn retained_resources(
+    cloud: &Cloud,
+    stack: &str,
+) -> anyhow::Result<BTreeMap<String, (String, String)>> {
+    let body = cloud
+        .cfn
+        .get_template()
+        .stack_name(stack)
+        .send()
+        .await
+        .map_err(sdk_error)
+        .context("cannot read the deployed template")?
+        .template_body
+        .unwrap_or_default();
+    // JSON is YAML too.
+    let doc: serde_json::Value =
+        serde_yaml::from_str(&body).context("the deployed template is neither JSON nor YAML")?;
+    let physical: BTreeMap<String, String> = cloud
+        .cfn
+        .describe_stack_resources()
+        .stack_name(stack)
+        .send()
+        .await
+        .map_err(sdk_error)
+        .context("cannot list the stack's resources")?
+        .stack_resources()
+        .iter()
+        .filter_map(|r| {
+            Some((
+                r.logical_resource_id()?.to_owned(),
+                r.physical_resource_id().unwrap_or("").to_owned(),
+            ))
+        })
+        .collect();
+    Ok(doc["Resources"]
+        .as_object()
+        .map(|resources| {
+            resources
+                .iter()
+                .filter(|(_, r)| r["DeletionPolicy"] == "Retain")
+                .map(|(id, r)| {
+                    (
+                        id.clone(),
+                        (
+                            r["Type"].as_str().unwrap_or("?").to_owned(),
+                            physical.get(id).cloned().unwrap_or_default(),
+                        ),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+pub fn promote(args: PromoteArgs) -> anyhow::Result<()> {
+    if args.from == args.to {
+        bail!(
+            "--from and --to are both {}: promote to another stage",
+            args.to
+        );
+    }
+    let started = Instant::now();
+    runtime()?.block_on(async {
+        let cloud = Cloud::connect().await?;
+        let bucket = assets::bucket(&cloud).await?;
+        let from = args.from.stack_name();
+        let Some(info) = stack::describe(&cloud, &from).await? else {
+            bail!("cannot promote from {}: stack {from} does not exist", args.from);
+        };
+        if !info.complete() {
+            bail!(
+                "cannot promote from {}: stack {from} is {}, not in a complete state",
+                args.from,
+                info.status
+            );
+        }
+        let record = assets::get_record(&cloud, &bucket, &from)
+            .await?
+            .with_context(|| {
+                format!(
+                    "cannot promote from {}: the deployer has no record of what {from} runs; deploy it with `deployer deploy --stage {}`",
+                    args.from, args.from
+                )
+            })?;
+        let assembly: Assembly = assets::get_json(&cloud, &bucket, &record.assembly)
+            .await?
+            .with_context(|| format!("the recorded build {} is gone from the bucket", record.assembly))?;
+        // The stack must run what the record says: the same asset keys.
+        for (k, v) in &assembly.parameters {
+            if info.parameters.get(k).is_some_and(|running| running != v) {
+                bail!(
+                    "cannot promote from {}: {from} runs {k}={} but its deployment record says {v}; deploy {} again",
+                    args.from,
+                    info.parameters[k],
+                    args.from
+                );
+            }
+        }
+        eprintln!(
+            "promoting {} -> {}: the build of {} ({}), no rebuild",
+            args.from, args.to, from, record.assembly
+        );
+        let again = format!("deployer promote --from {} --to {}", args.from, args.to);
+        let applied = deploy_assembly(
+            &cloud,
+            &bucket,
+            args.to,
+            &assembly,
+            &record.assembly,
+            &args.change,
+            again,
+        )
+        .await?;
+        finish(applied, &args.change, started)?;
+        Ok(())
+    })
+}
+
+pub fn outputs(args: OutputsArgs) -> anyhow::Result<()> {
+    runtime()?.block_on(async {
+        let cloud = Cloud::connect().await?;
+        let name = args.stage.stack_name();
+        let info = stack::describe(&cloud, &name)
+            .await?
+            .with_context(|| format!("stack {name} does not exist: deploy it first"))?;
+        match args.output {
+            OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&info.outputs)?),
+            OutputFormat::Text => report_outputs(&info, None)?,
+        }
+        Ok(())
+    })
+}
+
+pub fn smoke(args: SmokeArgs) -> anyhow::Result<()> {
+    runtime()?.block_on(async {
+        let cloud = Cloud::connect().await?;
+        let name = args.stage.stack_name();
+        let info = stack::describe(&cloud, &name)
+            .await?
+            .with_context(|| format!("stack {name} does not exist: deploy it first"))?;
+        let output = |k: &str| {
+            info.outputs
+                .get(k)
+                .cloned()
+                .with_context(|| format!("stack {name} has no output {k}"))
+        };
+        let api = match &args.api_url {
+            Some(u) => u.trim_end_matches('/').to_owned(),
+            None => output("ApiUrl")?,
+        };
+        let secret_id = output("WebhookSecretArn")?;
+        let secret = cloud
+            .secrets
+            .get_secret_value()
+            .secret_id(&secret_id)
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", aws_sdk_secretsmanager::error::DisplayErrorContext(e)))
+            .with_context(|| format!("cannot read the webhook secret {secret_id}"))?
+            .secret_string
+            .context("the webhook secret has no string value")?;
+        let delivery = format!(
+            "smoke-{}",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis())
+                .unwrap_or_default()
+        );
+        let body = serde_json::json!({"type": "smoke", "orderId": delivery}).to_string();
+        let signature = crate::sign(&secret, &body);
+        let client = crate::http::Client::new()?;
+        let (status, text) = client
+            .request(
+                "POST",
+                &format!("{api}/webhooks"),
+                &[
+                    ("content-type", "application/json"),
+                    ("x-webhook-id", &delivery),
+                    ("x-hub-signature-256", &signature),
+                ],
+                body.into_bytes(),
+            )
+            .await?;
+        if status != 202 {
+            bail!("POST {api}/webhooks answered {status}, not 202: {text}");
+        }
+        let accepted: serde_json::Value = serde_json::from_str(&text)
+            .with_context(|| format!("POST {api}/webhooks answered 202 without JSON: {text}"))?;
+        let id = accepted["id"]
+            .as_str()
+            .with_context(|| format!("POST {api}/webhooks answered without an id: {text}"))?
+            .to_owned();
+        eprintln!("smoke: accepted {id}; waiting for COMPLETED");
+        let deadline = Instant::now() + Duration::from_secs(args.timeout);
+        loop {
+            let (status, text) = client
+                .request("GET", &format!("{api}/webhooks/{id}"), &[], vec![])
+                .await?;
+            if status == 200 {
+                let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+                let last = v["status"].as_str().unwrap_or_default().to_owned();
+                match last.as_str() {
+                    "COMPLETED" => {
+                        println!("{id}");
+                        eprintln!("smoke: {id} COMPLETED");
+                        return Ok(());
+                    }
+                    "FAILED" => bail!("smoke: {id} FAILED: {text}"),
+                    _ => {}
+                }
+                if Instant::now() > deadline {
+                    bail!(
+                        "smoke: {id} did not reach COMPLETED within {} s (last status: {last})",
+                        args.timeout
+                    );
+                }
+            } else if Instant::now() > deadline {
+                bail!(
+                    "smoke: {id} did not reach COMPLETED within {} s (last answer: HTTP {status}: {text})",
+                    args.timeout
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    })
+}

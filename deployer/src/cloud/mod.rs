@@ -1,0 +1,126 @@
+//! Deploying to AWS (or any AWS-compatible endpoint): packaging, the asset bucket, change
+//! sets with a diff and an approval, per-resource events, outputs, destroy and promotion.
+//!
+//! Credentials, region and endpoints come from aws-config's standard chain (profiles,
+//! environment, SSO, web identity; `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>`).
+//! Progress goes to stderr (a live line on a terminal, plain lines otherwise); machine
+//! output (outputs, JSON diffs) to stdout.
+
+pub mod assets;
+pub mod commands;
+pub mod events;
+pub mod package;
+pub mod stack;
+
+use std::io::IsTerminal;
+
+use anyhow::{Context, bail};
+use aws_config::BehaviorVersion;
+use aws_sdk_cloudformation as cfn;
+use aws_sdk_s3 as s3;
+
+/// The clients of one deployment, for one account and region.
+#[derive(Debug, Clone)]
+pub struct Cloud {
+    pub cfn: cfn::Client,
+    pub s3: s3::Client,
+    pub secrets: aws_sdk_secretsmanager::Client,
+    pub region: String,
+    /// The custom endpoint, when one is configured (`AWS_ENDPOINT_URL`).
+    pub endpoint: Option<String>,
+}
+
+impl Cloud {
+    /// Loads the configuration and checks that there are credentials and a region.
+    pub async fn connect() -> anyhow::Result<Self> {
+        let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+        let Some(region) = config.region().map(|r| r.to_string()) else {
+            bail!(
+                "no AWS region is configured: set AWS_REGION (or a region in your AWS profile); to run the stack without AWS, use `make local`"
+            );
+        };
+        let provider = config.credentials_provider().context(
+            "no AWS credentials provider is configured; to run the stack without AWS, use `make local`",
+        )?;
+        {
+            use aws_credential_types::provider::ProvideCredentials;
+            provider.provide_credentials().await.map_err(|e| {
+                anyhow::anyhow!(
+                    "no AWS credentials found ({e}): configure a profile (AWS_PROFILE, `aws configure`, `aws sso login`), environment variables (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) or web identity; to run the stack on this machine without AWS, use `make local`"
+                )
+            })?;
+        }
+        let endpoint = std::env::var("AWS_ENDPOINT_URL_S3")
+            .or_else(|_| std::env::var("AWS_ENDPOINT_URL"))
+            .ok()
+            .filter(|e| !e.is_empty());
+        // Custom endpoints (emulators, gateways) address buckets by path, not by host name.
+        let s3_config = s3::config::Builder::from(&config)
+            .force_path_style(endpoint.is_some())
+            .build();
+        Ok(Cloud {
+            cfn: cfn::Client::new(&config),
+            s3: s3::Client::from_conf(s3_config),
+            secrets: aws_sdk_secretsmanager::Client::new(&config),
+            region,
+            endpoint,
+        })
+    }
+}
+
+/// How progress is shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Progress {
+    /// A live view on a terminal, plain event lines otherwise.
+    Auto,
+    /// One plain line per event (for CI logs).
+    Events,
+}
+
+impl Progress {
+    pub fn live(self) -> bool {
+        self == Progress::Auto && std::io::stderr().is_terminal()
+    }
+}
+
+/// Asks a yes/no question on the terminal; `Ok(false)` when there is no terminal.
+pub fn confirm(question: &str) -> anyhow::Result<bool> {
+    use std::io::{BufRead, Write};
+    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+        return Ok(false);
+    }
+    eprint!("{question} [y/N] ");
+    std::io::stderr().flush().ok();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .context("cannot read the answer")?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes"))
+}
+
+/// A message for an AWS SDK error: the service's code and message, not just "service error".
+pub fn sdk_error<E, R>(err: aws_sdk_cloudformation::error::SdkError<E, R>) -> anyhow::Error
+where
+    E: std::error::Error
+        + aws_sdk_cloudformation::error::ProvideErrorMetadata
+        + Send
+        + Sync
+        + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match err.as_service_error() {
+        Some(e) => anyhow::anyhow!(
+            "{}: {}",
+            e.code().unwrap_or("error"),
+            e.message().unwrap_or("(no message)")
+        ),
+        None => {
+            let text = format!(
+                "{}",
+                aws_sdk_cloudformation::error::DisplayErrorContext(&err)
+            );
+            anyhow::anyhow!("{text}")
+        }
+    }
+}

@@ -1,0 +1,299 @@
+//! Lambda packages: the function crates built for `provided.al2023` and zipped as
+//! `bootstrap`, deterministically (the same binary gives the same zip, byte for byte), so
+//! that the zip's SHA-256 can be the asset's key.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, bail};
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use stacks::resources::lambda::Architecture;
+
+use crate::{target_dir, workspace_root};
+
+/// The newest glibc of the `provided.al2023` runtime.
+pub const RUNTIME_GLIBC: (u32, u32) = (2, 34);
+
+/// Which profile to build the functions with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Profile {
+    /// Optimized (what Lambda should run).
+    Release,
+    /// The dev profile: faster to build, for tests against an emulator.
+    Dev,
+}
+
+/// One zipped function package.
+#[derive(Clone, Debug)]
+pub struct Package {
+    pub crate_name: String,
+    pub architecture: Architecture,
+    pub zip: PathBuf,
+    /// Hex SHA-256 of the zip.
+    pub sha256_hex: String,
+    /// Base64 SHA-256 of the zip (Lambda's `CodeSha256`).
+    pub sha256_base64: String,
+    pub size: u64,
+}
+
+impl Package {
+    /// The S3 key of the package: its content hash, so that an unchanged package is never
+    /// uploaded twice.
+    pub fn key(&self) -> String {
+        format!("assets/{}.zip", self.sha256_hex)
+    }
+}
+
+fn target_triple(arch: Architecture) -> &'static str {
+    match arch {
+        Architecture::X86_64 => "x86_64-unknown-linux-gnu",
+        Architecture::Arm64 => "aarch64-unknown-linux-gnu",
+    }
+}
+
+fn host_architecture() -> Option<Architecture> {
+    match std::env::consts::ARCH {
+        "x86_64" => Some(Architecture::X86_64),
+        "aarch64" => Some(Architecture::Arm64),
+        _ => None,
+    }
+}
+
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+}
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
+}
+
+/// Whether the Rust standard library for `triple` is installed.
+fn rust_target_installed(triple: &str) -> bool {
+    Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .is_some_and(|root| {
+            Path::new(&root)
+                .join("lib/rustlib")
+                .join(triple)
+                .join("lib")
+                .is_dir()
+        })
+}
+
+/// Builds `crates` for `arch` and zips each binary; returns the packages by crate name.
+/// With cargo-zigbuild installed, the binaries are linked against glibc 2.34; without it
+/// they are built for this machine and refused if they need a newer glibc than Lambda has.
+pub fn build(
+    crates: &[String],
+    arch: Architecture,
+    profile: Profile,
+    no_build: bool,
+) -> anyhow::Result<BTreeMap<String, Package>> {
+    let root = workspace_root()?;
+    let triple = target_triple(arch);
+    let zigbuild = !no_build && on_path("cargo-zigbuild");
+    let native = host_architecture() == Some(arch);
+    if !native && !rust_target_installed(triple) {
+        bail!(
+            "the functions are {} and the Rust target {triple} is not installed: run `rustup target add {triple}` (and install cargo-zigbuild to link it)",
+            arch.as_str()
+        );
+    }
+    if !native && !zigbuild {
+        bail!(
+            "building {} functions on {} needs a cross linker: install cargo-zigbuild (`pip install cargo-zigbuild ziglang`)",
+            arch.as_str(),
+            std::env::consts::ARCH
+        );
+    }
+    let mut cmd = Command::new(cargo());
+    cmd.current_dir(&root);
+    let out_dir = if zigbuild {
+        let pinned = format!("{triple}.{}.{}", RUNTIME_GLIBC.0, RUNTIME_GLIBC.1);
+        cmd.args(["zigbuild", "--target", &pinned]);
+        target_dir(&root).join(triple)
+    } else {
+        cmd.arg("build");
+        target_dir(&root)
+    };
+    let out_dir = match profile {
+        Profile::Release => {
+            cmd.arg("--release");
+            out_dir.join("release")
+        }
+        Profile::Dev => out_dir.join("debug"),
+    };
+    for c in crates {
+        cmd.args(["-p", c]);
+    }
+    if !no_build {
+        eprintln!(
+            "building {} for provided.al2023 ({}, {}{})",
+            crates.join(", "),
+            arch.as_str(),
+            match profile {
+                Profile::Release => "release",
+                Profile::Dev => "dev profile",
+            },
+            if zigbuild {
+                ", glibc 2.34 via cargo-zigbuild"
+            } else {
+                ""
+            }
+        );
+    }
+    if no_build {
+        eprintln!(
+            "packaging the binaries already built in {}",
+            out_dir.display()
+        );
+    } else {
+        let status = cmd.status().context("cannot run cargo")?;
+        if !status.success() {
+            bail!("building the functions failed ({status}); see cargo's output above");
+        }
+    }
+    let zip_dir = root.join(".deployer/build");
+    std::fs::create_dir_all(&zip_dir)
+        .with_context(|| format!("cannot create {}", zip_dir.display()))?;
+    let mut packages = BTreeMap::new();
+    for c in crates {
+        let bin = out_dir.join(c);
+        let bytes = std::fs::read(&bin).with_context(|| {
+            format!(
+                "cannot read {}{}",
+                bin.display(),
+                if no_build {
+                    ": build it first, or drop --no-build"
+                } else {
+                    ""
+                }
+            )
+        })?;
+        if let Some((major, minor)) = newest_glibc(&bytes)
+            && (major, minor) > RUNTIME_GLIBC
+        {
+            bail!(
+                "{} needs GLIBC_{major}.{minor}, but provided.al2023 has glibc {}.{}: it would not start on Lambda. Install cargo-zigbuild (`pip install cargo-zigbuild ziglang`) to link against glibc {}.{}, or build on a machine with an older glibc",
+                bin.display(),
+                RUNTIME_GLIBC.0,
+                RUNTIME_GLIBC.1,
+                RUNTIME_GLIBC.0,
+                RUNTIME_GLIBC.1
+            );
+        }
+        let path = zip_dir.join(format!("{c}-{}.zip", arch.as_str()));
+        let binary_sha256 = hex::encode(Sha256::digest(&bytes));
+        // The zip of an unchanged binary is the same: reuse it instead of compressing again.
+        let cached = std::fs::read(&path).ok().filter(|_| {
+            std::fs::read_to_string(path.with_extension("binary-sha256"))
+                .is_ok_and(|h| h.trim() == binary_sha256)
+        });
+        let zip = match cached {
+            Some(zip) => zip,
+            None => {
+                let zip = zip_bootstrap(&bytes)?;
+                write_atomically(&path, &zip)?;
+                write_atomically(
+                    &path.with_extension("binary-sha256"),
+                    binary_sha256.as_bytes(),
+                )?;
+                zip
+            }
+        };
+        let digest = Sha256::digest(&zip);
+        packages.insert(
+            c.clone(),
+            Package {
+                crate_name: c.clone(),
+                architecture: arch,
+                zip: path,
+                sha256_hex: hex::encode(digest),
+                sha256_base64: base64::engine::general_purpose::STANDARD.encode(digest),
+                size: zip.len() as u64,
+            },
+        );
+    }
+    Ok(packages)
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// A zip holding one entry, `bootstrap`, executable, with a fixed timestamp: the same
+/// binary always gives the same bytes.
+pub fn zip_bootstrap(binary: &[u8]) -> anyhow::Result<Vec<u8>> {
+    use zip::write::SimpleFileOptions;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .last_modified_time(zip::DateTime::default())
+        .unix_permissions(0o755);
+    w.start_file("bootstrap", options)
+        .context("cannot start the zip entry")?;
+    w.write_all(binary).context("cannot write the zip")?;
+    let cursor = w.finish().context("cannot finish the zip")?;
+    Ok(cursor.into_inner())
+}
+
+/// The newest `GLIBC_x.y` symbol version an ELF binary asks for, from the version strings
+/// in its dynamic string table.
+pub fn newest_glibc(binary: &[u8]) -> Option<(u32, u32)> {
+    const TAG: &[u8] = b"GLIBC_";
+    let mut newest = None;
+    for at in memchr::memmem::find_iter(binary, TAG) {
+        let start = at + TAG.len();
+        let digits: Vec<u8> = binary[start..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit() || **b == b'.')
+            .copied()
+            .collect();
+        let text = String::from_utf8_lossy(&digits);
+        let mut parts = text.split('.');
+        if let (Some(Ok(major)), Some(Ok(minor))) = (
+            parts.next().map(str::parse::<u32>),
+            parts.next().map(str::parse::<u32>),
+        ) && newest.is_none_or(|n| (major, minor) > n)
+        {
+            newest = Some((major, minor));
+        }
+    }
+    newest
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glibc_versions_are_read_from_the_version_strings() {
+        let bin = b"\0libc.so.6\0GLIBC_2.2.5\0GLIBC_2.34\0GLIBC_2.17\0GLIBC_PRIVATE\0";
+        assert_eq!(newest_glibc(bin), Some((2, 34)));
+        assert_eq!(newest_glibc(b"\0GLIBC_2.38\0GLIBC_2.3\0"), Some((2, 38)));
+        assert_eq!(newest_glibc(b"static binary"), None);
+    }
+
+    #[test]
+    fn the_zip_is_deterministic_and_holds_an_executable_bootstrap() {
+        let a = zip_bootstrap(b"\x7fELF binary").unwrap();
+        let b = zip_bootstrap(b"\x7fELF binary").unwrap();
+        assert_eq!(a, b);
+        assert_ne!(a, zip_bootstrap(b"\x7fELF other").unwrap());
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(a)).unwrap();
+        assert_eq!(archive.len(), 1);
+        let entry = archive.by_index(0).unwrap();
+        assert_eq!(entry.name().unwrap(), "bootstrap");
+        assert_eq!(entry.unix_mode().map(|m| m & 0o777), Some(0o755));
+    }
+}
