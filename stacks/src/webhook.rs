@@ -166,6 +166,42 @@ impl StageConfig {
     }
 }
 
+/// The stage settings `deployer deploy --set KEY=VALUE` may override.
+pub const SETTINGS: [&str; 6] = [
+    "api-memory-mb",
+    "processor-memory-mb",
+    "log-retention-days",
+    "ttl-days",
+    "throttle-rate",
+    "throttle-burst",
+];
+
+impl StageConfig {
+    /// Overrides one setting (one of [`SETTINGS`]); ranges are checked by synth.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
+        fn number<T: std::str::FromStr>(key: &str, value: &str) -> Result<T, String> {
+            value
+                .parse()
+                .map_err(|_| format!("{key}: `{value}` is not a number"))
+        }
+        match key {
+            "api-memory-mb" => self.api_memory_mb = number(key, value)?,
+            "processor-memory-mb" => self.processor_memory_mb = number(key, value)?,
+            "log-retention-days" => self.log_retention_days = number(key, value)?,
+            "ttl-days" => self.ttl_days = number(key, value)?,
+            "throttle-rate" => self.throttle.rate_per_second = number(key, value)?,
+            "throttle-burst" => self.throttle.burst = number(key, value)?,
+            _ => {
+                return Err(format!(
+                    "unknown setting `{key}`; the settings are {}",
+                    SETTINGS.join(", ")
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A function with its role, its log group (with the stage's retention) and its package.
 pub(crate) struct Lambda {
     pub(crate) role: Handle<Role>,

@@ -7,11 +7,13 @@
 mod cfn_lint;
 mod cli;
 mod conformance;
+mod deploy;
 mod functions;
 mod local;
 mod snapshots;
 mod template;
 mod validation;
+mod workflows;
 
 use std::path::Path;
 

@@ -8,6 +8,8 @@ pub mod dex;
 pub mod dynamodb;
 pub mod functions;
 pub mod local;
+pub mod ministack;
+pub mod peer;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -93,7 +95,7 @@ pub struct Run {
 }
 
 impl Run {
-    fn from(output: Output) -> Self {
+    pub fn from_output(output: Output) -> Self {
         Run {
             code: output.status.code(),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -125,7 +127,7 @@ pub fn deployer(cwd: &Path, args: &[&str]) -> Run {
         .current_dir(cwd)
         .output()
         .expect("deployer starts");
-    Run::from(output)
+    Run::from_output(output)
 }
 
 /// A Python tool that `make test` installs into the project venv (`.venv/bin/<name>`), or
@@ -150,5 +152,5 @@ pub fn run(program: &Path, args: &[&str]) -> Run {
         .args(args)
         .output()
         .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
-    Run::from(output)
+    Run::from_output(output)
 }

@@ -73,6 +73,8 @@ pub struct DeployArgs {
     #[command(flatten)]
     pub packaging: PackagingArgs,
     #[command(flatten)]
+    pub settings: SettingArgs,
+    #[command(flatten)]
     pub change: ChangeArgs,
 }
 
@@ -89,6 +91,8 @@ pub struct DiffArgs {
     pub stage: Stage,
     #[command(flatten)]
     pub packaging: PackagingArgs,
+    #[command(flatten)]
+    pub settings: SettingArgs,
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
 }
@@ -138,11 +142,42 @@ pub struct SmokeArgs {
     pub timeout: u64,
 }
 
-/// The templates of every stage, and the function crates they need.
-fn synth_all() -> anyhow::Result<BTreeMap<Stage, Template>> {
+/// `KEY=VALUE` of `--set`.
+fn setting(raw: &str) -> Result<(String, String), String> {
+    let (k, v) = raw
+        .split_once('=')
+        .ok_or_else(|| format!("`{raw}` is not KEY=VALUE"))?;
+    let mut probe = webhook::StageConfig::of(Stage::Dev);
+    probe.set(k, v)?;
+    Ok((k.to_owned(), v.to_owned()))
+}
+
+/// Settings of the deployed stage that differ from its definition in `stacks`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct SettingArgs {
+    /// Override a setting of this stage's template (repeatable); the keys are
+    /// api-memory-mb, processor-memory-mb, log-retention-days, ttl-days, throttle-rate and
+    /// throttle-burst. Other stages (and promotion from this one) keep their own settings.
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = setting)]
+    pub set: Vec<(String, String)>,
+}
+
+/// The templates of every stage (`overrides` applied to `stage`'s).
+fn synth_all(
+    stage: Option<Stage>,
+    overrides: &SettingArgs,
+) -> anyhow::Result<BTreeMap<Stage, Template>> {
     Stage::ALL
         .iter()
-        .map(|s| Ok((*s, webhook::synth(*s)?)))
+        .map(|s| {
+            let mut cfg = webhook::StageConfig::of(*s);
+            if Some(*s) == stage {
+                for (k, v) in &overrides.set {
+                    cfg.set(k, v).map_err(|e| anyhow::anyhow!(e))?;
+                }
+            }
+            Ok((*s, webhook::webhook_stack(&cfg).synth()?))
+        })
         .collect()
 }
 
@@ -213,7 +248,7 @@ fn print_packages(packages: &BTreeMap<(String, Architecture), Package>) {
 }
 
 pub fn build(args: BuildArgs) -> anyhow::Result<()> {
-    let templates = synth_all()?;
+    let templates = synth_all(None, &SettingArgs::default())?;
     let packages = build_packages(&templates, args.packaging)?;
     for p in packages.values() {
         eprintln!(
@@ -329,7 +364,7 @@ pub fn deploy(args: DeployArgs) -> anyhow::Result<()> {
         let bucket = assets::bucket(&cloud).await?;
         Ok::<_, anyhow::Error>((cloud, bucket))
     })?;
-    let templates = synth_all()?;
+    let templates = synth_all(Some(args.stage), &args.settings)?;
     let packages = build_packages(&templates, args.packaging)?;
     let assembly = assemble(&templates, &packages)?;
     rt.block_on(async {
@@ -367,7 +402,7 @@ pub fn diff(args: DiffArgs) -> anyhow::Result<()> {
         let bucket = assets::bucket(&cloud).await?;
         Ok::<_, anyhow::Error>((cloud, bucket))
     })?;
-    let templates = synth_all()?;
+    let templates = synth_all(Some(args.stage), &args.settings)?;
     let packages = build_packages(&templates, args.packaging)?;
     let assembly = assemble(&templates, &packages)?;
     let stack_name = args.stage.stack_name();
@@ -532,7 +567,7 @@ pub fn promote(args: PromoteArgs) -> anyhow::Result<()> {
         let Some(info) = stack::describe(&cloud, &from).await? else {
             bail!("cannot promote from {}: stack {from} does not exist", args.from);
         };
-        if !info.complete() {
+        if !info.serving() {
             bail!(
                 "cannot promote from {}: stack {from} is {}, not in a complete state",
                 args.from,

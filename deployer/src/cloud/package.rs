@@ -161,7 +161,10 @@ pub fn build(
             bail!("building the functions failed ({status}); see cargo's output above");
         }
     }
-    let zip_dir = root.join(".deployer/build");
+    // Zips are named by their hash, so a zip is never rewritten (nor read half-written);
+    // `<crate>-<arch>.binary` maps the binary's hash to its zip, so that an unchanged binary
+    // is not compressed again.
+    let zip_dir = target_dir(&root).join("lambda");
     std::fs::create_dir_all(&zip_dir)
         .with_context(|| format!("cannot create {}", zip_dir.display()))?;
     let mut packages = BTreeMap::new();
@@ -190,23 +193,26 @@ pub fn build(
                 RUNTIME_GLIBC.1
             );
         }
-        let path = zip_dir.join(format!("{c}-{}.zip", arch.as_str()));
+        let index = zip_dir.join(format!("{c}-{}.binary", arch.as_str()));
         let binary_sha256 = hex::encode(Sha256::digest(&bytes));
-        // The zip of an unchanged binary is the same: reuse it instead of compressing again.
-        let cached = std::fs::read(&path).ok().filter(|_| {
-            std::fs::read_to_string(path.with_extension("binary-sha256"))
-                .is_ok_and(|h| h.trim() == binary_sha256)
-        });
-        let zip = match cached {
-            Some(zip) => zip,
+        let cached = std::fs::read_to_string(&index)
+            .ok()
+            .and_then(|t| {
+                let (binary, zip) = t.trim().split_once(' ')?;
+                (binary == binary_sha256).then(|| zip_dir.join(format!("{zip}.zip")))
+            })
+            .and_then(|path| std::fs::read(&path).ok().map(|zip| (path, zip)));
+        let (path, zip) = match cached {
+            Some(found) => found,
             None => {
                 let zip = zip_bootstrap(&bytes)?;
+                let path = zip_dir.join(format!("{}.zip", hex::encode(Sha256::digest(&zip))));
                 write_atomically(&path, &zip)?;
                 write_atomically(
-                    &path.with_extension("binary-sha256"),
-                    binary_sha256.as_bytes(),
+                    &index,
+                    format!("{binary_sha256} {}", hex::encode(Sha256::digest(&zip))).as_bytes(),
                 )?;
-                zip
+                (path, zip)
             }
         };
         let digest = Sha256::digest(&zip);
@@ -226,7 +232,7 @@ pub fn build(
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let tmp = path.with_extension("tmp");
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
 }

@@ -26,12 +26,18 @@ impl StackInfo {
         self.status.ends_with("_IN_PROGRESS") && self.status != "REVIEW_IN_PROGRESS"
     }
 
-    /// A state from which the stack serves and can be promoted from.
+    /// The operation that led here succeeded.
     pub fn complete(&self) -> bool {
         matches!(
             self.status.as_str(),
             "CREATE_COMPLETE" | "UPDATE_COMPLETE" | "IMPORT_COMPLETE"
         )
+    }
+
+    /// A stable state that serves its last successful deployment: complete, or rolled back
+    /// to it after a failed update. What promotion may start from.
+    pub fn serving(&self) -> bool {
+        self.complete() || self.status == "UPDATE_ROLLBACK_COMPLETE"
     }
 }
 

@@ -1,0 +1,525 @@
+//! `deployer bootstrap/deploy/diff/promote/destroy/outputs/smoke` against ministack, a real
+//! CloudFormation implementation that runs our binaries. Each test is its own AWS account
+//! (ministack takes a 12-digit access key id as the account), so they run side by side.
+//!
+//! The packages are the dev-profile binaries `make test` built (`--profile dev --no-build`):
+//! the release build is the bench's business.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_cloudformation::config::{BehaviorVersion, Credentials, Region};
+use serde_json::Value;
+use tests::Run;
+use tests::local::http;
+use tests::ministack::{Ministack, ministack};
+
+const PACKAGES: [&str; 3] = ["--profile", "dev", "--no-build"];
+
+fn deploy(ms: &Ministack, account: &str, stage: &str, extra: &[&str]) -> Run {
+    let mut args = vec!["deploy", "--stage", stage, "--yes", "--progress", "events"];
+    args.extend(PACKAGES);
+    args.extend(extra);
+    ms.deployer(account, &args, &[])
+}
+
+fn bootstrap(ms: &Ministack, account: &str) {
+    ms.deployer(
+        account,
+        &["bootstrap", "--yes", "--progress", "events"],
+        &[],
+    )
+    .success();
+}
+
+async fn sdk_config(ms: &Ministack, account: &str) -> aws_sdk_cloudformation::Config {
+    aws_sdk_cloudformation::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(&ms.endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(account, "test", None, None, "tests"))
+        .build()
+}
+
+/// A stack's parameters, or `None` when it does not exist.
+fn parameters(ms: &Ministack, account: &str, stack: &str) -> Option<BTreeMap<String, String>> {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let client = aws_sdk_cloudformation::Client::from_conf(sdk_config(ms, account).await);
+        let out = client
+            .describe_stacks()
+            .stack_name(stack)
+            .send()
+            .await
+            .ok()?;
+        let s = out.stacks().first()?;
+        if s.stack_status().map(|s| s.as_str()) == Some("DELETE_COMPLETE") {
+            return None;
+        }
+        Some(
+            s.parameters()
+                .iter()
+                .map(|p| {
+                    (
+                        p.parameter_key().unwrap().to_owned(),
+                        p.parameter_value().unwrap().to_owned(),
+                    )
+                })
+                .collect(),
+        )
+    })
+}
+
+fn secret(ms: &Ministack, account: &str, id: &str) -> String {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let conf = sdk_config(ms, account).await;
+        let config = aws_sdk_secretsmanager::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .endpoint_url(&ms.endpoint)
+            .region(conf.region().cloned())
+            .credentials_provider(Credentials::new(account, "test", None, None, "tests"))
+            .build();
+        aws_sdk_secretsmanager::Client::from_conf(config)
+            .get_secret_value()
+            .secret_id(id)
+            .send()
+            .await
+            .unwrap()
+            .secret_string
+            .unwrap()
+    })
+}
+
+fn outputs(run: &Run) -> BTreeMap<String, String> {
+    run.stdout
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+/// Whether `text` has a line with all of `parts`, in order.
+fn has_line(text: &str, parts: &[&str]) -> bool {
+    text.lines().any(|l| {
+        let mut rest = l;
+        parts.iter().all(|p| match rest.find(p) {
+            Some(at) => {
+                rest = &rest[at + p.len()..];
+                true
+            }
+            None => false,
+        })
+    })
+}
+
+#[test]
+fn bootstrap_deploy_request_no_op_and_one_change() {
+    let ms = ministack();
+    let account = "000000000000";
+
+    // Before bootstrap: a clear pointer to it, and nothing built or created.
+    let run = deploy(ms, account, "dev", &[]);
+    assert_eq!(run.code, Some(1), "{run}");
+    assert!(
+        run.stderr.contains("run `deployer bootstrap` first"),
+        "{run}"
+    );
+    assert!(parameters(ms, account, "webhooks-dev").is_none());
+
+    // An approval that cannot be asked for: refused, and no stack is left behind.
+    let run = ms.deployer(account, &["bootstrap"], &[]);
+    assert_eq!(run.code, Some(1), "{run}");
+    assert!(
+        run.stderr
+            .contains("there is no terminal to ask; pass --yes"),
+        "{run}"
+    );
+    assert!(parameters(ms, account, "deployer-bootstrap").is_none());
+    bootstrap(ms, account);
+
+    let dir = tempfile::tempdir().unwrap();
+    let outputs_file = dir.path().join("outputs.json");
+    let run = deploy(
+        ms,
+        account,
+        "dev",
+        &["--outputs-file", outputs_file.to_str().unwrap()],
+    )
+    .success();
+    for f in ["processor", "receiver", "status"] {
+        assert!(run.stderr.contains(&format!("uploaded {f} (")), "{run}");
+    }
+    assert!(
+        has_line(
+            &run.stderr,
+            &["Add", "WebhookTable", "AWS::DynamoDB::Table"]
+        ),
+        "{run}"
+    );
+    assert!(
+        has_line(
+            &run.stderr,
+            &["WebhookTable", "AWS::DynamoDB::Table", "CREATE_COMPLETE"]
+        ),
+        "{run}"
+    );
+    assert!(has_line(
+        &run.stderr,
+        &["Receiver", "AWS::Lambda::Function", "CREATE_COMPLETE"]
+    ));
+    let written: BTreeMap<String, String> =
+        serde_json::from_str(&std::fs::read_to_string(&outputs_file).unwrap()).unwrap();
+    assert_eq!(written, outputs(&run));
+    let api_url = &written["ApiUrl"];
+
+    // Through ministack's API Gateway to the real receiver and status binaries.
+    let api_id = api_url
+        .strip_prefix("https://")
+        .and_then(|r| r.split('.').next())
+        .unwrap();
+    let base = format!("{}/_aws/execute-api/{api_id}/dev", ms.endpoint);
+    let body = r#"{"type":"order","orderId":"M-1"}"#;
+    let (code, text) = http(
+        "POST",
+        &format!("{base}/webhooks"),
+        &[("Content-Type", "application/json")],
+        body,
+    );
+    assert_eq!(code, 401, "unsigned: {text}");
+    assert!(text.contains("X-Hub-Signature-256"), "{text}");
+    let key = secret(ms, account, &written["WebhookSecretArn"]);
+    let signature = webhook_core::signature::sign(key.as_bytes(), body.as_bytes());
+    let (code, text) = http(
+        "POST",
+        &format!("{base}/webhooks"),
+        &[
+            ("Content-Type", "application/json"),
+            ("X-Webhook-Id", "ministack-1"),
+            ("X-Hub-Signature-256", &signature),
+        ],
+        body,
+    );
+    assert_eq!(code, 202, "{text}");
+    let id = serde_json::from_str::<Value>(&text).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (code, text) = http("GET", &format!("{base}/webhooks/{id}"), &[], "");
+    assert_eq!(code, 200, "{text}");
+    assert_eq!(serde_json::from_str::<Value>(&text).unwrap()["id"], id);
+    let (code, _) = http(
+        "GET",
+        &format!("{base}/webhooks/wh_{}", "0".repeat(32)),
+        &[],
+        "",
+    );
+    assert_eq!(code, 404);
+
+    // ministack does not run durable executions from CloudFormation (PEERS.md): smoke
+    // reports the webhook that never completes, with its last status.
+    let run = ms.deployer(
+        account,
+        &[
+            "smoke",
+            "--stage",
+            "dev",
+            "--api-url",
+            &base,
+            "--timeout",
+            "2",
+        ],
+        &[],
+    );
+    assert_eq!(run.code, Some(1), "{run}");
+    assert!(
+        run.stderr
+            .contains("did not reach COMPLETED within 2 s (last status: RECEIVED)"),
+        "{run}"
+    );
+
+    // Again, unchanged: no upload, no change set left, exit 0.
+    let run = deploy(ms, account, "dev", &[]).success();
+    assert!(run.stderr.contains("webhooks-dev: no changes"), "{run}");
+    assert!(
+        run.stderr
+            .contains("unchanged, not uploaded: processor, receiver, status"),
+        "{run}"
+    );
+    assert!(!run.stderr.contains("uploaded processor ("), "{run}");
+    assert_eq!(outputs(&run)["ApiUrl"], *api_url);
+
+    // One setting changed: one Modify, in the preview and in the deployment.
+    let mut args = vec![
+        "diff",
+        "--stage",
+        "dev",
+        "--output",
+        "json",
+        "--set",
+        "throttle-rate=75",
+    ];
+    args.extend(PACKAGES);
+    let run = ms.deployer(account, &args, &[]).success();
+    let diff: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(diff["hasChanges"], true, "{run}");
+    let changes = diff["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 1, "{run}");
+    assert_eq!(changes[0]["action"], "Modify");
+    assert_eq!(changes[0]["logicalId"], "ApiStage");
+    let run = deploy(ms, account, "dev", &["--set", "throttle-rate=75"]).success();
+    assert!(
+        has_line(
+            &run.stderr,
+            &["Modify", "ApiStage", "AWS::ApiGateway::Stage"]
+        ),
+        "{run}"
+    );
+    assert!(run.stderr.contains("UPDATE_COMPLETE"), "{run}");
+    let run = ms
+        .deployer(
+            account,
+            &["outputs", "--stage", "dev", "--output", "json"],
+            &[],
+        )
+        .success();
+    let shown: BTreeMap<String, String> = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(shown, written);
+
+    // A setting that does not exist, or out of range: refused before anything happens.
+    let run = ms.deployer(
+        account,
+        &["deploy", "--stage", "dev", "--set", "colour=blue"],
+        &[],
+    );
+    assert_eq!(run.code, Some(2), "{run}");
+    assert!(run.stderr.contains("unknown setting `colour`"), "{run}");
+    let run = deploy(ms, account, "dev", &["--set", "api-memory-mb=64"]);
+    assert_eq!(run.code, Some(1), "{run}");
+    assert!(
+        run.stderr
+            .contains("MemorySize is 64 MB, outside 128..=10240 MB"),
+        "{run}"
+    );
+}
+
+/// What a failed first create leaves: stack `name` in ROLLBACK_COMPLETE (made here with a
+/// role IAM refuses, since nothing the deployer synthesizes fails to create on ministack).
+fn failed_first_create(ms: &Ministack, account: &str, name: &str) {
+    let template = r#"{"Resources": {"Refused": {"Type": "AWS::IAM::Role", "Properties": {
+        "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Deny",
+        "NotPrincipal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}}}}}"#;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let client = aws_sdk_cloudformation::Client::from_conf(sdk_config(ms, account).await);
+        client
+            .create_stack()
+            .stack_name(name)
+            .template_body(template)
+            .capabilities(aws_sdk_cloudformation::types::Capability::CapabilityIam)
+            .send()
+            .await
+            .unwrap();
+        for _ in 0..200 {
+            let out = client
+                .describe_stacks()
+                .stack_name(name)
+                .send()
+                .await
+                .unwrap();
+            let status = out.stacks()[0].stack_status().unwrap().as_str().to_owned();
+            if status == "ROLLBACK_COMPLETE" {
+                return;
+            }
+            assert!(status.ends_with("IN_PROGRESS"), "{name}: {status}");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("{name} never reached ROLLBACK_COMPLETE");
+    });
+}
+
+#[test]
+fn failures_recreate_promotion_and_destroy() {
+    let ms = ministack();
+    let account = "111111111111";
+    bootstrap(ms, account);
+
+    // A first create that failed: deploy says how to get out, promote refuses.
+    failed_first_create(ms, account, "webhooks-staging");
+    let run = deploy(ms, account, "staging", &[]);
+    assert_eq!(run.code, Some(1), "{run}");
+    assert!(
+        run.stderr
+            .contains("stack webhooks-staging is in ROLLBACK_COMPLETE")
+            && run.stderr.contains("--recreate"),
+        "{run}"
+    );
+    let run = ms.deployer(
+        account,
+        &["promote", "--from", "staging", "--to", "prod", "--yes"],
+        &[],
+    );
+    assert_eq!(run.code, Some(1), "{run}");
+    assert!(
+        run.stderr.contains(
+            "cannot promote from staging: stack webhooks-staging is ROLLBACK_COMPLETE, not in a complete state"
+        ),
+        "{run}"
+    );
+    let run = deploy(ms, account, "staging", &["--recreate"]).success();
+    assert!(run.stderr.contains("deleting it (--recreate)"), "{run}");
+    assert!(
+        run.stderr.contains("webhooks-staging: CREATE_COMPLETE"),
+        "{run}"
+    );
+    let good = parameters(ms, account, "webhooks-staging").unwrap();
+
+    // A deploy that fails on a resource: Lambda refuses a processor over 250 MB unzipped
+    // (zeros: a tiny zip). The first failure and its reason, the trail, exit 1.
+    let fake = tempfile::tempdir().unwrap();
+    let debug = fake.path().join("debug");
+    std::fs::create_dir_all(&debug).unwrap();
+    std::fs::write(debug.join("processor"), vec![0u8; 270 * 1024 * 1024]).unwrap();
+    for f in ["receiver", "status"] {
+        std::fs::write(debug.join(f), b"not a binary").unwrap();
+    }
+    let mut args = vec![
+        "deploy",
+        "--stage",
+        "staging",
+        "--yes",
+        "--progress",
+        "events",
+    ];
+    args.extend(PACKAGES);
+    let run = ms.deployer(
+        account,
+        &args,
+        &[("CARGO_TARGET_DIR", fake.path().to_str().unwrap())],
+    );
+    assert_eq!(run.code, Some(1), "{run}");
+    assert!(
+        run.stderr.contains(
+            "deploying stack webhooks-staging failed: Processor (AWS::Lambda::Function) UPDATE_FAILED"
+        ),
+        "{run}"
+    );
+    assert!(
+        run.stderr.contains("Unzipped size must be smaller"),
+        "{run}"
+    );
+    assert!(
+        run.stderr
+            .contains("the stack is now UPDATE_ROLLBACK_COMPLETE"),
+        "{run}"
+    );
+    assert!(run.stderr.contains("events:\n"), "{run}");
+    assert_eq!(parameters(ms, account, "webhooks-staging").unwrap(), good);
+
+    // Promotion: the build staging runs (the last good one), not rebuilt, the same keys.
+    let run = ms
+        .deployer(
+            account,
+            &[
+                "promote",
+                "--from",
+                "staging",
+                "--to",
+                "prod",
+                "--yes",
+                "--progress",
+                "events",
+            ],
+            &[],
+        )
+        .success();
+    assert!(run.stderr.contains("no rebuild"), "{run}");
+    assert!(
+        !run.stderr.contains("building") && !run.stderr.contains("packaging"),
+        "{run}"
+    );
+    let prod = parameters(ms, account, "webhooks-prod").unwrap();
+    for key in [
+        "ProcessorCodeKey",
+        "ProcessorCodeSha256",
+        "ReceiverCodeKey",
+        "StatusCodeKey",
+        "AssetBucket",
+    ] {
+        assert_eq!(good[key], prod[key], "{key}");
+    }
+    let run = ms.deployer(account, &["promote", "--from", "dev", "--to", "prod"], &[]);
+    assert_eq!(run.code, Some(1), "{run}");
+    assert!(
+        run.stderr.contains("stack webhooks-dev does not exist"),
+        "{run}"
+    );
+    let run = ms.deployer(account, &["promote", "--from", "prod", "--to", "prod"], &[]);
+    assert_eq!(run.code, Some(1), "{run}");
+
+    // Destroy: confirmation needed, then the prod table and secret are kept and reported.
+    let run = ms.deployer(account, &["destroy", "--stage", "prod"], &[]);
+    assert_eq!(run.code, Some(1), "{run}");
+    assert!(run.stderr.contains("pass --yes"), "{run}");
+    assert!(parameters(ms, account, "webhooks-prod").is_some());
+    let run = ms
+        .deployer(
+            account,
+            &[
+                "destroy",
+                "--stage",
+                "prod",
+                "--yes",
+                "--progress",
+                "events",
+            ],
+            &[],
+        )
+        .success();
+    assert!(
+        run.stdout
+            .contains("retained\tWebhookTable\tAWS::DynamoDB::Table\twebhooks-prod-"),
+        "{run}"
+    );
+    assert!(
+        run.stdout
+            .contains("retained\tWebhookSecret\tAWS::SecretsManager::Secret"),
+        "{run}"
+    );
+    assert!(
+        has_line(&run.stderr, &["WebhookTable", "DELETE_SKIPPED"]),
+        "{run}"
+    );
+    assert!(parameters(ms, account, "webhooks-prod").is_none());
+    let run = ms
+        .deployer(account, &["destroy", "--stage", "prod", "--yes"], &[])
+        .success();
+    assert!(run.stderr.contains("nothing to destroy"), "{run}");
+}
+
+#[test]
+fn without_credentials_or_region_it_points_to_make_local() {
+    let root = tests::workspace_root();
+    let bare = |env: &[(&str, &str)]| {
+        let out = std::process::Command::new(tests::deployer_bin())
+            .args(["deploy", "--stage", "dev"])
+            .current_dir(&root)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", "/nonexistent")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        Run::from_output(out)
+    };
+    let run = bare(&[("AWS_REGION", "us-east-1")]);
+    assert_eq!(run.code, Some(1), "{run}");
+    assert!(run.stderr.contains("no AWS credentials"), "{run}");
+    assert!(run.stderr.contains("make local"), "{run}");
+    let run = bare(&[("AWS_ACCESS_KEY_ID", "x"), ("AWS_SECRET_ACCESS_KEY", "y")]);
+    assert_eq!(run.code, Some(1), "{run}");
+    assert!(run.stderr.contains("no AWS region is configured"), "{run}");
+    assert!(run.stderr.contains("make local"), "{run}");
+}
