@@ -9,9 +9,9 @@
 //! - Processor: whole executions under the SDK's LocalRunner against DynamoDB Local, and
 //!   the checkpoint writes each makes (counted from the SDK's lifecycle events, one per
 //!   persisted transition).
-//! - The release function binaries, zipped as Lambda packages.
+//! - The release function binaries, zipped as Lambda packages by `deployer build`.
+//! - Deploys against ministack: first, no-op, and what one changed function rebuilds.
 
-use std::io::Write;
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -275,33 +275,151 @@ async fn processor_rows(writes: Arc<AtomicUsize>) -> Vec<Row> {
 }
 
 /// Each release function binary zipped as a Lambda package (`bootstrap`, deflate).
+/// The release packages as `deployer build` makes them (deterministic zips).
 fn package_rows() -> Vec<Row> {
-    let release = tests::workspace_root().join("target/release");
-    ["receiver", "processor", "status"]
-        .iter()
-        .map(|name| {
-            let bin = release.join(name);
-            let bytes = std::fs::read(&bin).unwrap_or_else(|e| {
-                panic!(
-                    "{}: {e}; `make bench` builds it with cargo build --release",
-                    bin.display()
-                )
-            });
-            let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-            let options = zip::write::SimpleFileOptions::default()
-                .compression_method(zip::CompressionMethod::Deflated)
-                .unix_permissions(0o755);
-            zip.start_file("bootstrap", options).expect("zip entry");
-            zip.write_all(&bytes).expect("zip write");
-            let zipped = zip.finish().expect("zip finish").into_inner().len();
+    let run = tests::deployer(
+        &tests::workspace_root(),
+        &["build", "--profile", "release", "--no-build"],
+    )
+    .success();
+    run.stdout
+        .lines()
+        .map(|line| {
+            let fields: Vec<&str> = line.split('\t').collect();
+            let size = std::fs::metadata(fields[3]).expect("the zip exists").len();
             Row {
-                metric: format!("{name} package (bootstrap.zip), release"),
-                value: zipped as f64 / (1024.0 * 1024.0),
+                metric: format!("{} package (bootstrap.zip), release", fields[0]),
+                value: size as f64 / (1024.0 * 1024.0),
                 unit: "MiB",
                 target: "< 8 MiB",
             }
         })
         .collect()
+}
+
+/// Times one deployer run against ministack; panics if it fails.
+fn timed(
+    ms: &tests::ministack::Ministack,
+    cwd: Option<&std::path::Path>,
+    args: &[&str],
+) -> (Duration, tests::Run) {
+    let started = Instant::now();
+    let run = match cwd {
+        None => ms.deployer(BENCH_ACCOUNT, args, &[]),
+        Some(dir) => ms.deployer_in(dir, BENCH_ACCOUNT, args, &[]),
+    };
+    let took = started.elapsed();
+    (took, run.success())
+}
+
+const BENCH_ACCOUNT: &str = "444444444444";
+
+/// Deploys against ministack: first deploy and no-op deploy (release packages already
+/// built: compile excluded), then, in a copy of the workspace sharing the target
+/// directory, one function's code changed: how many functions are rebuilt and uploaded.
+fn deploy_rows() -> Vec<Row> {
+    let ms = tests::ministack::ministack();
+    let release = [
+        "--profile",
+        "release",
+        "--no-build",
+        "--yes",
+        "--progress",
+        "events",
+    ];
+    timed(ms, None, &["bootstrap", "--yes", "--progress", "events"]);
+    let mut args = vec!["deploy", "--stage", "dev"];
+    args.extend(release);
+    let (first, _) = timed(ms, None, &args);
+    let noop: Vec<Duration> = (0..5)
+        .map(|_| {
+            let (took, run) = timed(ms, None, &args);
+            assert!(run.stderr.contains("no changes"), "{run}");
+            took
+        })
+        .collect();
+
+    // A copy of the sources; the target directory is shared, so only what differs builds.
+    let copy = tempfile::tempdir().expect("temporary directory");
+    let root = tests::workspace_root();
+    let files = Command::new("git")
+        .args(["ls-files", "-co", "--exclude-standard"])
+        .current_dir(&root)
+        .output()
+        .expect("git runs");
+    for f in String::from_utf8_lossy(&files.stdout).lines() {
+        let to = copy.path().join(f);
+        std::fs::create_dir_all(to.parent().expect("a parent")).expect("mkdir");
+        if std::fs::copy(root.join(f), &to).is_err() {
+            // Listed but deleted in the work tree.
+            continue;
+        }
+    }
+    let target = root.join("target");
+    let target = target.to_str().expect("a UTF-8 path");
+    let build = |stage: &str| {
+        ms.deployer_in(
+            copy.path(),
+            BENCH_ACCOUNT,
+            &[
+                "deploy",
+                "--stage",
+                stage,
+                "--profile",
+                "release",
+                "--yes",
+                "--progress",
+                "events",
+            ],
+            &[("CARGO_TARGET_DIR", target)],
+        )
+        .success()
+    };
+    build("dev");
+    let lib = copy.path().join("functions/status/src/lib.rs");
+    let text = std::fs::read_to_string(&lib).expect("status source");
+    std::fs::write(
+        &lib,
+        text.replace("internal error", "internal error (bench)"),
+    )
+    .expect("edit");
+    let run = build("dev");
+    let count = |prefix: &str| {
+        ["receiver", "processor", "status"]
+            .iter()
+            .filter(|f| {
+                run.stderr
+                    .lines()
+                    .any(|l| l.trim_start().starts_with(&format!("{prefix}{f} ")))
+            })
+            .count() as f64
+    };
+    vec![
+        Row {
+            metric: "first deploy to ministack, compile excluded".to_owned(),
+            value: first.as_secs_f64(),
+            unit: "s",
+            target: "(reported)",
+        },
+        Row {
+            metric: "no-op deploy to ministack, median of 5".to_owned(),
+            value: median(noop).as_secs_f64(),
+            unit: "s",
+            target: "< 2 s",
+        },
+        Row {
+            metric: "one function's code changed: functions rebuilt".to_owned(),
+            value: count("Compiling "),
+            unit: "fns",
+            target: "1",
+        },
+        Row {
+            metric: "one function's code changed: packages uploaded".to_owned(),
+            value: count("uploaded "),
+            unit: "fns",
+            target: "1",
+        },
+    ]
 }
 
 /// `wrk`'s figure for `label` ("Requests/sec:", "99%"), in its unit converted to ms or 1/s.
@@ -467,6 +585,7 @@ fn main() {
     rows.extend(runtime.block_on(receiver_rows()));
     rows.extend(runtime.block_on(processor_rows(writes)));
     rows.extend(package_rows());
+    rows.extend(deploy_rows());
     rows.extend(local_rows());
     let width = rows.iter().map(|r| r.metric.len()).max().unwrap_or(6);
     println!(

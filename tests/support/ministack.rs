@@ -96,9 +96,20 @@ impl Ministack {
     /// The deployer, run against this ministack as AWS account `account` (ministack takes
     /// a 12-digit access key id as the account id), with nothing from the user's AWS setup.
     pub fn deployer(&self, account: &str, args: &[&str], env: &[(&str, &str)]) -> crate::Run {
+        self.deployer_in(&workspace_root(), account, args, env)
+    }
+
+    /// [`Ministack::deployer`] in directory `cwd`.
+    pub fn deployer_in(
+        &self,
+        cwd: &std::path::Path,
+        account: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> crate::Run {
         let mut cmd = Command::new(deployer_bin());
         cmd.args(args)
-            .current_dir(workspace_root())
+            .current_dir(cwd)
             .env_remove("AWS_PROFILE")
             .env_remove("AWS_SESSION_TOKEN")
             .env("AWS_ENDPOINT_URL", &self.endpoint)
