@@ -523,3 +523,53 @@ fn without_credentials_or_region_it_points_to_make_local() {
     assert!(run.stderr.contains("no AWS region is configured"), "{run}");
     assert!(run.stderr.contains("make local"), "{run}");
 }
+
+#[test]
+fn a_binary_that_needs_a_newer_glibc_than_lambda_is_refused() {
+    let fake = tempfile::tempdir().unwrap();
+    let debug = fake.path().join("debug");
+    std::fs::create_dir_all(&debug).unwrap();
+    for f in ["receiver", "processor", "status"] {
+        std::fs::write(
+            debug.join(f),
+            b"\x7fELF\0libc.so.6\0GLIBC_2.17\0GLIBC_2.38\0",
+        )
+        .unwrap();
+    }
+    let out = std::process::Command::new(tests::deployer_bin())
+        .args(["build", "--profile", "dev", "--no-build"])
+        .current_dir(tests::workspace_root())
+        .env("CARGO_TARGET_DIR", fake.path())
+        .output()
+        .unwrap();
+    let run = Run::from_output(out);
+    assert_eq!(run.code, Some(1), "{run}");
+    assert!(
+        run.stderr
+            .contains("needs GLIBC_2.38, but provided.al2023 has glibc 2.34"),
+        "{run}"
+    );
+    assert!(run.stderr.contains("cargo-zigbuild"), "{run}");
+    assert!(run.stdout.is_empty(), "{run}");
+    assert!(
+        !fake.path().join("lambda").exists()
+            || std::fs::read_dir(fake.path().join("lambda"))
+                .unwrap()
+                .next()
+                .is_none()
+    );
+
+    // The real dev binaries package, twice to the same bytes.
+    let first = tests::deployer(
+        &tests::workspace_root(),
+        &["build", "--profile", "dev", "--no-build"],
+    )
+    .success();
+    let second = tests::deployer(
+        &tests::workspace_root(),
+        &["build", "--profile", "dev", "--no-build"],
+    )
+    .success();
+    assert_eq!(first.stdout, second.stdout);
+    assert_eq!(first.stdout.lines().count(), 3, "{first}");
+}

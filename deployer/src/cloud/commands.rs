@@ -616,13 +616,19 @@ pub fn promote(args: PromoteArgs) -> anyhow::Result<()> {
     })
 }
 
+/// The stack of a deployed stage.
+async fn deployed(stage: Stage) -> anyhow::Result<(Cloud, String, StackInfo)> {
+    let cloud = Cloud::connect().await?;
+    let name = stage.stack_name();
+    let info = stack::describe(&cloud, &name)
+        .await?
+        .with_context(|| format!("stack {name} does not exist: deploy it first"))?;
+    Ok((cloud, name, info))
+}
+
 pub fn outputs(args: OutputsArgs) -> anyhow::Result<()> {
     runtime()?.block_on(async {
-        let cloud = Cloud::connect().await?;
-        let name = args.stage.stack_name();
-        let info = stack::describe(&cloud, &name)
-            .await?
-            .with_context(|| format!("stack {name} does not exist: deploy it first"))?;
+        let (_, _, info) = deployed(args.stage).await?;
         match args.output {
             OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&info.outputs)?),
             OutputFormat::Text => report_outputs(&info, None)?,
@@ -633,11 +639,7 @@ pub fn outputs(args: OutputsArgs) -> anyhow::Result<()> {
 
 pub fn smoke(args: SmokeArgs) -> anyhow::Result<()> {
     runtime()?.block_on(async {
-        let cloud = Cloud::connect().await?;
-        let name = args.stage.stack_name();
-        let info = stack::describe(&cloud, &name)
-            .await?
-            .with_context(|| format!("stack {name} does not exist: deploy it first"))?;
+        let (cloud, name, info) = deployed(args.stage).await?;
         let output = |k: &str| {
             info.outputs
                 .get(k)

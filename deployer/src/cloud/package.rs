@@ -291,6 +291,28 @@ mod tests {
     }
 
     #[test]
+    fn a_foreign_architecture_without_its_rust_target_is_a_clear_error() {
+        // Whichever architecture this machine is not; its target is not installed here.
+        let (arch, triple) = match host_architecture() {
+            Some(Architecture::Arm64) => (Architecture::X86_64, "x86_64-unknown-linux-gnu"),
+            _ => (Architecture::Arm64, "aarch64-unknown-linux-gnu"),
+        };
+        if rust_target_installed(triple) {
+            return;
+        }
+        let err = build(&["receiver".to_owned()], arch, Profile::Release, false)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains(&format!(
+                "the Rust target {triple} is not installed: run `rustup target add {triple}`"
+            )),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn the_zip_is_deterministic_and_holds_an_executable_bootstrap() {
         let a = zip_bootstrap(b"\x7fELF binary").unwrap();
         let b = zip_bootstrap(b"\x7fELF binary").unwrap();
