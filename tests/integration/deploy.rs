@@ -573,3 +573,45 @@ fn a_binary_that_needs_a_newer_glibc_than_lambda_is_refused() {
     assert_eq!(first.stdout, second.stdout);
     assert_eq!(first.stdout.lines().count(), 3, "{first}");
 }
+
+#[test]
+fn ctrl_c_leaves_the_deployment_running_and_deploy_attaches_again() {
+    use std::io::{BufRead, BufReader};
+    let ms = ministack();
+    let account = "333333333333";
+    bootstrap(ms, account);
+    let mut args = vec!["deploy", "--stage", "dev", "--yes", "--progress", "events"];
+    args.extend(PACKAGES);
+    let mut child = ms
+        .command(&tests::workspace_root(), account, &args, &[])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let mut stderr = String::new();
+    for line in BufReader::new(child.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if line == "webhooks-dev: deploying" {
+            nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+        }
+        stderr.push_str(&line);
+        stderr.push('\n');
+    }
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "interrupted: the operation goes on in CloudFormation; run `deployer deploy --stage dev` to attach to it and wait for its end"
+        ),
+        "{stderr}"
+    );
+    // Again: it attaches to the operation if it is still running, then finds nothing to do.
+    let run = deploy(ms, account, "dev", &[]).success();
+    assert!(
+        run.stderr.contains("webhooks-dev: no changes")
+            || run.stderr.contains("is busy (CREATE_IN_PROGRESS); waiting"),
+        "{run}"
+    );
+    assert!(parameters(ms, account, "webhooks-dev").is_some());
+}

@@ -107,6 +107,21 @@ impl Ministack {
         args: &[&str],
         env: &[(&str, &str)],
     ) -> crate::Run {
+        let output: Output = self
+            .command(cwd, account, args, env)
+            .output()
+            .expect("deployer starts");
+        crate::Run::from_output(output)
+    }
+
+    /// The deployer command of [`Ministack::deployer_in`], to spawn.
+    pub fn command(
+        &self,
+        cwd: &std::path::Path,
+        account: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Command {
         let mut cmd = Command::new(deployer_bin());
         cmd.args(args)
             .current_dir(cwd)
@@ -120,7 +135,6 @@ impl Ministack {
             .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .envs(env.iter().copied());
-        let output: Output = cmd.output().expect("deployer starts");
-        crate::Run::from_output(output)
+        cmd
     }
 }

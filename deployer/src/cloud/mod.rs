@@ -28,11 +28,22 @@ pub struct Cloud {
     pub region: String,
     /// The custom endpoint, when one is configured (`AWS_ENDPOINT_URL`).
     pub endpoint: Option<String>,
+    /// Becomes `true` at Ctrl-C (SIGINT), which from [`Cloud::connect`] on no longer kills
+    /// the process: a running stack operation is left to CloudFormation, with a message.
+    interrupt: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Cloud {
     /// Loads the configuration and checks that there are credentials and a region.
     pub async fn connect() -> anyhow::Result<Self> {
+        let (tx, interrupt) = tokio::sync::watch::channel(false);
+        let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+            .context("cannot handle Ctrl-C")?;
+        tokio::spawn(async move {
+            if sigint.recv().await.is_some() {
+                let _ = tx.send(true);
+            }
+        });
         let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
         let Some(region) = config.region().map(|r| r.to_string()) else {
             bail!(
@@ -64,7 +75,17 @@ impl Cloud {
             secrets: aws_sdk_secretsmanager::Client::new(&config),
             region,
             endpoint,
+            interrupt,
         })
+    }
+
+    /// Resolves once Ctrl-C has been pressed (at once if it already was).
+    pub async fn interrupted(&self) {
+        let mut rx = self.interrupt.clone();
+        if rx.wait_for(|pressed| *pressed).await.is_err() {
+            // The listener is gone: no Ctrl-C will ever be reported.
+            std::future::pending::<()>().await;
+        }
     }
 }
 

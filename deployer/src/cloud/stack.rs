@@ -183,7 +183,7 @@ pub async fn wait(
 ) -> anyhow::Result<StackInfo> {
     loop {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => {
+            _ = cloud.interrupted() => {
                 events.finish();
                 bail!(
                     "interrupted: the operation goes on in CloudFormation; run `{again}` to attach to it and wait for its end"
@@ -226,7 +226,7 @@ pub async fn delete(
         .context("cannot delete the stack")?;
     loop {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => {
+            _ = cloud.interrupted() => {
                 events.finish();
                 bail!("interrupted: the deletion goes on in CloudFormation; run `{again}` to wait for it");
             }
