@@ -48,10 +48,14 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
+# The binaries the suite and `make local` run, built by one cargo invocation: cargo picks
+# dependency features per invocation, so the same package set everywhere builds nothing twice.
+BINARIES := -p deployer -p receiver -p processor -p status -p conformance
+
 # The suite spawns the real deployer and function binaries: build them first, in the same
 # (dev) profile.
 test: tools lint
-	cargo build -p deployer -p receiver -p processor -p status -p conformance
+	cargo build $(BINARIES)
 	cargo test --workspace
 
 bench: tools
@@ -64,7 +68,8 @@ synth:
 
 PORT ?= 3000
 local:
-	cargo run --quiet -p deployer -- local --stage $(STAGE) --port $(PORT)
+	cargo build --quiet $(BINARIES)
+	"$${CARGO_TARGET_DIR:-target}/debug/deployer" local --no-build --stage $(STAGE) --port $(PORT)
 
 clean:
 	cargo clean
