@@ -39,6 +39,25 @@ fn matches(
 ) -> Result<(), String> {
     match (expected, actual) {
         (Value::String(s), _) if s == "*" => Ok(()),
+        // `${/regex/}`: the value (its text; whole numbers without a fraction) must match.
+        (Value::String(s), a) if s.starts_with("${/") && s.ends_with("/}") && s.len() > 4 => {
+            let pattern = &s[3..s.len() - 2];
+            let re = regex::Regex::new(pattern)
+                .map_err(|e| format!("{path}: bad pattern {pattern}: {e}"))?;
+            let text = match a {
+                Value::String(t) => t.clone(),
+                Value::Number(n) => match n.as_f64() {
+                    Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", f as i64),
+                    _ => n.to_string(),
+                },
+                other => other.to_string(),
+            };
+            if re.is_match(&text) {
+                Ok(())
+            } else {
+                Err(format!("{path}: {text} does not match /{pattern}/"))
+            }
+        }
         (Value::String(s), a) if s.starts_with("${") && s.ends_with('}') => {
             let name = s[2..s.len() - 1].to_owned();
             match bound.get(&name) {
@@ -324,4 +343,19 @@ fn the_history_comparison_can_fail() {
         matches(&json!("${ID2}"), &json!("a"), &mut b, "").is_err(),
         "two names, one value"
     );
+    // Patterns check, they do not bind: two equal delays both match.
+    let mut b = BTreeMap::new();
+    assert!(matches(&json!("${/^[0-5]$/}"), &json!(3.0), &mut b, "").is_ok());
+    assert!(matches(&json!("${/^([0-9]|10)$/}"), &json!(3), &mut b, "").is_ok());
+    assert!(matches(&json!("${/^([0-9]|10)$/}"), &json!(11), &mut b, "").is_err());
+    assert!(
+        matches(
+            &json!("${/.*TransientError$/}"),
+            &json!("x.TransientError"),
+            &mut b,
+            ""
+        )
+        .is_ok()
+    );
+    assert!(b.is_empty());
 }

@@ -83,8 +83,22 @@ impl durable::Serdes<String> for Uppercase {
     }
 }
 
+/// Whether `err` (or anything in its source chain) is a [`TransientError`].
 fn is_transient(err: &durable::StepError) -> bool {
-    std::error::Error::source(err).is_some_and(|s| s.downcast_ref::<TransientError>().is_some())
+    let mut next = std::error::Error::source(err);
+    while let Some(e) = next {
+        if e.downcast_ref::<TransientError>().is_some() {
+            return true;
+        }
+        next = e.source();
+    }
+    false
+}
+
+/// A [`TransientError`] recorded under its own type name (the SDK records a boxed error
+/// without one as `Error`).
+fn transient() -> BoxError {
+    Box::new(durable::TypedError::new(TransientError))
 }
 
 async fn handler(event: Event, ctx: DurableContext) -> Result<Value, BoxError> {
@@ -216,9 +230,7 @@ async fn handler(event: Event, ctx: DurableContext) -> Result<Value, BoxError> {
         // 1.15 Only TransientError is retried; the second attempt succeeds.
         "1-15" => {
             let v = ctx
-                .step(|step| async move {
-                    fail_until(step.attempt(), 2, "recovered", || Box::new(TransientError))
-                })
+                .step(|step| async move { fail_until(step.attempt(), 2, "recovered", transient) })
                 .retry_strategy(|err, attempt| retry_if(is_transient(err) && attempt < 3, 1))
                 .await?;
             Ok(json!(v))
@@ -226,7 +238,7 @@ async fn handler(event: Event, ctx: DurableContext) -> Result<Value, BoxError> {
         // 1.16 TransientError is not retried by this strategy: the step fails.
         "1-16" => {
             let _: Value = ctx
-                .step(|_| async { Err::<Value, BoxError>(Box::new(TransientError)) })
+                .step(|_| async { Err::<Value, BoxError>(transient()) })
                 .retry_strategy(|err, _| retry_if(!is_transient(err), 1))
                 .await?;
             Ok(Value::Null)
