@@ -366,3 +366,46 @@ fn the_processor_history_matches_aws_dex_local_runner() {
     );
     assert_eq!(expected.len(), 9, "{expected:#?}");
 }
+
+/// The pids of `function`'s processes, from the local cloud's stats.
+fn pids(cloud: &LocalCloud, function: &str) -> Vec<i32> {
+    let (code, text) = http("GET", &format!("{}/_local/stats", cloud.lambda), &[], "");
+    assert_eq!(code, 200, "{text}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    v["pids"][function]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_i64().unwrap() as i32)
+        .collect()
+}
+
+#[test]
+fn a_process_that_dies_while_waiting_for_work_gets_none() {
+    let cloud = LocalCloud::start(&["--ephemeral", "--instances", "1"], Some(SECRET));
+    let before = pids(&cloud, "receiver");
+    assert_eq!(before.len(), 1);
+    // Idle, blocked in the Runtime API's `next`: kill it there.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(before[0]),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while pids(&cloud, "receiver")
+        .first()
+        .is_none_or(|p| *p == before[0])
+    {
+        assert!(Instant::now() < deadline, "no new receiver process");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The dead process's pending `next` must not take the request: the new one answers.
+    let started = Instant::now();
+    let (code, accepted) = post(&cloud, "after-a-death", ORDER, true);
+    assert_eq!(code, 202, "{accepted}\n{}", cloud.logs());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        started.elapsed()
+    );
+}

@@ -65,6 +65,9 @@ struct Instance {
     kill: Mutex<Option<oneshot::Sender<()>>>,
     /// When the current process was spawned, until its first `next`.
     spawned: Mutex<Option<std::time::Instant>>,
+    /// Counts the processes of this instance that have exited: a `next` that outlived its
+    /// process sees another number.
+    generation: AtomicU64,
 }
 
 /// A deployed function: its processes and its queue of invocations.
@@ -111,6 +114,7 @@ impl Function {
                 pid: Mutex::new(None),
                 kill: Mutex::new(None),
                 spawned: Mutex::new(None),
+                generation: AtomicU64::new(0),
             });
             self.instances.lock().await.push(instance.clone());
             let listener = TcpListener::bind("127.0.0.1:0").await?;
@@ -163,6 +167,7 @@ impl Function {
                 }
             }
             *instance.pid.lock().await = None;
+            instance.generation.fetch_add(1, Ordering::AcqRel);
             if let Some(current) = instance.current.lock().await.take() {
                 let _ = current.reply.send(Err(InvokeError::Crashed));
             }
@@ -278,6 +283,7 @@ async fn next(State((f, instance)): St) -> Response {
             cold.push(spawned.elapsed());
         }
     }
+    let generation = instance.generation.load(Ordering::Acquire);
     let job = {
         let mut queue = f.queue.lock().await;
         queue.recv().await
@@ -285,6 +291,12 @@ async fn next(State((f, instance)): St) -> Response {
     let Some(job) = job else {
         return StatusCode::GONE.into_response();
     };
+    // The process that asked may have died while it waited (its request is still served):
+    // give the job back for a live process instead of letting it time out here.
+    if instance.generation.load(Ordering::Acquire) != generation {
+        let _ = f.jobs.send(job).await;
+        return StatusCode::GONE.into_response();
+    }
     let timeout = Duration::from_secs(f.spec.timeout_s.max(1));
     let deadline = now_ms() + timeout.as_millis();
     *instance.current.lock().await = Some(Current {

@@ -359,7 +359,9 @@ async fn stats(State(l): State<Arc<Lambda>>) -> Response {
         })
         .collect();
     let mut cold = serde_json::Map::new();
+    let mut pids = serde_json::Map::new();
     for f in l.functions.values() {
+        pids.insert(f.spec.crate_name.clone(), json!(f.pids().await));
         let ms: Vec<f64> = f
             .cold_starts
             .lock()
@@ -369,5 +371,6 @@ async fn stats(State(l): State<Arc<Lambda>>) -> Response {
             .collect();
         cold.insert(f.spec.crate_name.clone(), json!(ms));
     }
-    axum::Json(json!({"executions": executions, "coldStartsMs": cold})).into_response()
+    axum::Json(json!({"executions": executions, "coldStartsMs": cold, "pids": pids}))
+        .into_response()
 }
