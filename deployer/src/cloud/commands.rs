@@ -355,18 +355,48 @@ async fn deploy_assembly(
     Ok(applied)
 }
 
-pub fn deploy(args: DeployArgs) -> anyhow::Result<()> {
-    let started = Instant::now();
+/// What deploy and diff start with: the clients and the bucket (checked first: no build
+/// for a deployment that cannot happen), then the packages and the build of every stage.
+struct Prepared {
+    rt: tokio::runtime::Runtime,
+    cloud: Cloud,
+    bucket: String,
+    packages: BTreeMap<(String, Architecture), Package>,
+    assembly: Assembly,
+}
+
+fn prepare(
+    stage: Stage,
+    settings: &SettingArgs,
+    packaging: PackagingArgs,
+) -> anyhow::Result<Prepared> {
     let rt = runtime()?;
-    // Credentials and the bucket first: no build for a deployment that cannot happen.
     let (cloud, bucket) = rt.block_on(async {
         let cloud = Cloud::connect().await?;
         let bucket = assets::bucket(&cloud).await?;
         Ok::<_, anyhow::Error>((cloud, bucket))
     })?;
-    let templates = synth_all(Some(args.stage), &args.settings)?;
-    let packages = build_packages(&templates, args.packaging)?;
+    let templates = synth_all(Some(stage), settings)?;
+    let packages = build_packages(&templates, packaging)?;
     let assembly = assemble(&templates, &packages)?;
+    Ok(Prepared {
+        rt,
+        cloud,
+        bucket,
+        packages,
+        assembly,
+    })
+}
+
+pub fn deploy(args: DeployArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let Prepared {
+        rt,
+        cloud,
+        bucket,
+        packages,
+        assembly,
+    } = prepare(args.stage, &args.settings, args.packaging)?;
     rt.block_on(async {
         let by_crate = packages
             .values()
@@ -396,15 +426,13 @@ pub fn deploy(args: DeployArgs) -> anyhow::Result<()> {
 }
 
 pub fn diff(args: DiffArgs) -> anyhow::Result<()> {
-    let rt = runtime()?;
-    let (cloud, bucket) = rt.block_on(async {
-        let cloud = Cloud::connect().await?;
-        let bucket = assets::bucket(&cloud).await?;
-        Ok::<_, anyhow::Error>((cloud, bucket))
-    })?;
-    let templates = synth_all(Some(args.stage), &args.settings)?;
-    let packages = build_packages(&templates, args.packaging)?;
-    let assembly = assemble(&templates, &packages)?;
+    let Prepared {
+        rt,
+        cloud,
+        bucket,
+        assembly,
+        ..
+    } = prepare(args.stage, &args.settings, args.packaging)?;
     let stack_name = args.stage.stack_name();
     let mut parameters = assembly.parameters.clone();
     parameters.insert(stacks::ASSET_BUCKET_PARAMETER.to_owned(), bucket);
