@@ -236,6 +236,31 @@ fn bootstrap_deploy_request_no_op_and_one_change() {
             .contains("did not reach COMPLETED within 2 s (last status: RECEIVED)"),
         "{run}"
     );
+    // Its whole path, to COMPLETED: the stack's secret (from ministack) signs a webhook sent
+    // to a local cloud that runs the durable processor with that same secret.
+    let cloud = tests::local::LocalCloud::start(&["--ephemeral"], Some(&key));
+    let run = ms
+        .deployer(
+            account,
+            &[
+                "smoke",
+                "--stage",
+                "dev",
+                "--api-url",
+                &cloud.api,
+                "--timeout",
+                "10",
+            ],
+            &[],
+        )
+        .success();
+    assert!(
+        run.stdout.trim().starts_with("wh_"),
+        "{run}\n{}",
+        cloud.logs()
+    );
+    assert!(run.stderr.contains("COMPLETED"), "{run}");
+    drop(cloud);
 
     // Again, unchanged: no upload, no change set left, exit 0.
     let run = deploy(ms, account, "dev", &[]).success();

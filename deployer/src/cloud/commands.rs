@@ -696,7 +696,8 @@ pub fn smoke(args: SmokeArgs) -> anyhow::Result<()> {
                 .map(|d| d.as_millis())
                 .unwrap_or_default()
         );
-        let body = serde_json::json!({"type": "smoke", "orderId": delivery}).to_string();
+        // A webhook the processor accepts: an order (the delivery id is its reference).
+        let body = serde_json::json!({"type": "order", "orderId": delivery}).to_string();
         let signature = crate::sign(&secret, &body);
         let client = crate::http::Client::new()?;
         let (status, text) = client
