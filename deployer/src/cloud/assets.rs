@@ -8,9 +8,9 @@ use anyhow::{Context, bail};
 use aws_sdk_s3::primitives::ByteStream;
 use serde::{Deserialize, Serialize};
 
-use super::Cloud;
 use super::package::Package;
 use super::stack::describe;
+use super::{Cloud, sdk_error};
 
 /// The asset bucket of this account and region, from the bootstrap stack.
 pub async fn bucket(cloud: &Cloud) -> anyhow::Result<String> {
@@ -44,29 +44,18 @@ async fn exists(cloud: &Cloud, bucket: &str, key: &str) -> anyhow::Result<bool> 
         Ok(_) => Ok(true),
         Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(false),
         Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => Ok(false),
-        Err(e) => Err(anyhow::anyhow!(
-            "{}",
-            aws_sdk_s3::error::DisplayErrorContext(e)
-        ))
-        .with_context(|| format!("cannot check s3://{bucket}/{key}")),
+        Err(e) => Err(sdk_error(e)).with_context(|| format!("cannot check s3://{bucket}/{key}")),
     }
 }
 
-/// What a publish did.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct Published {
-    pub uploaded: Vec<String>,
-    pub unchanged: Vec<String>,
-}
-
 /// Uploads the packages that the bucket does not hold yet, in parallel.
-pub async fn publish(
+pub async fn publish<'a>(
     cloud: &Cloud,
     bucket: &str,
-    packages: &BTreeMap<String, Package>,
-) -> anyhow::Result<Published> {
+    packages: impl IntoIterator<Item = &'a Package>,
+) -> anyhow::Result<()> {
     let mut tasks = tokio::task::JoinSet::new();
-    for p in packages.values() {
+    for p in packages {
         let (cloud, bucket, p) = (cloud.clone(), bucket.to_owned(), p.clone());
         tasks.spawn(async move {
             let key = p.key();
@@ -85,7 +74,7 @@ pub async fn publish(
                 .content_type("application/zip")
                 .send()
                 .await
-                .map_err(|e| anyhow::anyhow!("{}", aws_sdk_s3::error::DisplayErrorContext(e)))
+                .map_err(sdk_error)
                 .with_context(|| {
                     format!("cannot upload {} to s3://{bucket}/{key}", p.zip.display())
                 })?;
@@ -97,21 +86,18 @@ pub async fn publish(
             Ok((p.crate_name, true))
         });
     }
-    let mut out = Published::default();
+    let mut unchanged = Vec::new();
     while let Some(done) = tasks.join_next().await {
         let (name, uploaded) = done.context("an upload task failed")??;
-        if uploaded {
-            out.uploaded.push(name);
-        } else {
-            out.unchanged.push(name);
+        if !uploaded {
+            unchanged.push(name);
         }
     }
-    out.uploaded.sort();
-    out.unchanged.sort();
-    if !out.unchanged.is_empty() {
-        eprintln!("unchanged, not uploaded: {}", out.unchanged.join(", "));
+    unchanged.sort();
+    if !unchanged.is_empty() {
+        eprintln!("unchanged, not uploaded: {}", unchanged.join(", "));
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Everything a deployment of one build needs, for every stage: the templates and the
@@ -127,6 +113,22 @@ pub struct Assembly {
 }
 
 impl Assembly {
+    /// `stage`'s template, and its parameters with the packages in `bucket`.
+    pub fn stack_input(
+        &self,
+        stage: stacks::webhook::Stage,
+        bucket: &str,
+    ) -> anyhow::Result<(String, BTreeMap<String, String>)> {
+        let template = self
+            .templates
+            .get(stage.as_str())
+            .with_context(|| format!("the build has no template for {stage}"))?
+            .clone();
+        let mut parameters = self.parameters.clone();
+        parameters.insert(stacks::ASSET_BUCKET_PARAMETER.to_owned(), bucket.to_owned());
+        Ok((template, parameters))
+    }
+
     pub fn key(&self) -> anyhow::Result<String> {
         use sha2::{Digest, Sha256};
         let bytes = serde_json::to_vec(self)?;
@@ -166,7 +168,7 @@ pub async fn put_json<T: Serialize>(
         .content_type("application/json")
         .send()
         .await
-        .map_err(|e| anyhow::anyhow!("{}", aws_sdk_s3::error::DisplayErrorContext(e)))
+        .map_err(sdk_error)
         .with_context(|| format!("cannot write s3://{bucket}/{key}"))?;
     Ok(())
 }
@@ -180,11 +182,7 @@ pub async fn get_json<T: for<'de> Deserialize<'de>>(
         Ok(o) => o,
         Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
         Err(e) => {
-            return Err(anyhow::anyhow!(
-                "{}",
-                aws_sdk_s3::error::DisplayErrorContext(e)
-            ))
-            .with_context(|| format!("cannot read s3://{bucket}/{key}"));
+            return Err(sdk_error(e)).with_context(|| format!("cannot read s3://{bucket}/{key}"));
         }
     };
     let bytes = out

@@ -324,13 +324,7 @@ async fn deploy_assembly(
     again: String,
 ) -> anyhow::Result<Applied> {
     let stack_name = stage.stack_name();
-    let mut parameters = assembly.parameters.clone();
-    parameters.insert(stacks::ASSET_BUCKET_PARAMETER.to_owned(), bucket.to_owned());
-    let template_body = assembly
-        .templates
-        .get(stage.as_str())
-        .with_context(|| format!("the assembly has no template for {stage}"))?
-        .clone();
+    let (template_body, parameters) = assembly.stack_input(stage, bucket)?;
     let plan = Plan {
         stack: &stack_name,
         template_body,
@@ -398,16 +392,7 @@ pub fn deploy(args: DeployArgs) -> anyhow::Result<()> {
         assembly,
     } = prepare(args.stage, &args.settings, args.packaging)?;
     rt.block_on(async {
-        let by_crate = packages
-            .values()
-            .map(|p| {
-                (
-                    format!("{}-{}", p.crate_name, p.architecture.as_str()),
-                    p.clone(),
-                )
-            })
-            .collect();
-        assets::publish(&cloud, &bucket, &by_crate).await?;
+        assets::publish(&cloud, &bucket, packages.values()).await?;
         let key = assets::store_assembly(&cloud, &bucket, &assembly).await?;
         let again = format!("deployer deploy --stage {}", args.stage);
         let applied = deploy_assembly(
@@ -434,11 +419,10 @@ pub fn diff(args: DiffArgs) -> anyhow::Result<()> {
         ..
     } = prepare(args.stage, &args.settings, args.packaging)?;
     let stack_name = args.stage.stack_name();
-    let mut parameters = assembly.parameters.clone();
-    parameters.insert(stacks::ASSET_BUCKET_PARAMETER.to_owned(), bucket);
+    let (template_body, parameters) = assembly.stack_input(args.stage, &bucket)?;
     let plan = Plan {
         stack: &stack_name,
-        template_body: assembly.templates[args.stage.as_str()].clone(),
+        template_body,
         parameters,
         require_approval: RequireApproval::Never,
         yes: true,
@@ -497,23 +481,15 @@ pub fn destroy(args: DestroyArgs) -> anyhow::Result<()> {
         let again = format!("deployer destroy --stage {} --yes", args.stage);
         let events = stack::delete(&cloud, &info, args.progress, &again).await?;
         eprintln!("{name}: deleted");
-        let skipped: Vec<_> = events
-            .trail
-            .iter()
-            .filter(|e| e.status == "DELETE_SKIPPED")
-            .collect();
-        let mut out = std::io::stdout().lock();
-        for e in &skipped {
-            let physical = retained
-                .get(&e.logical_id)
-                .map(|(_, p)| p.as_str())
-                .unwrap_or("");
-            let _ = writeln!(out, "retained\t{}\t{}\t{physical}", e.logical_id, e.resource_type);
+        // What CloudFormation skipped, with what the template retains (the same resources).
+        let mut kept = retained.clone();
+        for e in events.trail.iter().filter(|e| e.status == "DELETE_SKIPPED") {
+            kept.entry(e.logical_id.clone())
+                .or_insert_with(|| (e.resource_type.clone(), String::new()));
         }
-        for (logical, (ty, physical)) in &retained {
-            if !skipped.iter().any(|e| &e.logical_id == logical) {
-                let _ = writeln!(out, "retained\t{logical}\t{ty}\t{physical}");
-            }
+        let mut out = std::io::stdout().lock();
+        for (logical, (ty, physical)) in &kept {
+            let _ = writeln!(out, "retained\t{logical}\t{ty}\t{physical}");
         }
         if !retained.is_empty() {
             eprintln!(
@@ -685,7 +661,7 @@ pub fn smoke(args: SmokeArgs) -> anyhow::Result<()> {
             .secret_id(&secret_id)
             .send()
             .await
-            .map_err(|e| anyhow::anyhow!("{}", aws_sdk_secretsmanager::error::DisplayErrorContext(e)))
+            .map_err(sdk_error)
             .with_context(|| format!("cannot read the webhook secret {secret_id}"))?
             .secret_string
             .context("the webhook secret has no string value")?;

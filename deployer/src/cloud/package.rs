@@ -134,7 +134,12 @@ pub fn build(
     for c in crates {
         cmd.args(["-p", c]);
     }
-    if !no_build {
+    if no_build {
+        eprintln!(
+            "packaging the binaries already built in {}",
+            out_dir.display()
+        );
+    } else {
         eprintln!(
             "building {} for provided.al2023 ({}, {}{})",
             crates.join(", "),
@@ -149,13 +154,6 @@ pub fn build(
                 ""
             }
         );
-    }
-    if no_build {
-        eprintln!(
-            "packaging the binaries already built in {}",
-            out_dir.display()
-        );
-    } else {
         let status = cmd.status().context("cannot run cargo")?;
         if !status.success() {
             bail!("building the functions failed ({status}); see cargo's output above");
