@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tests::local::{LocalCloud, http};
+use tests::local::{LocalCloud, http, path_segment};
 
 const FUNCTION: &str = "conformance-local-Conformance";
 
@@ -93,15 +93,6 @@ fn matches(
         (e, a) if e == a => Ok(()),
         (e, a) => Err(format!("{path}: expected {e}, got {a}")),
     }
-}
-
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 fn get(cloud: &LocalCloud, path: &str) -> Value {
@@ -199,11 +190,14 @@ fn run(cloud: &LocalCloud, id: &str, req: &Value) -> Result<(), String> {
     let (execution, events) = loop {
         let execution = get(
             cloud,
-            &format!("/2025-12-01/durable-executions/{}", encode(&arn)),
+            &format!("/2025-12-01/durable-executions/{}", path_segment(&arn)),
         );
         let events = get(
             cloud,
-            &format!("/2025-12-01/durable-executions/{}/history", encode(&arn)),
+            &format!(
+                "/2025-12-01/durable-executions/{}/history",
+                path_segment(&arn)
+            ),
         )["Events"]
             .as_array()
             .cloned()

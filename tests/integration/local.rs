@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tests::dex::DexRunner;
-use tests::local::{LocalCloud, http};
+use tests::local::{LocalCloud, http, path_segment};
 
 const SECRET: &str = "local-test-secret";
 
@@ -88,13 +88,7 @@ fn history(cloud: &LocalCloud, arn: &str) -> Vec<Value> {
 
 /// The history of an execution at a durable execution API (`base`).
 fn history_at(base: &str, arn: &str) -> Vec<Value> {
-    let encoded: String = arn
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect();
+    let encoded = path_segment(arn);
     let (code, text) = http(
         "GET",
         &format!("{base}/2025-12-01/durable-executions/{encoded}/history"),

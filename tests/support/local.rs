@@ -158,6 +158,16 @@ impl Drop for LocalCloud {
     }
 }
 
+/// `s` percent-encoded for one URL path segment (an ARN, say).
+pub fn path_segment(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// One HTTP/1.1 request; returns the status and the body.
 pub fn http(method: &str, url: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
     let rest = url.strip_prefix("http://").expect("http URL");

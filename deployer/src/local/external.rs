@@ -90,7 +90,10 @@ impl ExternalDurable {
     /// Waits until the execution ends (up to `limit`); returns its description.
     pub async fn wait(&self, arn: &str, limit: Duration) -> anyhow::Result<Value> {
         let deadline = tokio::time::Instant::now() + limit;
-        let path = format!("/2025-12-01/durable-executions/{}", encode(arn));
+        let path = format!(
+            "/2025-12-01/durable-executions/{}",
+            percent_encoding::utf8_percent_encode(arn, percent_encoding::NON_ALPHANUMERIC)
+        );
         loop {
             let e = self.call("GET", &path, None).await?;
             if e["Status"] != "RUNNING" || tokio::time::Instant::now() >= deadline {
@@ -99,16 +102,4 @@ impl ExternalDurable {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
-}
-
-/// Percent-encodes an ARN for a path segment.
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
