@@ -377,8 +377,16 @@ fn pids(cloud: &LocalCloud, function: &str) -> Vec<i32> {
 #[test]
 fn a_process_that_dies_while_waiting_for_work_gets_none() {
     let cloud = LocalCloud::start(&["--ephemeral", "--instances", "1"], Some(SECRET));
-    let before = pids(&cloud, "receiver");
-    assert_eq!(before.len(), 1);
+    // The pool starts in the background: wait for its one receiver process.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let before = loop {
+        let found = pids(&cloud, "receiver");
+        if !found.is_empty() || Instant::now() > deadline {
+            break found;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(before.len(), 1, "{before:?}");
     // Idle, blocked in the Runtime API's `next`: kill it there.
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(before[0]),
