@@ -50,7 +50,7 @@ lint:
 
 # The binaries the suite and `make local` run, built by one cargo invocation: cargo picks
 # dependency features per invocation, so the same package set everywhere builds nothing twice.
-BINARIES := -p deployer -p receiver -p processor -p status -p conformance
+BINARIES := -p deployer -p receiver -p processor -p status -p reconciler -p conformance
 
 # The suite spawns the real deployer and function binaries: build them first, in the same
 # (dev) profile.

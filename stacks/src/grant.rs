@@ -3,7 +3,16 @@ use crate::resources::iam::{Effect, Statement};
 use crate::resources::lambda::Function;
 use crate::resources::logs::LogGroup;
 use crate::resources::secrets::Secret;
+use crate::resources::sqs::Queue;
 use crate::{Expr, Handle, Invocable};
+
+/// DynamoDB item actions, for [`Grant::items`].
+pub mod dynamodb {
+    pub const GET_ITEM: &str = "dynamodb:GetItem";
+    pub const PUT_ITEM: &str = "dynamodb:PutItem";
+    pub const UPDATE_ITEM: &str = "dynamodb:UpdateItem";
+    pub const QUERY: &str = "dynamodb:Query";
+}
 
 const TABLE_READ: &[&str] = &[
     "dynamodb:BatchGetItem",
@@ -66,6 +75,47 @@ impl Grant {
     pub fn table_read_write(table: &Handle<Table>) -> Self {
         let both: Vec<_> = TABLE_READ.iter().chain(TABLE_WRITE).copied().collect();
         Grant::table("ReadWrite", table, &both)
+    }
+
+    /// Exactly `actions` (see [`dynamodb`]) on the items of `table`, not its indexes.
+    pub fn items(table: &Handle<Table>, actions: &[&'static str]) -> Self {
+        Grant::new(
+            format!("Items{}", table.logical_id()),
+            actions,
+            vec![table.arn()],
+        )
+    }
+
+    /// `dynamodb:Query` on one index of `table`.
+    pub fn query_index(table: &Handle<Table>, index: &str) -> Self {
+        let id: String = index.chars().filter(char::is_ascii_alphanumeric).collect();
+        Grant::new(
+            format!("Query{}{id}", table.logical_id()),
+            &[dynamodb::QUERY],
+            vec![Expr::sub([table.arn(), format!("/index/{index}").into()])],
+        )
+    }
+
+    /// Read the durable executions of `function` (any version): get one, list them.
+    pub fn read_durable_executions(function: &Handle<Function>) -> Self {
+        Grant::new(
+            format!("ReadExecutions{}", function.logical_id()),
+            &[
+                "lambda:GetDurableExecution",
+                "lambda:GetDurableExecutionHistory",
+                "lambda:ListDurableExecutionsByFunction",
+            ],
+            vec![function.arn(), Expr::sub([function.arn(), ":*".into()])],
+        )
+    }
+
+    /// Send messages to `queue` (a dead-letter queue's writer).
+    pub fn send_messages(queue: &Handle<Queue>) -> Self {
+        Grant::new(
+            format!("Send{}", queue.logical_id()),
+            &["sqs:SendMessage"],
+            vec![queue.arn()],
+        )
     }
 
     /// `lambda:InvokeFunction` on exactly `target` (an alias's ARN for a durable function).

@@ -30,7 +30,7 @@ pub mod webhook;
 
 pub use api::{RestApiBuilder, StageSettings, stage_url};
 pub use expr::{Expr, Pseudo};
-pub use grant::Grant;
+pub use grant::{Grant, dynamodb as actions};
 pub use id::{IdError, LogicalId};
 pub use stack::{
     ASSET_BUCKET_PARAMETER, Asset, AssetEntry, AssetManifest, Format, GRANTS_POLICY, Handle,

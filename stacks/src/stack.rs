@@ -6,11 +6,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::resources::apigateway::{ApiResource, ApiStage, Deployment, RestApi};
 use crate::resources::dynamodb::Table;
+use crate::resources::events::Rule;
 use crate::resources::iam::{InlinePolicy, Policy, PolicyDocument, Role, Statement};
 use crate::resources::lambda::{Alias, Architecture, Function, Version};
 use crate::resources::logs::LogGroup;
 use crate::resources::s3::Bucket;
 use crate::resources::secrets::Secret;
+use crate::resources::sns::Topic;
+use crate::resources::sqs::Queue;
 use crate::resources::{Resource, ResourceType};
 use crate::validate::{self, Problem, SynthError};
 use crate::{Expr, Grant, LogicalId};
@@ -119,6 +122,28 @@ impl Handle<Bucket> {
     }
     pub fn name(&self) -> Expr {
         self.reference()
+    }
+}
+
+impl Handle<Rule> {
+    pub fn arn(&self) -> Expr {
+        self.att("Arn")
+    }
+}
+
+impl Handle<Topic> {
+    /// `Ref` of a topic is its ARN.
+    pub fn arn(&self) -> Expr {
+        self.reference()
+    }
+}
+
+impl Handle<Queue> {
+    pub fn arn(&self) -> Expr {
+        self.att("Arn")
+    }
+    pub fn name(&self) -> Expr {
+        self.att("QueueName")
     }
 }
 

@@ -78,6 +78,14 @@ pub enum Problem {
         RETENTION_DAYS.map(|d| d.to_string()).join(", ")
     )]
     InvalidLogRetention { resource: LogicalId, value: u32 },
+    #[error(
+        "setting `{setting}` is {value}: it must be {expected}; change it (`--set {setting}=...`, or `StageConfig`)"
+    )]
+    InvalidSetting {
+        setting: &'static str,
+        value: String,
+        expected: String,
+    },
     #[error("asset `{0}` is defined twice: give each asset its own id")]
     DuplicateAsset(String),
     #[error("asset `{0}` is the code of no function: remove it, or use it in `Function::new`")]

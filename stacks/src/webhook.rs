@@ -3,17 +3,23 @@
 use std::fmt;
 use std::str::FromStr;
 
-use webhook_contract::{DEFAULT_TTL_DAYS, DURABLE_ALIAS, env, routes, table};
+use webhook_contract::{DEFAULT_TTL_DAYS, DURABLE_ALIAS, env, metrics, routes, table};
 
 use crate::api::{RestApiBuilder, StageSettings, stage_url};
+use crate::grant::dynamodb::{GET_ITEM, PUT_ITEM, UPDATE_ITEM};
 use crate::resources::apigateway::{HttpMethod, IntegrationKind, RestApi};
-use crate::resources::dynamodb::{Encryption, KeyAttribute, Table};
+use crate::resources::cloudwatch::{Alarm, Dimension, Statistic};
+use crate::resources::dynamodb::{Encryption, GlobalIndex, KeyAttribute, Projection, Table};
+use crate::resources::events::{Rule, Target};
 use crate::resources::iam::{Policy, PolicyDocument, Role};
 use crate::resources::lambda::{
-    Alias, Architecture, Code, DurableConfig, Function, LoggingConfig, Version,
+    Alias, Architecture, Code, DurableConfig, Function, LoggingConfig, Permission, Version,
 };
 use crate::resources::logs::LogGroup;
 use crate::resources::secrets::Secret;
+use crate::resources::sns::{Subscription, Topic};
+use crate::resources::sqs::Queue;
+use crate::validate::Problem;
 use crate::{Expr, Grant, Handle, Pseudo, RemovalPolicy, Stack, SynthError, Template};
 
 /// The application name; stacks are named `<APP>-<stage>`.
@@ -24,7 +30,8 @@ pub mod crates {
     pub const RECEIVER: &str = "receiver";
     pub const PROCESSOR: &str = "processor";
     pub const STATUS: &str = "status";
-    pub const ALL: [&str; 3] = [RECEIVER, PROCESSOR, STATUS];
+    pub const RECONCILER: &str = "reconciler";
+    pub const ALL: [&str; 4] = [RECEIVER, PROCESSOR, STATUS, RECONCILER];
 }
 
 /// A deployment stage; each is its own stack.
@@ -102,6 +109,17 @@ pub struct StageConfig {
     pub table_encryption: Encryption,
     /// `Access-Control-Allow-Origin` of the status API; `None` sends no CORS headers.
     pub cors_allow_origin: Option<String>,
+    /// Minutes between reconciler runs (EventBridge's smallest rate is one minute).
+    pub reconcile_minutes: u32,
+    /// Seconds a record may wait for its execution before the reconciler starts it.
+    pub reconcile_grace_s: u32,
+    /// Most records one reconciler run examines.
+    pub reconcile_batch: u32,
+    /// Days after a failure during which a webhook can still be redriven: its record must
+    /// outlive the durable execution's retention by that much.
+    pub redrive_window_days: u32,
+    /// Where alarm notifications are mailed (an SNS email subscription), if anywhere.
+    pub alarm_email: Option<String>,
 }
 
 impl StageConfig {
@@ -127,6 +145,11 @@ impl StageConfig {
             retain_data: false,
             table_encryption: Encryption::AwsOwned,
             cors_allow_origin: Some("*".to_owned()),
+            reconcile_minutes: 5,
+            reconcile_grace_s: 60,
+            reconcile_batch: 1000,
+            redrive_window_days: 7,
+            alarm_email: None,
         };
         match stage {
             Stage::Dev => dev,
@@ -134,6 +157,7 @@ impl StageConfig {
                 api_memory_mb: 512,
                 processor_memory_mb: 512,
                 log_retention_days: 30,
+                ttl_days: 21,
                 throttle: Throttle {
                     rate_per_second: 200.0,
                     burst: 400,
@@ -148,6 +172,7 @@ impl StageConfig {
                 api_memory_mb: 1024,
                 processor_memory_mb: 1024,
                 log_retention_days: 90,
+                ttl_days: 37,
                 throttle: Throttle {
                     rate_per_second: 1000.0,
                     burst: 2000,
@@ -166,18 +191,28 @@ impl StageConfig {
     }
 }
 
-/// The stage settings `deployer deploy --set KEY=VALUE` may override.
-pub const SETTINGS: [&str; 6] = [
+/// The stage settings `deployer deploy --set KEY=VALUE` (and `deployer local --set`) may
+/// override.
+pub const SETTINGS: [&str; 14] = [
     "api-memory-mb",
     "processor-memory-mb",
     "log-retention-days",
     "ttl-days",
     "throttle-rate",
     "throttle-burst",
+    "execution-timeout-s",
+    "retention-days",
+    "reconcile-minutes",
+    "reconcile-grace-s",
+    "reconcile-batch",
+    "redrive-window-days",
+    "alarm-email",
+    "processor-timeout-s",
 ];
 
 impl StageConfig {
-    /// Overrides one setting (one of [`SETTINGS`]); ranges are checked by synth.
+    /// Overrides one setting (one of [`SETTINGS`]); ranges are checked by synth
+    /// ([`StageConfig::problems`]).
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
         fn number<T: std::str::FromStr>(key: &str, value: &str) -> Result<T, String> {
             value
@@ -187,10 +222,20 @@ impl StageConfig {
         match key {
             "api-memory-mb" => self.api_memory_mb = number(key, value)?,
             "processor-memory-mb" => self.processor_memory_mb = number(key, value)?,
+            "processor-timeout-s" => self.processor_timeout_s = number(key, value)?,
             "log-retention-days" => self.log_retention_days = number(key, value)?,
             "ttl-days" => self.ttl_days = number(key, value)?,
             "throttle-rate" => self.throttle.rate_per_second = number(key, value)?,
             "throttle-burst" => self.throttle.burst = number(key, value)?,
+            "execution-timeout-s" => self.durable.execution_timeout = number(key, value)?,
+            "retention-days" => self.durable.retention_period_in_days = number(key, value)?,
+            "reconcile-minutes" => self.reconcile_minutes = number(key, value)?,
+            "reconcile-grace-s" => self.reconcile_grace_s = number(key, value)?,
+            "reconcile-batch" => self.reconcile_batch = number(key, value)?,
+            "redrive-window-days" => self.redrive_window_days = number(key, value)?,
+            "alarm-email" => {
+                self.alarm_email = (!value.is_empty()).then(|| value.to_owned());
+            }
             _ => {
                 return Err(format!(
                     "unknown setting `{key}`; the settings are {}",
@@ -199,6 +244,115 @@ impl StageConfig {
             }
         }
         Ok(())
+    }
+
+    /// Seconds after which a webhook that is still not terminal is stuck: its execution
+    /// may run `ExecutionTimeout`, the reconciler then needs up to two runs (one to see it
+    /// ended, one more if a run was busy) after its grace.
+    pub fn stuck_after_s(&self) -> u64 {
+        u64::from(self.durable.execution_timeout)
+            + 2 * 60 * u64::from(self.reconcile_minutes)
+            + u64::from(self.reconcile_grace_s)
+    }
+
+    /// Every setting out of its range, each naming the range. Resource properties (memory,
+    /// timeouts, `DurableConfig`, log retention) are checked on the resources themselves.
+    pub fn problems(&self) -> Vec<Problem> {
+        let mut out = Vec::new();
+        let mut bad = |setting: &'static str, value: String, expected: String| {
+            out.push(Problem::InvalidSetting {
+                setting,
+                value,
+                expected,
+            })
+        };
+        let range = |v: u32, lo: u32, hi: u32| (lo..=hi).contains(&v);
+        if !range(self.ttl_days, 1, 3650) {
+            bad(
+                "ttl-days",
+                self.ttl_days.to_string(),
+                "1..=3650 days".into(),
+            );
+        } else {
+            let needed = self.durable.retention_period_in_days + self.redrive_window_days;
+            if self.ttl_days < needed {
+                bad(
+                    "ttl-days",
+                    self.ttl_days.to_string(),
+                    format!(
+                        "at least {needed} days: records must outlive the durable retention ({} days) plus the redrive window ({} days), or a redelivery after the record expired finds the old execution",
+                        self.durable.retention_period_in_days, self.redrive_window_days
+                    ),
+                );
+            }
+        }
+        let rate = self.throttle.rate_per_second;
+        if !(rate.is_finite() && rate > 0.0 && rate <= 10_000.0) {
+            bad(
+                "throttle-rate",
+                rate.to_string(),
+                "a number of requests per second in (0, 10000]".into(),
+            );
+        }
+        let burst = self.throttle.burst;
+        if !range(burst, 1, 5000) {
+            bad(
+                "throttle-burst",
+                burst.to_string(),
+                "1..=5000 requests".into(),
+            );
+        } else if f64::from(burst) < rate {
+            bad(
+                "throttle-burst",
+                burst.to_string(),
+                format!(
+                    "at least the rate ({rate}): a burst smaller than the rate refuses requests the rate allows"
+                ),
+            );
+        }
+        if !range(self.reconcile_minutes, 1, 60) {
+            bad(
+                "reconcile-minutes",
+                self.reconcile_minutes.to_string(),
+                "1..=60 minutes".into(),
+            );
+        }
+        if !range(self.reconcile_grace_s, 1, 3600) {
+            bad(
+                "reconcile-grace-s",
+                self.reconcile_grace_s.to_string(),
+                "1..=3600 seconds".into(),
+            );
+        }
+        if !range(self.reconcile_batch, 1, 100_000) {
+            bad(
+                "reconcile-batch",
+                self.reconcile_batch.to_string(),
+                "1..=100000 records".into(),
+            );
+        }
+        if !range(self.redrive_window_days, 1, 365) {
+            bad(
+                "redrive-window-days",
+                self.redrive_window_days.to_string(),
+                "1..=365 days".into(),
+            );
+        }
+        if let Some(email) = &self.alarm_email {
+            let ok = email.len() <= 254
+                && !email.chars().any(char::is_whitespace)
+                && email
+                    .split_once('@')
+                    .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.contains('@'));
+            if !ok {
+                bad(
+                    "alarm-email",
+                    email.clone(),
+                    "an email address (name@example.com)".into(),
+                );
+            }
+        }
+        out
     }
 }
 
@@ -294,6 +448,7 @@ pub fn webhook_stack(cfg: &StageConfig) -> Stack {
         stage.stack_name(),
         format!("Webhook receiver with a durable processor ({stage})"),
     );
+    s.problems.extend(cfg.problems());
     let retain = cfg.retain_data.then_some(RemovalPolicy::Retain);
     let data_policy = retain.unwrap_or(RemovalPolicy::Delete);
 
@@ -306,16 +461,14 @@ pub fn webhook_stack(cfg: &StageConfig) -> Stack {
     );
     s.removal_policy(&secret, Some(data_policy), Some(data_policy));
 
-    let table = s.add(
-        "WebhookTable",
-        Table::new(KeyAttribute::string(table::PARTITION_KEY))
-            .ttl(table::TTL_ATTRIBUTE)
-            .point_in_time_recovery(cfg.point_in_time_recovery)
-            .encryption(cfg.table_encryption)
-            .deletion_protection(cfg.retain_data),
-    );
+    let table = s.add("WebhookTable", status_table(cfg));
     s.removal_policy(&table, Some(data_policy), Some(data_policy));
     let ttl_days = cfg.ttl_days.to_string();
+
+    // Events of asynchronous starts whose execution ended FAILED, STOPPED or TIMED_OUT
+    // (durable functions take a dead-letter queue, not on-failure destinations).
+    let dead_letters = s.add("ProcessorDeadLetters", Queue::dead_letters());
+    s.removal_policy(&dead_letters, Some(data_policy), Some(data_policy));
 
     // The processor: durable, reached only through its alias.
     let processor = lambda(&mut s, "Processor", crates::PROCESSOR, cfg, |f| {
@@ -323,10 +476,15 @@ pub fn webhook_stack(cfg: &StageConfig) -> Stack {
             .memory_mb(cfg.processor_memory_mb)
             .timeout_s(cfg.processor_timeout_s)
             .durable(cfg.durable)
+            .dead_letters(dead_letters.arn())
             .env(env::TABLE_NAME, table.name())
             .env(env::TTL_DAYS, ttl_days.as_str())
     });
-    s.grant(&processor.role, Grant::table_read_write(&table));
+    s.grant(
+        &processor.role,
+        Grant::items(&table, &[GET_ITEM, UPDATE_ITEM]),
+    );
+    s.grant(&processor.role, Grant::send_messages(&dead_letters));
     let alias = durable_alias(&mut s, "Processor", &processor);
 
     let receiver = lambda(&mut s, "Receiver", crates::RECEIVER, cfg, |f| {
@@ -337,8 +495,12 @@ pub fn webhook_stack(cfg: &StageConfig) -> Stack {
             .env(env::TTL_DAYS, ttl_days.as_str())
             .env(env::PROCESSOR_FUNCTION, alias.arn())
             .env(env::WEBHOOK_SECRET_ARN, secret.arn())
+            .env(env::STAGE, stage.as_str())
     });
-    s.grant(&receiver.role, Grant::table_read_write(&table));
+    s.grant(
+        &receiver.role,
+        Grant::items(&table, &[GET_ITEM, PUT_ITEM, UPDATE_ITEM]),
+    );
     s.grant(&receiver.role, Grant::invoke(&alias));
     s.grant(&receiver.role, Grant::read_secret(&secret));
 
@@ -353,57 +515,14 @@ pub fn webhook_stack(cfg: &StageConfig) -> Stack {
             None => f,
         }
     });
-    s.grant(&status.role, Grant::table_read(&table));
+    s.grant(&status.role, Grant::items(&table, &[GET_ITEM]));
 
-    let mut api = RestApiBuilder::new(
-        &mut s,
-        "Api",
-        RestApi::regional(
-            Expr::pseudo(Pseudo::StackName),
-            format!("Webhook receiver ({stage})"),
-        ),
-    );
+    reconciler(&mut s, cfg, &table, &processor, &alias);
+    let (rest_api, api_stage) = api(&mut s, cfg, &receiver.function, &status.function);
+    let topic = alarms(&mut s, cfg, &processor.function);
+
     let webhooks = format!("/{}", routes::WEBHOOKS);
     let one_webhook = format!("/{}/{{{}}}", routes::WEBHOOKS, routes::ID_PARAM);
-    api.route(
-        &mut s,
-        HttpMethod::Post,
-        &webhooks,
-        IntegrationKind::LambdaProxy,
-        &receiver.function,
-    );
-    api.route(
-        &mut s,
-        HttpMethod::Get,
-        &one_webhook,
-        IntegrationKind::LambdaProxy,
-        &status.function,
-    );
-    let access_logs = s.add(
-        "ApiAccessLogs",
-        LogGroup::new(
-            Expr::sub([
-                "/aws/apigateway/".into(),
-                Expr::pseudo(Pseudo::StackName),
-                "-access".into(),
-            ]),
-            cfg.log_retention_days,
-        ),
-    );
-    let delete = Some(RemovalPolicy::Delete);
-    s.removal_policy(&access_logs, delete, delete);
-    let rest_api = api.api().clone();
-    let api_stage = api.deploy(
-        &mut s,
-        StageSettings {
-            name: stage.as_str().to_owned(),
-            description: Some(format!("The {stage} stage")),
-            throttle: Some((cfg.throttle.rate_per_second, cfg.throttle.burst)),
-            access_logs: Some(access_logs),
-            metrics: true,
-        },
-    );
-
     let base = stage_url(&rest_api, &api_stage);
     s.output("ApiUrl", "Base URL of the webhook API", base.clone());
     s.output(
@@ -431,7 +550,248 @@ pub fn webhook_stack(cfg: &StageConfig) -> Stack {
         "Secrets Manager secret holding the webhook signing secret",
         secret.arn(),
     );
+    s.output(
+        "AlarmTopicArn",
+        "SNS topic the stage's alarms notify",
+        topic.arn(),
+    );
+    s.output(
+        "DeadLetterQueueArn",
+        "SQS queue of the events of executions that ended FAILED, STOPPED or TIMED_OUT",
+        dead_letters.arn(),
+    );
+    s.output(
+        "StuckAfterSeconds",
+        "Seconds after which a webhook that is not COMPLETED or FAILED is stuck",
+        cfg.stuck_after_s().to_string().into(),
+    );
     s
+}
+
+/// The status table: key `id`, TTL, and the sparse `attention` index of records that are
+/// not terminal or FAILED (the reconciler and `deployer webhooks` read it, never scan).
+fn status_table(cfg: &StageConfig) -> Table {
+    Table::new(KeyAttribute::string(table::PARTITION_KEY))
+        .ttl(table::TTL_ATTRIBUTE)
+        .global_index(GlobalIndex {
+            name: table::ATTENTION_INDEX.to_owned(),
+            partition_key: KeyAttribute::string(table::ATTENTION),
+            sort_key: Some(KeyAttribute::number(table::ATTENTION_SINCE)),
+            projection: Projection::Include(
+                table::ATTENTION_PROJECTION
+                    .iter()
+                    .map(|a| (*a).to_owned())
+                    .collect(),
+            ),
+        })
+        .point_in_time_recovery(cfg.point_in_time_recovery)
+        .encryption(cfg.table_encryption)
+        .deletion_protection(cfg.retain_data)
+}
+
+/// The reconciler, run by an EventBridge schedule: it reads the attention index, the
+/// processor's executions, starts what never started and records FAILED what ended so.
+fn reconciler(
+    s: &mut Stack,
+    cfg: &StageConfig,
+    table: &Handle<Table>,
+    processor: &Lambda,
+    alias: &Handle<Alias>,
+) {
+    let ttl_days = cfg.ttl_days.to_string();
+    let reconciler = lambda(s, "Reconciler", crates::RECONCILER, cfg, |f| {
+        f.description("Every few minutes: start, fail or report webhooks left non-terminal")
+            .memory_mb(cfg.api_memory_mb)
+            .timeout_s(300)
+            .env(env::TABLE_NAME, table.name())
+            .env(env::TTL_DAYS, ttl_days.as_str())
+            .env(env::PROCESSOR_FUNCTION, alias.arn())
+            .env(env::STAGE, cfg.stage.as_str())
+            .env(
+                env::RECONCILE_GRACE_S,
+                cfg.reconcile_grace_s.to_string().as_str(),
+            )
+            .env(env::STUCK_AFTER_S, cfg.stuck_after_s().to_string().as_str())
+            .env(
+                env::RECONCILE_BATCH,
+                cfg.reconcile_batch.to_string().as_str(),
+            )
+    });
+    s.grant(&reconciler.role, Grant::items(table, &[UPDATE_ITEM]));
+    s.grant(
+        &reconciler.role,
+        Grant::query_index(table, table::ATTENTION_INDEX),
+    );
+    s.grant(&reconciler.role, Grant::invoke(alias));
+    s.grant(
+        &reconciler.role,
+        Grant::read_durable_executions(&processor.function),
+    );
+    let schedule = s.add(
+        "ReconcileSchedule",
+        Rule::every_minutes(
+            cfg.reconcile_minutes,
+            "Runs the reconciler",
+            Target {
+                arn: reconciler.function.arn(),
+                id: "reconciler".to_owned(),
+            },
+        ),
+    );
+    s.add(
+        "ReconcileSchedulePermission",
+        Permission::invoke(
+            reconciler.function.arn(),
+            "events.amazonaws.com",
+            schedule.arn(),
+        ),
+    );
+}
+
+/// The REST API: `POST /webhooks` -> receiver, `GET /webhooks/{id}` -> status, with the
+/// stage's throttling and access logs.
+fn api(
+    s: &mut Stack,
+    cfg: &StageConfig,
+    receiver: &Handle<Function>,
+    status: &Handle<Function>,
+) -> (
+    Handle<RestApi>,
+    Handle<crate::resources::apigateway::ApiStage>,
+) {
+    let stage = cfg.stage;
+    let mut api = RestApiBuilder::new(
+        s,
+        "Api",
+        RestApi::regional(
+            Expr::pseudo(Pseudo::StackName),
+            format!("Webhook receiver ({stage})"),
+        ),
+    );
+    let webhooks = format!("/{}", routes::WEBHOOKS);
+    let one_webhook = format!("/{}/{{{}}}", routes::WEBHOOKS, routes::ID_PARAM);
+    api.route(
+        s,
+        HttpMethod::Post,
+        &webhooks,
+        IntegrationKind::LambdaProxy,
+        receiver,
+    );
+    api.route(
+        s,
+        HttpMethod::Get,
+        &one_webhook,
+        IntegrationKind::LambdaProxy,
+        status,
+    );
+    let access_logs = s.add(
+        "ApiAccessLogs",
+        LogGroup::new(
+            Expr::sub([
+                "/aws/apigateway/".into(),
+                Expr::pseudo(Pseudo::StackName),
+                "-access".into(),
+            ]),
+            cfg.log_retention_days,
+        ),
+    );
+    let delete = Some(RemovalPolicy::Delete);
+    s.removal_policy(&access_logs, delete, delete);
+    let rest_api = api.api().clone();
+    let api_stage = api.deploy(
+        s,
+        StageSettings {
+            name: stage.as_str().to_owned(),
+            description: Some(format!("The {stage} stage")),
+            throttle: Some((cfg.throttle.rate_per_second, cfg.throttle.burst)),
+            access_logs: Some(access_logs),
+            metrics: true,
+        },
+    );
+    (rest_api, api_stage)
+}
+
+/// The stage's alarm topic (with an email subscription when the stage sets one) and the
+/// alarms that say a webhook may not have been processed.
+fn alarms(s: &mut Stack, cfg: &StageConfig, processor: &Handle<Function>) -> Handle<Topic> {
+    let stage = cfg.stage.as_str();
+    let topic = s.add(
+        "AlarmTopic",
+        Topic {
+            display_name: Some(format!("webhooks {stage} alarms")),
+        },
+    );
+    if let Some(email) = &cfg.alarm_email {
+        s.add(
+            "AlarmEmail",
+            Subscription::email(topic.arn(), email.as_str()),
+        );
+    }
+    let dim = |name: &str, value: Expr| Dimension {
+        name: name.to_owned(),
+        value,
+    };
+    let function = || vec![dim("FunctionName", processor.name())];
+    let five_minutes = 300;
+    let lambda_alarms = [
+        (
+            "ProcessorFailedAlarm",
+            "DurableExecutionFailed",
+            "A durable execution of the processor failed: its webhook is FAILED (see `deployer webhooks list --status failed`)",
+        ),
+        (
+            "ProcessorTimedOutAlarm",
+            "DurableExecutionTimedOut",
+            "A durable execution of the processor ran past its ExecutionTimeout",
+        ),
+        (
+            "ProcessorEventsDroppedAlarm",
+            "AsyncEventsDropped",
+            "Lambda dropped an asynchronous start of the processor (the reconciler starts it again)",
+        ),
+    ];
+    for (id, metric, description) in lambda_alarms {
+        s.add(
+            id,
+            Alarm::at_least(
+                description,
+                ("AWS/Lambda", metric),
+                function(),
+                Statistic::Sum,
+                1.0,
+                five_minutes,
+                topic.arn(),
+            ),
+        );
+    }
+    s.add(
+        "Api5xxAlarm",
+        Alarm::at_least(
+            "The webhook API answered with server errors (5XX)",
+            ("AWS/ApiGateway", "5XXError"),
+            vec![
+                dim("ApiName", Expr::pseudo(Pseudo::StackName)),
+                dim("Stage", stage.into()),
+            ],
+            Statistic::Sum,
+            1.0,
+            five_minutes,
+            topic.arn(),
+        ),
+    );
+    s.add(
+        "StuckAlarm",
+        Alarm::at_least(
+            "The reconciler found webhooks that are not COMPLETED or FAILED past the bound (`deployer webhooks list --status stuck`)",
+            (metrics::NAMESPACE, metrics::STUCK),
+            vec![dim(metrics::STAGE_DIMENSION, stage.into())],
+            Statistic::Maximum,
+            1.0,
+            60 * cfg.reconcile_minutes,
+            topic.arn(),
+        ),
+    );
+    topic
 }
 
 /// Synthesizes the webhook stack of `stage`.

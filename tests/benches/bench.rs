@@ -246,7 +246,7 @@ async fn processor_rows(writes: Arc<AtomicUsize>) -> Vec<Row> {
                             let p = p.clone();
                             async move { p.execute(input, ctx).await }
                         },
-                        ProcessorInput { id: id.to_string() },
+                        ProcessorInput::new(&id, 1),
                     )
                     .await;
                 assert!(result.is_success(), "{:?}", result.error_message());

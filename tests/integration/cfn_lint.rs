@@ -91,21 +91,25 @@ fn the_project_rules_catch_what_they_are_for() {
     let mut t = dev.clone();
     let resources = t["Resources"].as_object_mut().unwrap();
     resources.remove("ProcessorAlias");
-    resources["Receiver"]["Properties"]["Environment"]["Variables"]["PROCESSOR_FUNCTION"] =
-        json!({"Fn::GetAtt": ["Processor", "Arn"]});
+    // Both functions that start executions now do it through the bare function.
+    for caller in ["Receiver", "Reconciler"] {
+        resources[caller]["Properties"]["Environment"]["Variables"]["PROCESSOR_FUNCTION"] =
+            json!({"Fn::GetAtt": ["Processor", "Arn"]});
+    }
     t["Outputs"]["ProcessorAliasArn"]["Value"] = json!({"Ref": "ProcessorVersion"});
-    for st in
-        t["Resources"]["ReceiverRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    for role in ["ReceiverRole", "ReconcilerRole"] {
+        for st in t["Resources"][role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
             .as_array_mut()
             .unwrap()
-    {
-        if st["Sid"] == "InvokeProcessorAlias" {
-            st["Resource"] = json!([{"Fn::GetAtt": ["Processor", "Arn"]}]);
+        {
+            if st["Sid"] == "InvokeProcessorAlias" {
+                st["Resource"] = json!([{"Fn::GetAtt": ["Processor", "Arn"]}]);
+            }
         }
     }
     cases.push((
         write(dir.path(), "unqualified.json", &t),
-        vec!["E9102", "E9103", "E9103"],
+        vec!["E9102", "E9103", "E9103", "E9103", "E9103"],
     ));
 
     let files: Vec<PathBuf> = cases.iter().map(|(f, _)| f.clone()).collect();

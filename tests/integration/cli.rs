@@ -24,7 +24,7 @@ fn synth_writes_template_and_manifest_and_prints_where() {
         .iter()
         .map(|a| a["crateName"].as_str().unwrap())
         .collect();
-    assert_eq!(crates, ["processor", "receiver", "status"]);
+    assert_eq!(crates, ["processor", "receiver", "reconciler", "status"]);
     // Only the two outputs are left in the directory: no temporary files.
     let mut names: Vec<_> = fs::read_dir(dir.path().join("out"))
         .unwrap()

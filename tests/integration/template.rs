@@ -2,7 +2,7 @@
 //! per-stage settings.
 
 use serde_json::Value;
-use stacks::webhook::{self, Stage, StageConfig};
+use stacks::webhook::{self, Stage, StageConfig, webhook_stack};
 use tempfile::tempdir;
 use webhook_contract::{env, table};
 
@@ -51,7 +51,7 @@ fn dev_template_from_the_cli_has_the_whole_stack() {
     assert_eq!(of_type(&t, "AWS::ApiGateway::RestApi").len(), 1);
     assert_eq!(of_type(&t, "AWS::ApiGateway::Stage").len(), 1);
     let functions = of_type(&t, "AWS::Lambda::Function");
-    assert_eq!(functions.len(), 3);
+    assert_eq!(functions.len(), 4);
     let durable: Vec<_> = functions
         .iter()
         .filter(|(_, f)| f["Properties"].get("DurableConfig").is_some())
@@ -161,7 +161,161 @@ fn stages_differ_where_the_config_says() {
             stage.as_str()
         );
     }
-    assert_eq!(StageConfig::of(Stage::Dev).ttl_days, 7);
+    assert_eq!(StageConfig::of(Stage::Dev).ttl_days, 14);
+}
+
+/// The DynamoDB actions granted to each function's role, `(action, resource kind)` with the
+/// kind `table` or `index/<name>`.
+fn dynamodb_grants(t: &Value, role: &str) -> Vec<(String, String)> {
+    let policies = t["Resources"][role]["Properties"]["Policies"]
+        .as_array()
+        .unwrap();
+    let mut out = Vec::new();
+    for st in policies
+        .iter()
+        .flat_map(|p| p["PolicyDocument"]["Statement"].as_array().unwrap())
+    {
+        for action in st["Action"].as_array().unwrap() {
+            let action = action.as_str().unwrap();
+            if !action.starts_with("dynamodb:") {
+                continue;
+            }
+            for r in st["Resource"].as_array().unwrap() {
+                let kind = match r.get("Fn::Sub") {
+                    Some(sub) => {
+                        let text = sub.as_str().unwrap_or_default().to_owned();
+                        text.rsplit_once("}/")
+                            .map_or(text.clone(), |(_, k)| k.to_owned())
+                    }
+                    None => "table".to_owned(),
+                };
+                out.push((action.to_owned(), kind));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn each_function_holds_exactly_the_dynamodb_actions_its_code_calls() {
+    let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+        v.iter()
+            .map(|(a, k)| ((*a).to_owned(), (*k).to_owned()))
+            .collect()
+    };
+    for stage in Stage::ALL {
+        let t = template(stage);
+        // Receiver: insert (PutItem, GetItem on a redelivery without the old item), record
+        // the start (UpdateItem).
+        assert_eq!(
+            dynamodb_grants(&t, "ReceiverRole"),
+            pairs(&[
+                ("dynamodb:GetItem", "table"),
+                ("dynamodb:PutItem", "table"),
+                ("dynamodb:UpdateItem", "table")
+            ])
+        );
+        assert_eq!(
+            dynamodb_grants(&t, "ProcessorRole"),
+            pairs(&[
+                ("dynamodb:GetItem", "table"),
+                ("dynamodb:UpdateItem", "table")
+            ])
+        );
+        assert_eq!(
+            dynamodb_grants(&t, "StatusRole"),
+            pairs(&[("dynamodb:GetItem", "table")])
+        );
+        // Reconciler: reads the attention index (never scans), writes conditionally.
+        assert_eq!(
+            dynamodb_grants(&t, "ReconcilerRole"),
+            pairs(&[
+                ("dynamodb:Query", "index/attention"),
+                ("dynamodb:UpdateItem", "table")
+            ])
+        );
+    }
+}
+
+#[test]
+fn the_reconciler_runs_on_a_schedule_over_a_sparse_index() {
+    let t = template(Stage::Dev);
+    let table = &t["Resources"]["WebhookTable"]["Properties"];
+    let gsi = &table["GlobalSecondaryIndexes"][0];
+    assert_eq!(gsi["IndexName"], table::ATTENTION_INDEX);
+    assert_eq!(
+        gsi["KeySchema"],
+        serde_json::json!([
+            {"AttributeName": table::ATTENTION, "KeyType": "HASH"},
+            {"AttributeName": table::ATTENTION_SINCE, "KeyType": "RANGE"}
+        ])
+    );
+    assert_eq!(gsi["Projection"]["ProjectionType"], "INCLUDE");
+    let rule = &t["Resources"]["ReconcileSchedule"]["Properties"];
+    assert_eq!(rule["ScheduleExpression"], "rate(5 minutes)");
+    assert_eq!(rule["Targets"][0]["Arn"]["Fn::GetAtt"][0], "Reconciler");
+    let permission = &t["Resources"]["ReconcileSchedulePermission"]["Properties"];
+    assert_eq!(permission["Principal"], "events.amazonaws.com");
+    assert_eq!(
+        permission["SourceArn"]["Fn::GetAtt"][0],
+        "ReconcileSchedule"
+    );
+    let vars = &t["Resources"]["Reconciler"]["Properties"]["Environment"]["Variables"];
+    let cfg = StageConfig::of(Stage::Dev);
+    assert_eq!(vars[env::STUCK_AFTER_S], cfg.stuck_after_s().to_string());
+    assert_eq!(cfg.stuck_after_s(), 3600 + 600 + 60);
+    assert_eq!(vars[env::PROCESSOR_FUNCTION]["Ref"], "ProcessorAlias");
+    // Durable functions take a dead-letter queue, not on-failure destinations.
+    assert_eq!(
+        t["Resources"]["Processor"]["Properties"]["DeadLetterConfig"]["TargetArn"]["Fn::GetAtt"][0],
+        "ProcessorDeadLetters"
+    );
+}
+
+#[test]
+fn alarms_notify_the_stage_topic() {
+    for stage in Stage::ALL {
+        let t = template(stage);
+        let alarms = of_type(&t, "AWS::CloudWatch::Alarm");
+        let mut metrics: Vec<String> = alarms
+            .iter()
+            .map(|(_, a)| {
+                let p = &a["Properties"];
+                assert_eq!(
+                    p["AlarmActions"],
+                    serde_json::json!([{"Ref": "AlarmTopic"}])
+                );
+                assert_eq!(p["OKActions"], serde_json::json!([{"Ref": "AlarmTopic"}]));
+                format!(
+                    "{}/{}",
+                    p["Namespace"].as_str().unwrap(),
+                    p["MetricName"].as_str().unwrap()
+                )
+            })
+            .collect();
+        metrics.sort();
+        assert_eq!(
+            metrics,
+            [
+                "AWS/ApiGateway/5XXError",
+                "AWS/Lambda/AsyncEventsDropped",
+                "AWS/Lambda/DurableExecutionFailed",
+                "AWS/Lambda/DurableExecutionTimedOut",
+                "Webhooks/Stuck"
+            ],
+            "{stage}"
+        );
+        assert!(t["Resources"].get("AlarmEmail").is_none());
+    }
+    let mut cfg = StageConfig::of(Stage::Staging);
+    cfg.set("alarm-email", "ops@example.com").unwrap();
+    let t = webhook_stack(&cfg).synth().unwrap().to_value().unwrap();
+    let sub = &t["Resources"]["AlarmEmail"]["Properties"];
+    assert_eq!(
+        (sub["Protocol"].as_str(), sub["Endpoint"].as_str()),
+        (Some("email"), Some("ops@example.com"))
+    );
 }
 
 #[test]

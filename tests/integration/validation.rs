@@ -9,6 +9,7 @@ use stacks::resources::lambda::{
     Alias, Architecture, Code, DurableConfig, Function, Permission, Version,
 };
 use stacks::resources::logs::LogGroup;
+use stacks::webhook::{Stage, StageConfig, webhook_stack};
 use stacks::{Asset, Grant, Handle, Invocable, RestApiBuilder, Stack, StageSettings};
 
 /// A small valid stack with a durable function behind an alias.
@@ -373,4 +374,85 @@ fn every_problem_is_reported_at_once() {
     m.s.grant(&caller, Grant::table_read_write(&m.table));
     let err = m.s.synth().unwrap_err();
     assert_eq!(err.problems.len(), 3, "{err}");
+}
+
+/// The problems synth reports for a stage with `settings` overridden.
+fn setting_problems(stage: Stage, settings: &[(&str, &str)]) -> Vec<String> {
+    let mut cfg = StageConfig::of(stage);
+    for (k, v) in settings {
+        cfg.set(k, v).unwrap();
+    }
+    match webhook_stack(&cfg).synth() {
+        Ok(_) => vec![],
+        Err(e) => e.problems.iter().map(ToString::to_string).collect(),
+    }
+}
+
+#[test]
+fn every_setting_is_range_checked_with_its_range() {
+    let cases: &[(&[(&str, &str)], &str)] = &[
+        (
+            &[("ttl-days", "0")],
+            "setting `ttl-days` is 0: it must be 1..=3650 days",
+        ),
+        (
+            &[("throttle-rate", "0")],
+            "setting `throttle-rate` is 0: it must be a number of requests per second in (0, 10000]",
+        ),
+        (
+            &[("throttle-rate", "inf")],
+            "setting `throttle-rate` is inf",
+        ),
+        (
+            &[("throttle-rate", "NaN")],
+            "setting `throttle-rate` is NaN",
+        ),
+        (
+            &[("throttle-burst", "0")],
+            "setting `throttle-burst` is 0: it must be 1..=5000 requests",
+        ),
+        (
+            &[("throttle-burst", "10")],
+            "setting `throttle-burst` is 10: it must be at least the rate (50)",
+        ),
+        (
+            &[("reconcile-minutes", "0")],
+            "setting `reconcile-minutes` is 0: it must be 1..=60 minutes",
+        ),
+        (
+            &[("reconcile-grace-s", "0")],
+            "setting `reconcile-grace-s` is 0",
+        ),
+        (
+            &[("reconcile-batch", "0")],
+            "setting `reconcile-batch` is 0",
+        ),
+        (
+            &[("redrive-window-days", "400")],
+            "setting `redrive-window-days` is 400: it must be 1..=365 days",
+        ),
+        (
+            &[("alarm-email", "not an address")],
+            "setting `alarm-email` is not an address: it must be an email address",
+        ),
+        (&[("execution-timeout-s", "0")], "ExecutionTimeout is 0"),
+        (&[("retention-days", "91")], "RetentionPeriodInDays is 91"),
+    ];
+    for (settings, expected) in cases {
+        let problems = setting_problems(Stage::Dev, settings);
+        assert!(
+            problems.iter().any(|p| p.contains(expected)),
+            "{settings:?}: {problems:#?}"
+        );
+    }
+    // The record must outlive the durable retention plus the redrive window (prod: 30 + 7).
+    let problems = setting_problems(Stage::Prod, &[("ttl-days", "30")]);
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert!(problems[0].contains("at least 37 days"), "{problems:#?}");
+    assert!(setting_problems(Stage::Prod, &[("ttl-days", "37")]).is_empty());
+    assert!(setting_problems(Stage::Dev, &[("alarm-email", "ops@example.com")]).is_empty());
+    // Every stage as defined passes.
+    for stage in Stage::ALL {
+        assert!(setting_problems(stage, &[]).is_empty(), "{stage}");
+    }
 }

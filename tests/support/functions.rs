@@ -10,7 +10,8 @@ use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
 use aws_lambda_events::encodings::Body;
 use aws_lambda_events::http::{HeaderName, HeaderValue, Method};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, KeySchemaElement, KeyType, ScalarAttributeType,
+    AttributeDefinition, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType,
 };
 use serde_json::Value;
 use webhook_core::secret::SecretSource;
@@ -35,6 +36,78 @@ pub fn dynamo_at(endpoint: &str) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::from_conf(config)
 }
 
+/// The key schema elements of a template's `KeySchema`.
+fn key_schema(keys: &Value) -> Vec<KeySchemaElement> {
+    keys.as_array()
+        .into_iter()
+        .flatten()
+        .map(|k| {
+            KeySchemaElement::builder()
+                .attribute_name(k["AttributeName"].as_str().unwrap())
+                .key_type(KeyType::from(k["KeyType"].as_str().unwrap()))
+                .build()
+                .expect("a valid key schema")
+        })
+        .collect()
+}
+
+/// Creates table `name` on `client` exactly as the stack defines `WebhookTable` (keys and
+/// the attention index), read from the synthesized dev template.
+pub async fn create_status_table(client: &aws_sdk_dynamodb::Client, name: &str) {
+    let template = stacks::webhook::synth(stacks::webhook::Stage::Dev)
+        .expect("the dev stack synthesizes")
+        .to_value()
+        .expect("the template renders");
+    let props = &template["Resources"]["WebhookTable"]["Properties"];
+    let definitions = props["AttributeDefinitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            AttributeDefinition::builder()
+                .attribute_name(d["AttributeName"].as_str().unwrap())
+                .attribute_type(ScalarAttributeType::from(
+                    d["AttributeType"].as_str().unwrap(),
+                ))
+                .build()
+                .expect("a valid attribute definition")
+        })
+        .collect();
+    let indexes = props["GlobalSecondaryIndexes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|g| {
+            let projection = Projection::builder()
+                .projection_type(ProjectionType::from(
+                    g["Projection"]["ProjectionType"].as_str().unwrap(),
+                ))
+                .set_non_key_attributes(
+                    g["Projection"]["NonKeyAttributes"]
+                        .as_array()
+                        .map(|a| a.iter().map(|v| v.as_str().unwrap().to_owned()).collect()),
+                )
+                .build();
+            GlobalSecondaryIndex::builder()
+                .index_name(g["IndexName"].as_str().unwrap())
+                .set_key_schema(Some(key_schema(&g["KeySchema"])))
+                .projection(projection)
+                .build()
+                .expect("a valid index")
+        })
+        .collect::<Vec<_>>();
+    client
+        .create_table()
+        .table_name(name)
+        .set_attribute_definitions(Some(definitions))
+        .set_key_schema(Some(key_schema(&props["KeySchema"])))
+        .set_global_secondary_indexes((!indexes.is_empty()).then_some(indexes))
+        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+        .send()
+        .await
+        .expect("DynamoDB Local creates the table");
+}
+
 /// A new, empty status table (as the stack defines it) and a store over it.
 pub async fn fresh_store() -> Store {
     static N: AtomicUsize = AtomicUsize::new(0);
@@ -44,27 +117,7 @@ pub async fn fresh_store() -> Store {
         std::process::id(),
         N.fetch_add(1, Ordering::Relaxed)
     );
-    client
-        .create_table()
-        .table_name(&name)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name(webhook_contract::table::PARTITION_KEY)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .expect("a valid key schema"),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name(webhook_contract::table::PARTITION_KEY)
-                .key_type(KeyType::Hash)
-                .build()
-                .expect("a valid key schema"),
-        )
-        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
-        .send()
-        .await
-        .expect("DynamoDB Local creates the table");
+    create_status_table(&client, &name).await;
     Store::new(client, name, 7)
 }
 
@@ -96,11 +149,11 @@ impl FakeStarter {
 }
 
 impl Starter for FakeStarter {
-    async fn start(&self, id: &WebhookId) -> Result<Started, StartError> {
+    async fn start(&self, id: &WebhookId, attempt: u32) -> Result<Started, StartError> {
         self.calls
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push(id.to_string());
+            .push(webhook_core::starter::execution_name(id, attempt));
         if self.fail.load(Ordering::SeqCst) {
             return Err(StartError("injected: Lambda is unavailable".to_owned()));
         }
@@ -119,6 +172,7 @@ pub async fn receiver_with(secret: SecretSource) -> Receiver<FakeStarter> {
         store: fresh_store().await,
         starter: FakeStarter::default(),
         secret,
+        stage: "test".to_owned(),
     }
 }
 

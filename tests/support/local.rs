@@ -25,7 +25,7 @@ pub struct LocalCloud {
 impl LocalCloud {
     /// Starts `deployer local --port 0 --no-build <args>` with `WEBHOOK_SECRET=secret`.
     pub fn start(args: &[&str], secret: Option<&str>) -> Self {
-        for f in ["receiver", "processor", "status"] {
+        for f in ["receiver", "processor", "status", "reconciler"] {
             let bin = deployer_bin().with_file_name(f);
             let own = format!("functions/{f}");
             let sources = [

@@ -1,26 +1,35 @@
-//! The durable processor: Validate -> Process -> Finalize, each a checkpointed step.
+//! The durable processor: Validate -> Process -> Finalize, each a checkpointed step, and on
+//! any failure a fourth, `record-failure`, that writes FAILED.
 //!
-//! Each step moves the status record forward with a conditional write, so a replayed or
-//! retried step never moves it back. A validation failure is permanent: the record becomes
-//! FAILED with every reason and the execution fails, without retries. Transient store errors
-//! (throttling, timeouts) are retried with exponential backoff and jitter; the execution
-//! suspends between attempts instead of holding the invocation open.
+//! Each step moves the status record forward with a conditional write on the record's
+//! attempt and status rank, so a replayed or retried step never moves it back, and an
+//! attempt that was redriven can no longer write. Every way the pipeline can fail (a
+//! validation failure, a permanent store error, transient errors past the retry budget, a
+//! panic in a step body) ends in the `record-failure` step: the FAILED write is itself
+//! checkpointed, so it happens once however the invocations around it crash. What the
+//! function cannot see (a crash loop, `ExecutionTimeout`, a stop) the reconciler repairs.
+//! Values echoed into the result or the error are capped, so the final write always fits
+//! DynamoDB's item limit.
 
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use aws_durable_execution_sdk::{
-    self as durable, BoxError, DurableContext, RetryDecision, StepError,
+    self as durable, BoxError, DurableContext, OperationError, OperationErrorKind, RetryDecision,
+    StepError, StepErrorKind, TypedError,
 };
+use futures_util::FutureExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use webhook_contract::steps;
-use webhook_core::record::{Failure, Record, Status};
+use webhook_core::faults::Faults;
+use webhook_core::record::{Failure, MAX_TEXT_CHARS, Record, Status, cap, is_capped};
 use webhook_core::rules::{self, RULES};
-use webhook_core::starter::ProcessorInput;
+use webhook_core::starter::{ProcessorInput, execution_name};
 use webhook_core::store::{Advance, Advanced, Phase};
 use webhook_core::time::Instant;
 use webhook_core::{Store, StoreError, WebhookId};
@@ -37,7 +46,15 @@ pub trait Records: Send + Sync + 'static {
     fn advance(
         &self,
         id: &WebhookId,
+        attempt: u32,
         change: &Advance,
+        now: Instant,
+    ) -> impl Future<Output = Result<Advanced, StoreError>> + Send;
+    fn fail(
+        &self,
+        id: &WebhookId,
+        attempt: u32,
+        failure: &Failure,
         now: Instant,
     ) -> impl Future<Output = Result<Advanced, StoreError>> + Send;
 }
@@ -49,20 +66,48 @@ impl Records for Store {
     async fn advance(
         &self,
         id: &WebhookId,
+        attempt: u32,
         change: &Advance,
         now: Instant,
     ) -> Result<Advanced, StoreError> {
-        Store::advance(self, id, change, now).await
+        Store::advance(self, id, attempt, change, now).await
+    }
+    async fn fail(
+        &self,
+        id: &WebhookId,
+        attempt: u32,
+        failure: &Failure,
+        now: Instant,
+    ) -> Result<Advanced, StoreError> {
+        Store::fail(self, id, attempt, failure, now).await
     }
 }
 
 /// Why a step body failed; only transient failures are retried.
 #[derive(Debug, thiserror::Error)]
 pub enum StepFailure {
-    #[error("transient: {0}")]
+    #[error("{0}")]
     Transient(String),
     #[error("{0}")]
     Permanent(String),
+    /// The step body panicked: a bug, not retried.
+    #[error("the step panicked: {0}")]
+    Panicked(String),
+}
+
+impl StepFailure {
+    /// The error type recorded in the execution history and the record.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            StepFailure::Transient(_) => "TransientError",
+            StepFailure::Permanent(_) => "PermanentError",
+            StepFailure::Panicked(_) => "Panic",
+        }
+    }
+
+    fn boxed(self) -> BoxError {
+        Box::new(TypedError::with_type(self.error_type(), self))
+    }
 }
 
 impl From<StoreError> for StepFailure {
@@ -94,14 +139,18 @@ pub enum Validation {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Processed {
-    /// The webhook's `type`.
+    /// The webhook's `type` (capped).
     pub kind: String,
-    /// The business reference: `orderId`, `transactionId`, `userId` or `id`, when present.
+    /// The business reference: `orderId`, `transactionId`, `userId` or `id`, when present
+    /// (capped).
     pub reference: Option<String>,
     /// Number of top-level fields of the payload.
     pub fields: usize,
     /// Size of the payload in bytes.
     pub bytes: usize,
+    /// Whether `kind` or `reference` was cut to fit the record.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
 }
 
 /// The execution's result.
@@ -115,18 +164,25 @@ pub struct Outcome {
 
 /// How many times each step's body ran in this process (for logs, tests and benchmarks).
 #[derive(Debug, Default)]
-pub struct StepRuns([AtomicU32; 3]);
+pub struct StepRuns([AtomicU32; 4]);
 
 impl StepRuns {
+    const STEPS: [&str; 4] = [
+        steps::VALIDATE,
+        steps::PROCESS,
+        steps::FINALIZE,
+        steps::RECORD_FAILURE,
+    ];
+
     pub fn of(&self, step: &str) -> u32 {
-        steps::ALL
+        Self::STEPS
             .iter()
             .position(|s| *s == step)
             .map_or(0, |i| self.0[i].load(Ordering::Relaxed))
     }
 
     fn count(&self, step: &str) {
-        if let Some(i) = steps::ALL.iter().position(|s| *s == step) {
+        if let Some(i) = Self::STEPS.iter().position(|s| *s == step) {
             self.0[i].fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -142,10 +198,22 @@ pub fn backoff(attempt: u32) -> Duration {
     Duration::from_secs(1 + random % cap.max(1))
 }
 
+/// The [`StepFailure`] in an error's source chain.
+fn step_failure<'a>(err: &'a (dyn std::error::Error + 'static)) -> Option<&'a StepFailure> {
+    let mut link = Some(err);
+    while let Some(e) = link {
+        if let Some(f) = e.downcast_ref::<StepFailure>() {
+            return Some(f);
+        }
+        link = e.source();
+    }
+    None
+}
+
 /// Retries transient failures only.
 pub fn retry_transient(err: &StepError, attempt: u32) -> RetryDecision {
     let transient = std::error::Error::source(err)
-        .and_then(|s| s.downcast_ref::<StepFailure>())
+        .and_then(step_failure)
         .is_some_and(|f| matches!(f, StepFailure::Transient(_)));
     if transient && attempt < MAX_ATTEMPTS {
         RetryDecision::Retry {
@@ -156,11 +224,43 @@ pub fn retry_transient(err: &StepError, attempt: u32) -> RetryDecision {
     }
 }
 
+/// The record's failure for a step that failed with `err` (live or replayed: the error type
+/// and message come from the history, so both give the same failure).
+fn step_failed(step: &str, err: &OperationError) -> Failure {
+    let wire = err.wire();
+    let error_type = wire.and_then(|w| w.error_type()).unwrap_or("StepFailed");
+    // The SDK records the whole source chain, `<type>: <message>`: keep the message.
+    let message = wire
+        .and_then(|w| w.error_message())
+        .map_or_else(|| err.to_string(), str::to_owned);
+    let message = message
+        .strip_prefix(&format!("{error_type}: "))
+        .unwrap_or(&message);
+    let attempts = match err.kind() {
+        OperationErrorKind::Step(e) => match e.kind() {
+            StepErrorKind::RetriesExhausted(d) => d.attempts(),
+            _ => 1,
+        },
+        _ => 1,
+    };
+    Failure::new(error_type, message).in_step(step, attempts)
+}
+
+/// The text of a panic's payload.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
+}
+
 /// The processor over a store of records.
 #[derive(Debug)]
 pub struct Processor<R> {
     records: Arc<R>,
     runs: Arc<StepRuns>,
+    faults: Arc<Faults>,
 }
 
 impl<R> Clone for Processor<R> {
@@ -168,6 +268,7 @@ impl<R> Clone for Processor<R> {
         Processor {
             records: self.records.clone(),
             runs: self.runs.clone(),
+            faults: self.faults.clone(),
         }
     }
 }
@@ -182,12 +283,26 @@ fn reference(payload: &Value) -> Option<String> {
         })
 }
 
+/// One attempt of one webhook: what every step works on.
+#[derive(Clone, Debug)]
+struct Job {
+    id: WebhookId,
+    attempt: u32,
+}
+
 impl<R: Records> Processor<R> {
     pub fn new(records: R) -> Self {
         Processor {
             records: Arc::new(records),
             runs: Arc::default(),
+            faults: Arc::default(),
         }
+    }
+
+    /// With the local cloud's in-function faults (tests only).
+    pub fn with_faults(mut self, faults: Faults) -> Self {
+        self.faults = Arc::new(faults);
+        self
     }
 
     pub fn runs(&self) -> &StepRuns {
@@ -204,62 +319,83 @@ impl<R: Records> Processor<R> {
         Ok((record, payload))
     }
 
-    async fn validate(&self, id: &WebhookId) -> Result<Validation, StepFailure> {
-        self.runs.count(steps::VALIDATE);
-        tracing::info!(step = steps::VALIDATE, %id, "step body running");
-        let validating = |phase| Advance::new(steps::VALIDATE, phase, Status::Validating);
-        self.records
-            .advance(id, &validating(Phase::Started), Instant::now())
-            .await?;
-        let (_, payload) = self.load(id).await?;
-        let reasons = rules::violations(RULES, &payload);
-        if reasons.is_empty() {
-            self.records
-                .advance(id, &validating(Phase::Finished), Instant::now())
-                .await?;
-            let kind = payload["type"].as_str().unwrap_or_default().to_owned();
-            return Ok(Validation::Valid { kind });
+    /// Marks the body of `step` as running (the log line the local cloud's kill switch
+    /// waits for) and panics where a test asked for it.
+    fn enter(&self, job: &Job, step: &str) {
+        self.runs.count(step);
+        let name = execution_name(&job.id, job.attempt);
+        tracing::info!(step, id = %job.id, execution = %name, "step body running");
+        if self.faults.panics(&name, step) {
+            panic!("fault injection: panic in step {step} of {name}");
         }
-        let failed = Advance {
-            error: Some(Failure {
-                message: "validation failed".to_owned(),
-                reasons: reasons.clone(),
-            }),
-            ..Advance::new(steps::VALIDATE, Phase::Finished, Status::Failed)
-        };
-        self.records.advance(id, &failed, Instant::now()).await?;
-        Ok(Validation::Invalid { reasons })
     }
 
-    async fn process(&self, id: &WebhookId, kind: String) -> Result<Processed, StepFailure> {
-        self.runs.count(steps::PROCESS);
-        tracing::info!(step = steps::PROCESS, %id, "step body running");
+    async fn validate(&self, job: &Job) -> Result<Validation, StepFailure> {
+        self.enter(job, steps::VALIDATE);
+        let validating = |phase| Advance::new(steps::VALIDATE, phase, Status::Validating);
+        let now = Instant::now();
+        self.records
+            .advance(&job.id, job.attempt, &validating(Phase::Started), now)
+            .await?;
+        let (_, payload) = self.load(&job.id).await?;
+        let reasons = rules::violations(RULES, &payload);
+        if !reasons.is_empty() {
+            return Ok(Validation::Invalid { reasons });
+        }
+        self.records
+            .advance(
+                &job.id,
+                job.attempt,
+                &validating(Phase::Finished),
+                Instant::now(),
+            )
+            .await?;
+        let kind = payload["type"].as_str().unwrap_or_default();
+        Ok(Validation::Valid {
+            kind: cap(kind, MAX_TEXT_CHARS),
+        })
+    }
+
+    async fn process(&self, job: &Job, kind: String) -> Result<Processed, StepFailure> {
+        self.enter(job, steps::PROCESS);
         let processing = |phase| Advance::new(steps::PROCESS, phase, Status::Processing);
         self.records
-            .advance(id, &processing(Phase::Started), Instant::now())
+            .advance(
+                &job.id,
+                job.attempt,
+                &processing(Phase::Started),
+                Instant::now(),
+            )
             .await?;
-        let (record, payload) = self.load(id).await?;
+        let (record, payload) = self.load(&job.id).await?;
+        let reference = reference(&payload);
+        let truncated = is_capped(&kind, MAX_TEXT_CHARS)
+            || reference
+                .as_deref()
+                .is_some_and(|r| is_capped(r, MAX_TEXT_CHARS));
         let processed = Processed {
             kind,
-            reference: reference(&payload),
+            reference: reference.map(|r| cap(&r, MAX_TEXT_CHARS)),
             fields: payload.as_object().map_or(0, |o| o.len()),
             bytes: record.payload.len(),
+            truncated,
         };
         self.records
-            .advance(id, &processing(Phase::Finished), Instant::now())
+            .advance(
+                &job.id,
+                job.attempt,
+                &processing(Phase::Finished),
+                Instant::now(),
+            )
             .await?;
         Ok(processed)
     }
 
-    async fn finalize(&self, id: &WebhookId, processed: Processed) -> Result<Outcome, StepFailure> {
-        self.runs.count(steps::FINALIZE);
-        tracing::info!(step = steps::FINALIZE, %id, "step body running");
+    async fn finalize(&self, job: &Job, processed: Processed) -> Result<Outcome, StepFailure> {
+        self.enter(job, steps::FINALIZE);
+        let started = Advance::new(steps::FINALIZE, Phase::Started, Status::Processing);
         self.records
-            .advance(
-                id,
-                &Advance::new(steps::FINALIZE, Phase::Started, Status::Processing),
-                Instant::now(),
-            )
+            .advance(&job.id, job.attempt, &started, Instant::now())
             .await?;
         let result = serde_json::to_string(&processed)
             .map_err(|e| StepFailure::Permanent(format!("cannot render the result: {e}")))?;
@@ -267,12 +403,79 @@ impl<R: Records> Processor<R> {
             result: Some(result),
             ..Advance::new(steps::FINALIZE, Phase::Finished, Status::Completed)
         };
-        self.records.advance(id, &completed, Instant::now()).await?;
+        self.records
+            .advance(&job.id, job.attempt, &completed, Instant::now())
+            .await?;
         Ok(Outcome {
-            id: id.to_string(),
+            id: job.id.to_string(),
             status: Status::Completed,
             result: processed,
         })
+    }
+
+    async fn record_failure(&self, job: &Job, failure: Failure) -> Result<(), StepFailure> {
+        self.runs.count(steps::RECORD_FAILURE);
+        tracing::warn!(id = %job.id, attempt = job.attempt, ?failure, "recording FAILED");
+        self.records
+            .fail(&job.id, job.attempt, &failure, Instant::now())
+            .await?;
+        Ok(())
+    }
+
+    /// Runs `body` as the checkpointed step `name` (transient failures retried; a panic is
+    /// a permanent failure), returning the record's failure when it fails for good.
+    async fn step<O, F, Fut>(
+        &self,
+        ctx: &DurableContext,
+        name: &'static str,
+        body: F,
+    ) -> Result<O, Failure>
+    where
+        O: Serialize + for<'de> Deserialize<'de> + Send + 'static,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<O, StepFailure>> + Send + 'static,
+    {
+        ctx.step(move |_| async move {
+            match AssertUnwindSafe(body()).catch_unwind().await {
+                Ok(result) => result.map_err(StepFailure::boxed),
+                Err(payload) => Err(StepFailure::Panicked(panic_message(&*payload)).boxed()),
+            }
+        })
+        .name(name)
+        .retry_strategy(retry_transient)
+        .await
+        .map_err(|e| step_failed(name, &e))
+    }
+
+    /// Validate -> Process -> Finalize; the failure of the first step that fails for good.
+    async fn pipeline(&self, ctx: &DurableContext, job: &Job) -> Result<Outcome, Failure> {
+        let (p, j) = (self.clone(), job.clone());
+        let validation = self
+            .step(
+                ctx,
+                steps::VALIDATE,
+                move || async move { p.validate(&j).await },
+            )
+            .await?;
+        let kind = match validation {
+            Validation::Valid { kind } => kind,
+            Validation::Invalid { reasons } => {
+                return Err(Failure::new("ValidationFailed", "validation failed")
+                    .with_reasons(&reasons)
+                    .in_step(steps::VALIDATE, 1));
+            }
+        };
+        let (p, j) = (self.clone(), job.clone());
+        let processed = self
+            .step(ctx, steps::PROCESS, move || async move {
+                p.process(&j, kind).await
+            })
+            .await?;
+        let (p, j) = (self.clone(), job.clone());
+        self.step(ctx, steps::FINALIZE, move || async move {
+            p.finalize(&j, processed).await
+        })
+        .await
     }
 
     /// The durable handler.
@@ -281,40 +484,45 @@ impl<R: Records> Processor<R> {
         input: ProcessorInput,
         ctx: DurableContext,
     ) -> Result<Outcome, BoxError> {
-        let id = WebhookId::parse(&input.id)?;
-
-        let (p, i) = (self.clone(), id.clone());
-        let validation = ctx
-            .step(move |_| async move { p.validate(&i).await.map_err(BoxError::from) })
-            .name(steps::VALIDATE)
-            .retry_strategy(retry_transient)
-            .await?;
-        let kind = match validation {
-            Validation::Valid { kind } => kind,
-            Validation::Invalid { reasons } => return Err(ValidationFailed { reasons }.into()),
+        let job = Job {
+            id: WebhookId::parse(&input.id)?,
+            attempt: input.attempt.max(1),
         };
-
-        let (p, i) = (self.clone(), id.clone());
-        let processed = ctx
-            .step(move |_| async move { p.process(&i, kind).await.map_err(BoxError::from) })
-            .name(steps::PROCESS)
-            .retry_strategy(retry_transient)
-            .await?;
-
-        let (p, i) = (self.clone(), id);
-        let outcome = ctx
-            .step(move |_| async move { p.finalize(&i, processed).await.map_err(BoxError::from) })
-            .name(steps::FINALIZE)
-            .retry_strategy(retry_transient)
-            .await?;
-        Ok(outcome)
+        let failure = match self.pipeline(&ctx, &job).await {
+            Ok(outcome) => return Ok(outcome),
+            Err(failure) => failure,
+        };
+        let (p, j, f) = (self.clone(), job.clone(), failure.clone());
+        // If even this fails for good, the execution fails anyway and the reconciler
+        // records FAILED from it.
+        self.step(&ctx, steps::RECORD_FAILURE, move || async move {
+            p.record_failure(&j, f).await
+        })
+        .await
+        .map_err(|f| failure_error(&f))?;
+        Err(failure_error(&failure))
     }
+}
+
+/// The execution's error for `failure`: its type and message.
+fn failure_error(failure: &Failure) -> BoxError {
+    let error_type = failure
+        .error_type
+        .clone()
+        .unwrap_or_else(|| "Failed".to_owned());
+    let message = if failure.reasons.is_empty() {
+        failure.message.clone()
+    } else {
+        format!("{}: {}", failure.message, failure.reasons.join("; "))
+    };
+    Box::new(TypedError::with_type(error_type, message))
 }
 
 /// Runs the processor in the Lambda runtime, configured by the environment.
 pub async fn run() -> Result<(), lambda_runtime::Error> {
     let sdk = webhook_core::config::aws().await;
-    let processor = Processor::new(webhook_core::config::store(&sdk)?);
+    let processor =
+        Processor::new(webhook_core::config::store(&sdk)?).with_faults(Faults::from_env());
     durable::run(move |input: ProcessorInput, ctx: DurableContext| {
         let p = processor.clone();
         async move { p.execute(input, ctx).await }
@@ -335,5 +543,29 @@ mod tests {
                 assert!((1..=cap.max(1)).contains(&d), "attempt {attempt}: {d}");
             }
         }
+    }
+
+    #[test]
+    fn failures_become_execution_errors_with_their_type() {
+        let f = Failure::new("ValidationFailed", "validation failed")
+            .with_reasons(&["a".to_owned(), "b".to_owned()]);
+        let e = failure_error(&f);
+        let typed = e.downcast_ref::<TypedError>().unwrap();
+        assert_eq!(typed.error_type(), "ValidationFailed");
+        let cause = std::error::Error::source(typed).unwrap();
+        assert_eq!(cause.to_string(), "validation failed: a; b");
+    }
+
+    #[test]
+    fn only_transient_step_failures_are_found_as_such() {
+        let boxed = StepFailure::Transient("x".into()).boxed();
+        assert!(matches!(
+            step_failure(&*boxed),
+            Some(StepFailure::Transient(_))
+        ));
+        assert_eq!(
+            boxed.downcast_ref::<TypedError>().unwrap().error_type(),
+            "TransientError"
+        );
     }
 }

@@ -3,15 +3,18 @@
 //! Nothing is stored for a rejected request. A delivery is recorded once (its id comes from
 //! the provider's delivery id, or the body), and its durable execution is named after it, so
 //! a redelivery returns the same id and never starts a second execution. If starting the
-//! execution fails, the answer is 503 and the record says so: the provider's retry starts it.
+//! execution fails, the answer is 503 and the record says so: the provider's retry, or the
+//! reconciler, starts it. A redelivery of a FAILED webhook is a duplicate too (a failure is
+//! never silently processed again); its answer says how to redrive it.
 
 use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
 use aws_lambda_events::http::Method;
 use serde::Serialize;
 use webhook_contract::{env, routes};
 use webhook_core::http::{self, body, header};
-use webhook_core::ids::Delivery;
+use webhook_core::ids::{Delivery, MAX_DELIVERY_ID_LEN};
 use webhook_core::record::Start;
+use webhook_core::record::check_fits;
 use webhook_core::secret::SecretSource;
 use webhook_core::starter::{LambdaStarter, Starter};
 use webhook_core::store::{Inserted, NewWebhook};
@@ -27,6 +30,8 @@ pub struct Receiver<S> {
     pub store: Store,
     pub starter: S,
     pub secret: SecretSource,
+    /// The stage's name, for the redrive hint of a failed webhook.
+    pub stage: String,
 }
 
 /// The 202 body.
@@ -36,6 +41,9 @@ pub struct Accepted<'a> {
     pub id: &'a str,
     pub status: Status,
     pub status_url: &'a str,
+    /// For a redelivered webhook that FAILED: why it is not processed again, and how to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 /// A request refused before anything was stored.
@@ -99,6 +107,7 @@ impl<S: Starter> Receiver<S> {
                 ),
             ));
         }
+        check_fits(raw.len(), MAX_DELIVERY_ID_LEN).map_err(|e| refuse(413, &e.to_string()))?;
         match header(req, "content-type") {
             Some(ct) if is_json(ct) => {}
             Some(ct) => {
@@ -153,6 +162,9 @@ impl<S: Starter> Receiver<S> {
             Ok(Inserted::Created(record)) => record,
             Ok(Inserted::Existing(record)) => {
                 tracing::info!(%id, status = record.status.as_str(), "redelivery");
+                if record.status == Status::Failed {
+                    return Ok(self.failed_duplicate(req, &record));
+                }
                 if matches!(record.start, Start::Started { .. }) {
                     return Ok(self.accepted(req, &id, record.status, true));
                 }
@@ -167,12 +179,17 @@ impl<S: Starter> Receiver<S> {
                 ));
             }
         };
-        match self.starter.start(&id).await {
+        let attempt = record.attempt;
+        match self.starter.start(&id, attempt).await {
             Ok(started) => {
                 let start = Start::Started {
                     execution_arn: started.execution_arn,
                 };
-                if let Err(e) = self.store.record_start(&id, &start, Instant::now()).await {
+                let recorded = self
+                    .store
+                    .record_start(&id, attempt, &start, Instant::now())
+                    .await;
+                if let Err(e) = recorded {
                     // The execution runs; a redelivery would only start it again by name,
                     // which the service deduplicates.
                     tracing::warn!(%id, error = %e, "execution started but not recorded");
@@ -185,8 +202,11 @@ impl<S: Starter> Receiver<S> {
                 let failed = Start::Failed {
                     reason: e.to_string(),
                 };
-                if let Err(store_err) = self.store.record_start(&id, &failed, Instant::now()).await
-                {
+                let recorded = self
+                    .store
+                    .record_start(&id, attempt, &failed, Instant::now())
+                    .await;
+                if let Err(store_err) = recorded {
                     tracing::error!(%id, error = %store_err, "cannot record the failed start");
                 }
                 let body = serde_json::json!({
@@ -198,12 +218,37 @@ impl<S: Starter> Receiver<S> {
         }
     }
 
+    /// The answer to a redelivery of a webhook that FAILED: a duplicate, not processed again.
+    fn failed_duplicate(
+        &self,
+        req: &ApiGatewayProxyRequest,
+        record: &webhook_core::Record,
+    ) -> ApiGatewayProxyResponse {
+        let message = format!(
+            "this webhook FAILED on attempt {}; a redelivery does not process it again. \
+             Redrive it once the cause is fixed: deployer webhooks redrive {} --stage {}",
+            record.attempt, record.id, self.stage
+        );
+        self.respond(req, &record.id, record.status, true, Some(message))
+    }
+
     fn accepted(
         &self,
         req: &ApiGatewayProxyRequest,
         id: &WebhookId,
         status: Status,
         duplicate: bool,
+    ) -> ApiGatewayProxyResponse {
+        self.respond(req, id, status, duplicate, None)
+    }
+
+    fn respond(
+        &self,
+        req: &ApiGatewayProxyRequest,
+        id: &WebhookId,
+        status: Status,
+        duplicate: bool,
+        message: Option<String>,
     ) -> ApiGatewayProxyResponse {
         let url = status_url(req, id);
         let res = http::json(
@@ -212,6 +257,7 @@ impl<S: Starter> Receiver<S> {
                 id: id.as_str(),
                 status,
                 status_url: &url,
+                message,
             },
         );
         let res = http::with_header(res, "location", &url);
@@ -240,6 +286,7 @@ pub async fn from_env() -> Result<Receiver<LambdaStarter>, config::ConfigError> 
         store,
         starter: LambdaStarter::new(aws_sdk_lambda::Client::new(&sdk), function),
         secret,
+        stage: config::optional(env::STAGE).unwrap_or_else(|| "<stage>".to_owned()),
     })
 }
 

@@ -35,6 +35,7 @@ impl Serialize for Steps<'_> {
 struct View<'a> {
     id: &'a str,
     status: Status,
+    attempt: u32,
     current_step: Option<&'a str>,
     steps: Steps<'a>,
     received_at: &'a str,
@@ -61,6 +62,7 @@ fn view(record: &Record) -> View<'_> {
     View {
         id: record.id.as_str(),
         status: record.status,
+        attempt: record.attempt,
         current_step: record.current_step.as_deref(),
         steps: Steps(known.chain(others).collect()),
         received_at: &record.received_at,

@@ -26,6 +26,19 @@ pub mod env {
     pub const WEBHOOK_SECRET: &str = "WEBHOOK_SECRET";
     /// Value of `Access-Control-Allow-Origin` on status responses; unset means no CORS headers.
     pub const CORS_ALLOW_ORIGIN: &str = "CORS_ALLOW_ORIGIN";
+    /// The stage's name (`dev`, `staging`, `prod`), for messages and metric dimensions.
+    pub const STAGE: &str = "STAGE";
+    /// Seconds a record may stay non-terminal without an execution before the reconciler
+    /// starts one (longer than the receiver's own write-then-start).
+    pub const RECONCILE_GRACE_S: &str = "RECONCILE_GRACE_S";
+    /// Seconds after which a non-terminal record is reported stuck: the execution timeout
+    /// plus two reconcile intervals plus the grace.
+    pub const STUCK_AFTER_S: &str = "STUCK_AFTER_S";
+    /// Most records one reconciler run examines (bounded work per run).
+    pub const RECONCILE_BATCH: &str = "RECONCILE_BATCH";
+    /// Fault injection for the local cloud's tests only (see `webhook_core::faults`); never
+    /// set in a template.
+    pub const LOCAL_FAULTS: &str = "WEBHOOK_LOCAL_FAULTS";
 }
 
 /// HTTP routes of the webhook API, as path segments under the stage's base URL.
@@ -42,6 +55,38 @@ pub mod table {
     pub const PARTITION_KEY: &str = "id";
     /// Attribute holding the expiry time in epoch seconds, enabled as the table's TTL.
     pub const TTL_ATTRIBUTE: &str = "ttl";
+    /// The sparse global secondary index of records that need attention: present while a
+    /// record is not terminal (`open#<shard>`) or FAILED (`failed#<shard>`), absent once
+    /// COMPLETED. The reconciler and `deployer webhooks` read it instead of scanning.
+    pub const ATTENTION_INDEX: &str = "attention";
+    /// Partition key of [`ATTENTION_INDEX`] (type S): `open#<h>` or `failed#<h>`, where
+    /// `<h>` is the last hex digit of the id (16 shards per state).
+    pub const ATTENTION: &str = "attention";
+    /// Sort key of [`ATTENTION_INDEX`] (type N): when the record entered that state, epoch ms.
+    pub const ATTENTION_SINCE: &str = "attentionSince";
+    /// The attributes [`ATTENTION_INDEX`] projects besides the keys.
+    pub const ATTENTION_PROJECTION: [&str; 6] = [
+        "status",
+        "attempt",
+        "currentStep",
+        "receivedAt",
+        "updatedAt",
+        "executionArn",
+    ];
+}
+
+/// Metrics the functions publish (CloudWatch embedded metric format) and the stack alarms on.
+pub mod metrics {
+    /// The namespace of the project's own metrics.
+    pub const NAMESPACE: &str = "Webhooks";
+    /// The dimension every metric carries: the stage name.
+    pub const STAGE_DIMENSION: &str = "Stage";
+    /// Webhooks the reconciler found non-terminal past the bound.
+    pub const STUCK: &str = "Stuck";
+    /// Executions the reconciler started (never started, or a new attempt).
+    pub const RESTARTED: &str = "Restarted";
+    /// Records the reconciler moved to FAILED from a failed, timed-out or stopped execution.
+    pub const MARKED_FAILED: &str = "MarkedFailed";
 }
 
 /// Durable step names of the processor, in execution order.
@@ -51,10 +96,13 @@ pub mod steps {
     pub const FINALIZE: &str = "finalize";
     /// The steps in the order the processor runs them.
     pub const ALL: [&str; 3] = [VALIDATE, PROCESS, FINALIZE];
+    /// The step that records FAILED when any of [`ALL`] fails (checkpointed, so the write
+    /// happens once per attempt whatever crashes around it).
+    pub const RECORD_FAILURE: &str = "record-failure";
 }
 
 /// Name of the alias through which the durable processor is invoked.
 pub const DURABLE_ALIAS: &str = "live";
 
 /// Default number of days a status record is kept before DynamoDB TTL removes it.
-pub const DEFAULT_TTL_DAYS: u32 = 7;
+pub const DEFAULT_TTL_DAYS: u32 = 14;

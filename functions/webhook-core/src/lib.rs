@@ -5,6 +5,8 @@
 //! [`webhook_contract`]; nothing here depends on the stack or the deployer.
 
 pub mod config;
+pub mod executions;
+pub mod faults;
 pub mod http;
 pub mod ids;
 pub mod record;

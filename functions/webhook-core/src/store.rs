@@ -14,7 +14,11 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailur
 use webhook_contract::{steps, table};
 
 use crate::WebhookId;
-use crate::record::{Failure, Record, Start, Status, StepTimes};
+use base64::Engine;
+
+use crate::record::{
+    Failure, MAX_NAME_CHARS, MAX_TEXT_CHARS, Record, Start, Status, StepTimes, cap, cap_list,
+};
 use crate::time::Instant;
 
 type Item = HashMap<String, AttributeValue>;
@@ -37,6 +41,10 @@ mod attr {
     pub const START_STATE: &str = "startState";
     pub const START_ERROR: &str = "startError";
     pub const EXECUTION_ARN: &str = "executionArn";
+    pub const ATTEMPT: &str = "attempt";
+    pub const ERROR_TYPE: &str = "errorType";
+    pub const ERROR_STEP: &str = "errorStep";
+    pub const ERROR_ATTEMPTS: &str = "errorAttempts";
 }
 
 /// A failed store operation.
@@ -53,6 +61,8 @@ pub enum StoreError {
     },
     #[error("status record {id} is malformed: {reason}")]
     Malformed { id: String, reason: String },
+    #[error("the page cursor is not one this store gave out ({0})")]
+    BadCursor(String),
 }
 
 impl StoreError {
@@ -126,23 +136,20 @@ pub struct Advance {
     /// The step name (one of [`steps::ALL`]).
     pub step: &'static str,
     pub phase: Phase,
-    /// The status the record moves to.
+    /// The status the record moves to (never FAILED: see [`Store::fail`]).
     pub status: Status,
     /// JSON text of the webhook's result (with [`Status::Completed`]).
     pub result: Option<String>,
-    /// Why it failed (with [`Status::Failed`]).
-    pub error: Option<Failure>,
 }
 
 impl Advance {
-    /// A step's start or finish, moving the record to `status`, with no result or error.
+    /// A step's start or finish, moving the record to `status`, with no result.
     pub fn new(step: &'static str, phase: Phase, status: Status) -> Self {
         Advance {
             step,
             phase,
             status,
             result: None,
-            error: None,
         }
     }
 }
@@ -153,12 +160,78 @@ pub enum Phase {
     Finished,
 }
 
-/// Whether an [`Advance`] changed the record.
+/// Whether a conditional write changed the record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Advanced {
     Applied,
-    /// The record is already past this point (a replay or a retry): nothing was written.
+    /// The record is already past this point, or on another attempt (a replay, a retry, a
+    /// redriven webhook): nothing was written.
     AlreadyPast,
+}
+
+/// What a new attempt may start from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RestartFrom {
+    /// A FAILED record (a redrive by an operator).
+    Failed,
+    /// A record that is not terminal but whose execution belongs to an earlier life of the
+    /// record (the reconciler, after a record expired and came back).
+    Open,
+}
+
+/// The outcome of [`Store::new_attempt`].
+#[derive(Debug)]
+pub enum Restarted {
+    /// The record is now RECEIVED on this attempt.
+    Attempt(u32),
+    /// The record is not in the expected state (any more): its current value.
+    Refused(Box<Record>),
+}
+
+/// Which part of the attention index to read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Attention {
+    /// RECEIVED, VALIDATING or PROCESSING.
+    Open,
+    Failed,
+}
+
+impl Attention {
+    fn key(self, id: &WebhookId) -> String {
+        self.partition(id.as_str().chars().last().unwrap_or('0'))
+    }
+
+    fn partition(self, shard: char) -> String {
+        match self {
+            Attention::Open => format!("open#{shard}"),
+            Attention::Failed => format!("failed#{shard}"),
+        }
+    }
+}
+
+/// The 16 shards of each state in the attention index (the last hex digit of the id).
+const SHARDS: &str = "0123456789abcdef";
+
+/// One record as the attention index shows it (its projected attributes).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    pub id: WebhookId,
+    pub status: Status,
+    pub attempt: u32,
+    /// When it entered its state, epoch ms.
+    pub since: u64,
+    pub current_step: Option<String>,
+    pub received_at: String,
+    pub updated_at: String,
+    pub execution_arn: Option<String>,
+}
+
+/// One page of [`Store::attention`].
+#[derive(Debug, Default)]
+pub struct Page {
+    pub entries: Vec<Entry>,
+    /// Where the next page starts, when there is one.
+    pub next: Option<String>,
 }
 
 fn s(v: impl Into<String>) -> AttributeValue {
@@ -167,6 +240,68 @@ fn s(v: impl Into<String>) -> AttributeValue {
 
 fn n(v: impl ToString) -> AttributeValue {
     AttributeValue::N(v.to_string())
+}
+
+/// An update expression with its placeholders: `#n0 = :v0`, `REMOVE #n1`...
+#[derive(Debug, Default)]
+struct Update {
+    set: Vec<String>,
+    remove: Vec<String>,
+    names: HashMap<String, String>,
+    values: Item,
+}
+
+impl Update {
+    fn name(&mut self, attr: &str) -> String {
+        if let Some((k, _)) = self.names.iter().find(|(_, v)| *v == attr) {
+            return k.clone();
+        }
+        let k = format!("#n{}", self.names.len());
+        self.names.insert(k.clone(), attr.to_owned());
+        k
+    }
+
+    fn value(&mut self, v: AttributeValue) -> String {
+        let k = format!(":v{}", self.values.len());
+        self.values.insert(k.clone(), v);
+        k
+    }
+
+    fn set(&mut self, attr: &str, v: AttributeValue) -> &mut Self {
+        let (name, value) = (self.name(attr), self.value(v));
+        self.set.push(format!("{name} = {value}"));
+        self
+    }
+
+    /// `parent.child = if_not_exists(parent.child, v)`: the first write is the one that counts.
+    fn set_once(&mut self, path: &[&str], v: AttributeValue) -> &mut Self {
+        let path = path
+            .iter()
+            .map(|a| self.name(a))
+            .collect::<Vec<_>>()
+            .join(".");
+        let value = self.value(v);
+        self.set
+            .push(format!("{path} = if_not_exists({path}, {value})"));
+        self
+    }
+
+    fn remove(&mut self, attr: &str) -> &mut Self {
+        let name = self.name(attr);
+        self.remove.push(name);
+        self
+    }
+
+    fn expression(&self) -> String {
+        let mut out = String::new();
+        if !self.set.is_empty() {
+            out.push_str(&format!("SET {}", self.set.join(", ")));
+        }
+        if !self.remove.is_empty() {
+            out.push_str(&format!(" REMOVE {}", self.remove.join(", ")));
+        }
+        out
+    }
 }
 
 /// The status table of `table_name`, whose records expire `ttl_days` after their last write.
@@ -190,6 +325,10 @@ impl Store {
         &self.table
     }
 
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
     /// `ttl`, `expiresAt` and `updatedAt` for a write at `now`.
     fn expiry(&self, now: Instant) -> [(&'static str, AttributeValue); 3] {
         let expires = now.plus_days(self.ttl_days);
@@ -200,7 +339,62 @@ impl Store {
         ]
     }
 
-    /// Records a new webhook as RECEIVED, unless it was recorded before.
+    /// Renews the TTL and `updatedAt` in `u`.
+    fn renew(&self, u: &mut Update, now: Instant) {
+        for (name, value) in self.expiry(now) {
+            u.set(name, value);
+        }
+    }
+
+    /// Sends `u` for `id` under `condition` (and that the record exists). On a failed
+    /// condition, the current item (or `None` when there is none).
+    async fn update(
+        &self,
+        id: &WebhookId,
+        u: Update,
+        condition: Condition,
+    ) -> Result<Result<(), Option<Item>>, StoreError> {
+        let expression = u.expression();
+        let Update {
+            mut names,
+            mut values,
+            ..
+        } = u;
+        names.insert("#cid".into(), table::PARTITION_KEY.into());
+        for (k, v) in condition.names {
+            names.insert(k.to_owned(), v.to_owned());
+        }
+        for (k, v) in condition.values {
+            values.insert(k.to_owned(), v);
+        }
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(table::PARTITION_KEY, s(id.as_str()))
+            .update_expression(expression)
+            // DynamoDB refuses redundant parentheses: `condition` brings its own.
+            .condition_expression(format!(
+                "attribute_exists(#cid) AND {}",
+                condition.expression
+            ))
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Ok(())),
+            Err(err) => match err.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(e)) => {
+                    Ok(Err(e.item().cloned()))
+                }
+                _ => Err(StoreError::from_sdk("UpdateItem", err)),
+            },
+        }
+    }
+
+    /// Records a new webhook as RECEIVED on attempt 1, unless it was recorded before.
     pub async fn insert(&self, new: NewWebhook, now: Instant) -> Result<Inserted, StoreError> {
         let empty_steps = steps::ALL
             .iter()
@@ -210,11 +404,14 @@ impl Store {
             (table::PARTITION_KEY.to_owned(), s(new.id.as_str())),
             (attr::STATUS.to_owned(), s(Status::Received.as_str())),
             (attr::RANK.to_owned(), n(Status::Received.rank())),
+            (attr::ATTEMPT.to_owned(), n(1)),
             (attr::STEPS.to_owned(), AttributeValue::M(empty_steps)),
             (attr::RECEIVED_AT.to_owned(), s(now.rfc3339())),
             (attr::DELIVERY_ID.to_owned(), s(new.delivery_id)),
             (attr::PAYLOAD.to_owned(), s(new.payload)),
             (attr::START_STATE.to_owned(), s("PENDING")),
+            (table::ATTENTION.to_owned(), s(Attention::Open.key(&new.id))),
+            (table::ATTENTION_SINCE.to_owned(), n(now.epoch_millis())),
         ]);
         item.extend(self.expiry(now).map(|(k, v)| (k.to_owned(), v)));
         let result = self
@@ -261,70 +458,45 @@ impl Store {
         out.item().map(decode).transpose()
     }
 
-    /// Records whether the durable execution of `id` was started.
+    /// Records whether the durable execution of `id`'s `attempt` was started.
     pub async fn record_start(
         &self,
         id: &WebhookId,
+        attempt: u32,
         start: &Start,
         now: Instant,
     ) -> Result<(), StoreError> {
-        let mut set = vec!["#state = :state".to_owned()];
-        let mut names = HashMap::from([("#state".to_owned(), attr::START_STATE.to_owned())]);
-        let mut values: HashMap<String, AttributeValue> = HashMap::new();
-        let mut remove = Vec::new();
+        let mut u = Update::default();
         match start {
             Start::Pending => {
-                values.insert(":state".into(), s("PENDING"));
+                u.set(attr::START_STATE, s("PENDING"));
             }
             Start::Started { execution_arn } => {
-                values.insert(":state".into(), s("STARTED"));
-                names.insert("#err".into(), attr::START_ERROR.into());
-                remove.push("#err");
+                u.set(attr::START_STATE, s("STARTED"));
+                u.remove(attr::START_ERROR);
                 if let Some(arn) = execution_arn {
-                    set.push("#arn = :arn".into());
-                    names.insert("#arn".into(), attr::EXECUTION_ARN.into());
-                    values.insert(":arn".into(), s(arn));
+                    u.set(attr::EXECUTION_ARN, s(arn));
                 }
             }
             Start::Failed { reason } => {
-                values.insert(":state".into(), s("FAILED"));
-                set.push("#err = :err".into());
-                names.insert("#err".into(), attr::START_ERROR.into());
-                values.insert(":err".into(), s(reason));
+                u.set(attr::START_STATE, s("FAILED"));
+                u.set(attr::START_ERROR, s(cap(reason, MAX_TEXT_CHARS)));
             }
         }
-        for (i, (name, value)) in self.expiry(now).into_iter().enumerate() {
-            set.push(format!("#x{i} = :x{i}"));
-            names.insert(format!("#x{i}"), name.to_owned());
-            values.insert(format!(":x{i}"), value);
-        }
-        names.insert("#id".into(), table::PARTITION_KEY.into());
-        let mut expression = format!("SET {}", set.join(", "));
-        if !remove.is_empty() {
-            expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
-        }
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(table::PARTITION_KEY, s(id.as_str()))
-            .update_expression(expression)
-            .condition_expression("attribute_exists(#id)")
-            .set_expression_attribute_names(Some(names))
-            .set_expression_attribute_values(Some(values))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) if is_condition_failure(&err) => Err(StoreError::NotFound(id.clone())),
-            Err(err) => Err(StoreError::from_sdk("UpdateItem", err)),
+        self.renew(&mut u, now);
+        match self.update(id, u, Condition::same_attempt(attempt)).await? {
+            Ok(()) => Ok(()),
+            Err(Some(_)) => Ok(()), // another attempt: nothing of this one to record
+            Err(None) => Err(StoreError::NotFound(id.clone())),
         }
     }
 
-    /// Moves the record of `id` forward; a write that would move it back does nothing.
+    /// Moves `attempt` of `id` forward; a write that would move it back, or that belongs to
+    /// another attempt, does nothing.
     pub async fn advance(
         &self,
         id: &WebhookId,
+        attempt: u32,
         change: &Advance,
         now: Instant,
     ) -> Result<Advanced, StoreError> {
@@ -332,87 +504,297 @@ impl Store {
             Phase::Started => attr::STARTED_AT,
             Phase::Finished => attr::FINISHED_AT,
         };
-        let mut names = HashMap::from([
-            ("#id".to_owned(), table::PARTITION_KEY.to_owned()),
-            ("#status".to_owned(), attr::STATUS.to_owned()),
-            ("#rank".to_owned(), attr::RANK.to_owned()),
-            ("#steps".to_owned(), attr::STEPS.to_owned()),
-            ("#step".to_owned(), change.step.to_owned()),
-            ("#time".to_owned(), time_attr.to_owned()),
-            ("#current".to_owned(), attr::CURRENT_STEP.to_owned()),
-        ]);
-        let mut values = HashMap::from([
-            (":status".to_owned(), s(change.status.as_str())),
-            (":rank".to_owned(), n(change.status.rank())),
-            (":now".to_owned(), s(now.rfc3339())),
-            (":stepname".to_owned(), s(change.step)),
-        ]);
-        let mut set = vec![
-            "#status = :status".to_owned(),
-            "#rank = :rank".to_owned(),
-            "#current = :stepname".to_owned(),
-            // The first start or finish of a step is the one that counts.
-            "#steps.#step.#time = if_not_exists(#steps.#step.#time, :now)".to_owned(),
-        ];
-        for (i, (name, value)) in self.expiry(now).into_iter().enumerate() {
-            set.push(format!("#x{i} = :x{i}"));
-            names.insert(format!("#x{i}"), name.to_owned());
-            values.insert(format!(":x{i}"), value);
-        }
+        let mut u = Update::default();
+        u.set(attr::STATUS, s(change.status.as_str()))
+            .set(attr::RANK, n(change.status.rank()))
+            .set(attr::CURRENT_STEP, s(change.step))
+            .set_once(&[attr::STEPS, change.step, time_attr], s(now.rfc3339()));
+        self.renew(&mut u, now);
         if let Some(result) = &change.result {
-            set.push("#result = :result".into());
-            names.insert("#result".into(), attr::RESULT.into());
-            values.insert(":result".into(), s(result));
+            u.set(attr::RESULT, s(result));
         }
-        if let Some(error) = &change.error {
-            set.push("#errmsg = :errmsg".into());
-            names.insert("#errmsg".into(), attr::ERROR_MESSAGE.into());
-            values.insert(":errmsg".into(), s(&error.message));
-            if !error.reasons.is_empty() {
-                set.push("#reasons = :reasons".into());
-                names.insert("#reasons".into(), attr::ERROR_REASONS.into());
-                values.insert(
-                    ":reasons".into(),
-                    AttributeValue::L(error.reasons.iter().map(s).collect()),
-                );
-            }
+        if change.status == Status::Completed {
+            u.remove(table::ATTENTION).remove(table::ATTENTION_SINCE);
         }
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(table::PARTITION_KEY, s(id.as_str()))
-            .update_expression(format!("SET {}", set.join(", ")))
-            .condition_expression(
-                "attribute_exists(#id) AND (#rank < :rank OR (#rank = :rank AND #status = :status))",
+        let forward = Condition::same_attempt(attempt).and(
+            "(#crank < :crank OR (#crank = :crank AND #cstatus = :cstatus))",
+            &[("#crank", attr::RANK), ("#cstatus", attr::STATUS)],
+            vec![
+                (":crank", n(change.status.rank())),
+                (":cstatus", s(change.status.as_str())),
+            ],
+        );
+        match self.update(id, u, forward).await? {
+            Ok(()) => Ok(Advanced::Applied),
+            Err(Some(_)) => Ok(Advanced::AlreadyPast),
+            Err(None) => Err(StoreError::NotFound(id.clone())),
+        }
+    }
+
+    /// Moves `attempt` of `id` to FAILED with `failure`, unless it is terminal already or on
+    /// another attempt. Idempotent: the first failure written is the one kept.
+    pub async fn fail(
+        &self,
+        id: &WebhookId,
+        attempt: u32,
+        failure: &Failure,
+        now: Instant,
+    ) -> Result<Advanced, StoreError> {
+        let mut u = Update::default();
+        u.set(attr::STATUS, s(Status::Failed.as_str()))
+            .set(attr::RANK, n(Status::Failed.rank()))
+            .set(
+                attr::ERROR_MESSAGE,
+                s(cap(&failure.message, MAX_TEXT_CHARS)),
             )
-            .set_expression_attribute_names(Some(names))
-            .set_expression_attribute_values(Some(values))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(Advanced::Applied),
-            Err(err) => {
-                let current = match err.as_service_error() {
-                    Some(UpdateItemError::ConditionalCheckFailedException(e)) => {
-                        Some(e.item().is_some())
-                    }
-                    _ => None,
-                };
-                match current {
-                    Some(true) => Ok(Advanced::AlreadyPast),
-                    Some(false) => Err(StoreError::NotFound(id.clone())),
-                    None => Err(StoreError::from_sdk("UpdateItem", err)),
-                }
+            .set(table::ATTENTION, s(Attention::Failed.key(id)))
+            .set(table::ATTENTION_SINCE, n(now.epoch_millis()));
+        if let Some(t) = &failure.error_type {
+            u.set(attr::ERROR_TYPE, s(cap(t, MAX_NAME_CHARS)));
+        }
+        if !failure.reasons.is_empty() {
+            let reasons = cap_list(&failure.reasons).into_iter().map(s).collect();
+            u.set(attr::ERROR_REASONS, AttributeValue::L(reasons));
+        }
+        if let Some(step) = &failure.step {
+            u.set(attr::ERROR_STEP, s(cap(step, MAX_NAME_CHARS)));
+        }
+        if let Some(a) = failure.attempts {
+            u.set(attr::ERROR_ATTEMPTS, n(a));
+        }
+        self.renew(&mut u, now);
+        let open = Condition::same_attempt(attempt).and(
+            "#crank < :crank",
+            &[("#crank", attr::RANK)],
+            vec![(":crank", n(Status::Failed.rank()))],
+        );
+        match self.update(id, u, open).await? {
+            Ok(()) => Ok(Advanced::Applied),
+            Err(Some(_)) => Ok(Advanced::AlreadyPast),
+            Err(None) => Err(StoreError::NotFound(id.clone())),
+        }
+    }
+
+    /// Starts attempt `attempt + 1` of `id`: RECEIVED again, steps, result and error
+    /// cleared, payload and delivery kept. Conditional on the record being on `attempt` and
+    /// in the state `from` says, so it can never race an active attempt.
+    pub async fn new_attempt(
+        &self,
+        id: &WebhookId,
+        attempt: u32,
+        from: RestartFrom,
+        now: Instant,
+    ) -> Result<Restarted, StoreError> {
+        let next = attempt + 1;
+        let empty_steps = steps::ALL
+            .iter()
+            .map(|st| ((*st).to_owned(), AttributeValue::M(HashMap::new())))
+            .collect();
+        let mut u = Update::default();
+        u.set(attr::STATUS, s(Status::Received.as_str()))
+            .set(attr::RANK, n(Status::Received.rank()))
+            .set(attr::ATTEMPT, n(next))
+            .set(attr::STEPS, AttributeValue::M(empty_steps))
+            .set(attr::START_STATE, s("PENDING"))
+            .set(table::ATTENTION, s(Attention::Open.key(id)))
+            .set(table::ATTENTION_SINCE, n(now.epoch_millis()));
+        for gone in [
+            attr::CURRENT_STEP,
+            attr::RESULT,
+            attr::ERROR_MESSAGE,
+            attr::ERROR_REASONS,
+            attr::ERROR_TYPE,
+            attr::ERROR_STEP,
+            attr::ERROR_ATTEMPTS,
+            attr::START_ERROR,
+            attr::EXECUTION_ARN,
+        ] {
+            u.remove(gone);
+        }
+        self.renew(&mut u, now);
+        let condition = Condition::same_attempt(attempt);
+        let condition = match from {
+            RestartFrom::Failed => condition.and(
+                "#cstatus = :cstatus",
+                &[("#cstatus", attr::STATUS)],
+                vec![(":cstatus", s(Status::Failed.as_str()))],
+            ),
+            RestartFrom::Open => condition.and(
+                "#crank < :crank",
+                &[("#crank", attr::RANK)],
+                vec![(":crank", n(Status::Failed.rank()))],
+            ),
+        };
+        match self.update(id, u, condition).await? {
+            Ok(()) => Ok(Restarted::Attempt(next)),
+            Err(Some(item)) => Ok(Restarted::Refused(Box::new(decode(&item)?))),
+            Err(None) => Err(StoreError::NotFound(id.clone())),
+        }
+    }
+
+    /// One page of the records in `state` (all shards), entered before `before_ms` and at or
+    /// after `after_ms` (epoch ms), at most `limit` of them. `start` is a page's `next`.
+    pub async fn attention(
+        &self,
+        state: Attention,
+        after_ms: u64,
+        before_ms: u64,
+        limit: usize,
+        start: Option<&str>,
+    ) -> Result<Page, StoreError> {
+        let mut cursor = match start {
+            Some(c) => Cursor::parse(c)?,
+            None => Cursor::default(),
+        };
+        let mut page = Page::default();
+        while cursor.shard < SHARDS.len() && page.entries.len() < limit {
+            let shard = SHARDS.as_bytes()[cursor.shard] as char;
+            let want = limit - page.entries.len();
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(table::ATTENTION_INDEX)
+                .key_condition_expression("#a = :a AND #s BETWEEN :lo AND :hi")
+                .expression_attribute_names("#a", table::ATTENTION)
+                .expression_attribute_names("#s", table::ATTENTION_SINCE)
+                .expression_attribute_values(":a", s(state.partition(shard)))
+                .expression_attribute_values(":lo", n(after_ms))
+                .expression_attribute_values(":hi", n(before_ms.saturating_sub(1)))
+                .limit(i32::try_from(want.min(1000)).unwrap_or(1000))
+                .set_exclusive_start_key(cursor.key.take())
+                .send()
+                .await
+                .map_err(|e| StoreError::from_sdk("Query", e))?;
+            for item in out.items() {
+                page.entries.push(decode_entry(item)?);
+            }
+            match out.last_evaluated_key() {
+                Some(k) if !k.is_empty() => cursor.key = Some(k.clone()),
+                _ => cursor.shard += 1,
             }
         }
+        if cursor.shard < SHARDS.len() {
+            page.next = Some(cursor.render());
+        }
+        Ok(page)
+    }
+
+    /// One page of a Scan of the whole table (operators' listings of completed webhooks;
+    /// no function scans), newest `updatedAt` not guaranteed.
+    pub async fn scan(
+        &self,
+        limit: usize,
+        start: Option<&str>,
+    ) -> Result<(Vec<Record>, Option<String>), StoreError> {
+        let key = match start {
+            Some(c) => Cursor::parse(c)?.key,
+            None => None,
+        };
+        let out = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .limit(i32::try_from(limit.clamp(1, 1000)).unwrap_or(1000))
+            .set_exclusive_start_key(key)
+            .send()
+            .await
+            .map_err(|e| StoreError::from_sdk("Scan", e))?;
+        let records = out.items().iter().map(decode).collect::<Result<_, _>>()?;
+        let next = out.last_evaluated_key().filter(|k| !k.is_empty()).map(|k| {
+            Cursor {
+                shard: 0,
+                key: Some(k.clone()),
+            }
+            .render()
+        });
+        Ok((records, next))
     }
 }
 
-fn is_condition_failure<R>(err: &SdkError<UpdateItemError, R>) -> bool {
-    err.as_service_error()
-        .is_some_and(|e| e.is_conditional_check_failed_exception())
+/// A condition expression with its own placeholders (`#c...`, `:c...`, never colliding
+/// with an [`Update`]'s).
+#[derive(Debug)]
+struct Condition {
+    expression: String,
+    names: Vec<(&'static str, &'static str)>,
+    values: Vec<(&'static str, AttributeValue)>,
+}
+
+impl Condition {
+    /// The record is on `attempt` (a record written before attempts existed is on 1).
+    fn same_attempt(attempt: u32) -> Self {
+        let expression = if attempt == 1 {
+            "(attribute_not_exists(#cattempt) OR #cattempt = :cattempt)"
+        } else {
+            "#cattempt = :cattempt"
+        };
+        Condition {
+            expression: expression.to_owned(),
+            names: vec![("#cattempt", attr::ATTEMPT)],
+            values: vec![(":cattempt", n(attempt))],
+        }
+    }
+
+    /// And `clause`, over `names` and `values`.
+    fn and(
+        mut self,
+        clause: &str,
+        names: &[(&'static str, &'static str)],
+        values: Vec<(&'static str, AttributeValue)>,
+    ) -> Self {
+        self.expression = format!("{} AND {clause}", self.expression);
+        self.names.extend_from_slice(names);
+        self.values.extend(values);
+        self
+    }
+}
+
+/// Where a paged read goes on: a shard and DynamoDB's last evaluated key, as text.
+#[derive(Debug, Default)]
+struct Cursor {
+    shard: usize,
+    key: Option<Item>,
+}
+
+impl Cursor {
+    fn render(&self) -> String {
+        let key: BTreeMap<&str, String> = self
+            .key
+            .iter()
+            .flatten()
+            .filter_map(|(k, v)| match v {
+                AttributeValue::S(t) => Some((k.as_str(), format!("S{t}"))),
+                AttributeValue::N(t) => Some((k.as_str(), format!("N{t}"))),
+                _ => None,
+            })
+            .collect();
+        let json = serde_json::json!({"shard": self.shard, "key": key});
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json.to_string())
+    }
+
+    fn parse(text: &str) -> Result<Self, StoreError> {
+        let bad = |reason: &str| StoreError::BadCursor(reason.to_owned());
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(text)
+            .map_err(|_| bad("not base64"))?;
+        let v: serde_json::Value = serde_json::from_slice(&raw).map_err(|_| bad("not JSON"))?;
+        let shard = v["shard"].as_u64().ok_or_else(|| bad("no shard"))? as usize;
+        let mut key = Item::new();
+        for (k, val) in v["key"].as_object().into_iter().flatten() {
+            let t = val.as_str().ok_or_else(|| bad("key values are text"))?;
+            let value = match t.split_at_checked(1) {
+                Some(("S", rest)) => s(rest),
+                Some(("N", rest)) => n(rest),
+                _ => return Err(bad("key values are S or N")),
+            };
+            key.insert(k.clone(), value);
+        }
+        Ok(Cursor {
+            shard,
+            key: (!key.is_empty()).then_some(key),
+        })
+    }
 }
 
 fn get<'a>(item: &'a Item, name: &str) -> Option<&'a AttributeValue> {
@@ -421,6 +803,43 @@ fn get<'a>(item: &'a Item, name: &str) -> Option<&'a AttributeValue> {
 
 fn string(item: &Item, name: &str) -> Option<String> {
     get(item, name).and_then(|v| v.as_s().ok()).cloned()
+}
+
+fn number(item: &Item, name: &str) -> Option<u64> {
+    get(item, name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+/// The record's attempt; records written before attempts existed are on attempt 1.
+fn attempt_of(item: &Item) -> u32 {
+    number(item, attr::ATTEMPT)
+        .and_then(|a| u32::try_from(a).ok())
+        .unwrap_or(1)
+}
+
+/// An entry of the attention index.
+fn decode_entry(item: &Item) -> Result<Entry, StoreError> {
+    let raw_id = string(item, table::PARTITION_KEY).unwrap_or_default();
+    let malformed = |reason: String| StoreError::Malformed {
+        id: raw_id.clone(),
+        reason,
+    };
+    let id = WebhookId::parse(&raw_id).map_err(|e| malformed(e.to_string()))?;
+    let status_text = string(item, attr::STATUS).unwrap_or_default();
+    let status =
+        Status::parse(&status_text).ok_or_else(|| malformed(format!("status {status_text:?}")))?;
+    Ok(Entry {
+        id,
+        status,
+        attempt: attempt_of(item),
+        since: number(item, table::ATTENTION_SINCE)
+            .ok_or_else(|| malformed(format!("no `{}`", table::ATTENTION_SINCE)))?,
+        current_step: string(item, attr::CURRENT_STEP),
+        received_at: string(item, attr::RECEIVED_AT).unwrap_or_default(),
+        updated_at: string(item, attr::UPDATED_AT).unwrap_or_default(),
+        execution_arn: string(item, attr::EXECUTION_ARN),
+    })
 }
 
 /// The record in `item`.
@@ -459,11 +878,14 @@ pub fn decode(item: &Item) -> Result<Record, StoreError> {
         .and_then(|v| v.parse().ok())
         .ok_or_else(|| malformed(format!("no numeric `{}`", table::TTL_ATTRIBUTE)))?;
     let error = string(item, attr::ERROR_MESSAGE).map(|message| Failure {
+        error_type: string(item, attr::ERROR_TYPE),
         message,
         reasons: get(item, attr::ERROR_REASONS)
             .and_then(|v| v.as_l().ok())
             .map(|l| l.iter().filter_map(|r| r.as_s().ok().cloned()).collect())
             .unwrap_or_default(),
+        step: string(item, attr::ERROR_STEP),
+        attempts: number(item, attr::ERROR_ATTEMPTS).and_then(|a| u32::try_from(a).ok()),
     });
     let start = match string(item, attr::START_STATE).as_deref() {
         Some("STARTED") => Start::Started {
@@ -476,6 +898,8 @@ pub fn decode(item: &Item) -> Result<Record, StoreError> {
     };
     Ok(Record {
         status,
+        attempt: attempt_of(item),
+        attention_since: number(item, table::ATTENTION_SINCE),
         current_step: string(item, attr::CURRENT_STEP),
         steps,
         received_at: required(attr::RECEIVED_AT)?,

@@ -28,6 +28,16 @@ impl Instant {
             .as_secs()
     }
 
+    pub fn epoch_millis(self) -> u64 {
+        u64::try_from(
+            self.0
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_millis(),
+        )
+        .unwrap_or(u64::MAX)
+    }
+
     pub fn plus_days(self, days: u32) -> Self {
         Instant(self.0 + Duration::from_secs(u64::from(days) * 86_400))
     }

@@ -22,6 +22,31 @@ impl KeyAttribute {
             kind: AttributeType::S,
         }
     }
+
+    pub fn number(name: &str) -> Self {
+        KeyAttribute {
+            name: name.to_owned(),
+            kind: AttributeType::N,
+        }
+    }
+}
+
+/// Which attributes an index copies besides its keys and the table's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Projection {
+    KeysOnly,
+    Include(Vec<String>),
+    All,
+}
+
+/// A global secondary index. Items without its partition key are not in it (a sparse
+/// index).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GlobalIndex {
+    pub name: String,
+    pub partition_key: KeyAttribute,
+    pub sort_key: Option<KeyAttribute>,
+    pub projection: Projection,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,6 +76,7 @@ pub struct Table {
     pub point_in_time_recovery: bool,
     pub encryption: Encryption,
     pub deletion_protection: bool,
+    pub global_indexes: Vec<GlobalIndex>,
 }
 
 impl Table {
@@ -63,7 +89,13 @@ impl Table {
             point_in_time_recovery: false,
             encryption: Encryption::AwsOwned,
             deletion_protection: false,
+            global_indexes: Vec::new(),
         }
+    }
+
+    pub fn global_index(mut self, index: GlobalIndex) -> Self {
+        self.global_indexes.push(index);
+        self
     }
 
     pub fn ttl(mut self, attribute: &str) -> Self {
@@ -128,9 +160,25 @@ impl Serialize for Table {
         }
         #[derive(Serialize)]
         #[serde(rename_all = "PascalCase")]
+        struct IndexProjection<'a> {
+            projection_type: &'static str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            non_key_attributes: Option<&'a [String]>,
+        }
+        #[derive(Serialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Gsi<'a> {
+            index_name: &'a str,
+            key_schema: Vec<KeySchemaElement<'a>>,
+            projection: IndexProjection<'a>,
+        }
+        #[derive(Serialize)]
+        #[serde(rename_all = "PascalCase")]
         struct Props<'a> {
             attribute_definitions: Vec<AttributeDefinition<'a>>,
             key_schema: Vec<KeySchemaElement<'a>>,
+            #[serde(skip_serializing_if = "Vec::is_empty")]
+            global_secondary_indexes: Vec<Gsi<'a>>,
             billing_mode: &'static str,
             #[serde(skip_serializing_if = "Option::is_none")]
             provisioned_throughput: Option<Throughput>,
@@ -142,22 +190,61 @@ impl Serialize for Table {
             deletion_protection_enabled: bool,
         }
 
-        let keys = std::iter::once((&self.partition_key, "HASH"))
-            .chain(self.sort_key.as_ref().map(|k| (k, "RANGE")));
-        let (attribute_definitions, key_schema) = keys
-            .map(|(k, key_type)| {
-                (
-                    AttributeDefinition {
-                        attribute_name: &k.name,
-                        attribute_type: k.kind,
+        fn schema<'a>(
+            partition: &'a KeyAttribute,
+            sort: Option<&'a KeyAttribute>,
+        ) -> Vec<KeySchemaElement<'a>> {
+            std::iter::once((partition, "HASH"))
+                .chain(sort.map(|k| (k, "RANGE")))
+                .map(|(k, key_type)| KeySchemaElement {
+                    attribute_name: &k.name,
+                    key_type,
+                })
+                .collect()
+        }
+        let key_schema = schema(&self.partition_key, self.sort_key.as_ref());
+        // Every key attribute of the table and its indexes, each defined once.
+        let mut attribute_definitions: Vec<AttributeDefinition<'_>> = Vec::new();
+        let index_keys = self
+            .global_indexes
+            .iter()
+            .flat_map(|i| std::iter::once(&i.partition_key).chain(i.sort_key.as_ref()));
+        for k in std::iter::once(&self.partition_key)
+            .chain(self.sort_key.as_ref())
+            .chain(index_keys)
+        {
+            if !attribute_definitions
+                .iter()
+                .any(|d| d.attribute_name == k.name)
+            {
+                attribute_definitions.push(AttributeDefinition {
+                    attribute_name: &k.name,
+                    attribute_type: k.kind,
+                });
+            }
+        }
+        let global_secondary_indexes = self
+            .global_indexes
+            .iter()
+            .map(|i| Gsi {
+                index_name: &i.name,
+                key_schema: schema(&i.partition_key, i.sort_key.as_ref()),
+                projection: match &i.projection {
+                    Projection::KeysOnly => IndexProjection {
+                        projection_type: "KEYS_ONLY",
+                        non_key_attributes: None,
                     },
-                    KeySchemaElement {
-                        attribute_name: &k.name,
-                        key_type,
+                    Projection::Include(attrs) => IndexProjection {
+                        projection_type: "INCLUDE",
+                        non_key_attributes: Some(attrs),
                     },
-                )
+                    Projection::All => IndexProjection {
+                        projection_type: "ALL",
+                        non_key_attributes: None,
+                    },
+                },
             })
-            .unzip();
+            .collect();
         let (billing_mode, provisioned_throughput) = match self.billing {
             Billing::PayPerRequest => ("PAY_PER_REQUEST", None),
             Billing::Provisioned { read, write } => (
@@ -171,6 +258,7 @@ impl Serialize for Table {
         Props {
             attribute_definitions,
             key_schema,
+            global_secondary_indexes,
             billing_mode,
             provisioned_throughput,
             time_to_live_specification: self.ttl_attribute.as_deref().map(|a| Ttl {

@@ -135,6 +135,17 @@ pub struct Function {
     pub durable_config: Option<DurableConfig>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logging_config: Option<LoggingConfig>,
+    /// Where Lambda sends the event of an asynchronous invocation that failed for good (for
+    /// a durable function: whose execution ended FAILED, STOPPED or TIMED_OUT).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dead_letter_config: Option<DeadLetterConfig>,
+}
+
+/// `DeadLetterConfig`: an SQS queue or SNS topic for failed asynchronous events.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeadLetterConfig {
+    pub target_arn: Expr,
 }
 
 impl Function {
@@ -152,6 +163,7 @@ impl Function {
             environment: BTreeMap::new(),
             durable_config: None,
             logging_config: None,
+            dead_letter_config: None,
         }
     }
 
@@ -187,6 +199,12 @@ impl Function {
 
     pub fn logging(mut self, config: LoggingConfig) -> Self {
         self.logging_config = Some(config);
+        self
+    }
+
+    /// Failed asynchronous events go to `target` (a queue's or topic's ARN).
+    pub fn dead_letters(mut self, target: Expr) -> Self {
+        self.dead_letter_config = Some(DeadLetterConfig { target_arn: target });
         self
     }
 }

@@ -5,12 +5,16 @@
 //! be intrinsics are [`Expr`](crate::Expr).
 
 pub mod apigateway;
+pub mod cloudwatch;
 pub mod dynamodb;
+pub mod events;
 pub mod iam;
 pub mod lambda;
 pub mod logs;
 pub mod s3;
 pub mod secrets;
+pub mod sns;
+pub mod sqs;
 
 use serde::Serialize;
 
@@ -77,6 +81,11 @@ resources! {
     ApiStage(apigateway::ApiStage) = "AWS::ApiGateway::Stage",
     Bucket(s3::Bucket) = "AWS::S3::Bucket",
     BucketPolicy(s3::BucketPolicy) = "AWS::S3::BucketPolicy",
+    Rule(events::Rule) = "AWS::Events::Rule",
+    Alarm(cloudwatch::Alarm) = "AWS::CloudWatch::Alarm",
+    Topic(sns::Topic) = "AWS::SNS::Topic",
+    Subscription(sns::Subscription) = "AWS::SNS::Subscription",
+    Queue(sqs::Queue) = "AWS::SQS::Queue",
 }
 
 pub(crate) fn is_empty<T>(v: &[T]) -> bool {

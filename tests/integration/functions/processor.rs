@@ -7,6 +7,9 @@ use ::processor::{Outcome, Processor, Records};
 use aws_durable_execution_sdk::DurableContext;
 use aws_durable_execution_sdk::test_util::LocalRunner;
 use webhook_contract::steps;
+use webhook_core::faults::Faults;
+use webhook_core::record::Failure;
+use webhook_core::record::TRUNCATED;
 use webhook_core::record::{Record, Status};
 use webhook_core::starter::ProcessorInput;
 use webhook_core::store::{Advance, Advanced, NewWebhook};
@@ -49,7 +52,7 @@ async fn run<R: Records>(
                 let p = p.clone();
                 async move { p.execute(input, ctx).await }
             },
-            ProcessorInput { id: id.to_string() },
+            ProcessorInput::new(id, 1),
         )
         .await
 }
@@ -146,19 +149,24 @@ async fn a_validation_failure_is_permanent_and_lists_every_reason() {
     let p = Processor::new(store.clone());
     let result = run(LocalRunner::new(), &p, &id).await;
     assert!(result.is_failure());
-    assert_eq!(
-        result.error_message(),
-        Some("validation failed: `orderId` must not be empty")
-    );
+    assert_eq!(result.error_type(), Some("ValidationFailed"));
     assert_eq!(p.runs().of(steps::VALIDATE), 1, "one attempt, no retries");
     assert_eq!(p.runs().of(steps::PROCESS), 0);
-    assert_eq!(step_names(&result), succeeded(&[steps::VALIDATE]));
+    assert_eq!(
+        step_names(&result),
+        succeeded(&[steps::VALIDATE, steps::RECORD_FAILURE])
+    );
 
     let r = store.get(&id).await.unwrap().unwrap();
     assert_eq!(r.status, Status::Failed);
     let error = r.error.unwrap();
+    assert_eq!(error.error_type.as_deref(), Some("ValidationFailed"));
     assert_eq!(error.message, "validation failed");
     assert_eq!(error.reasons, ["`orderId` must not be empty"]);
+    assert_eq!(
+        (error.step.as_deref(), error.attempts),
+        (Some(steps::VALIDATE), Some(1))
+    );
 
     let id = recorded(&store, r#"{"kind":"order"}"#).await;
     run(LocalRunner::new(), &p, &id).await;
@@ -169,7 +177,126 @@ async fn a_validation_failure_is_permanent_and_lists_every_reason() {
     );
 }
 
-/// The real store, with its first `fail` writes refused as throttled: a fault DynamoDB
+#[tokio::test]
+async fn echoed_values_are_capped_so_the_final_write_fits() {
+    let store = fresh_store().await;
+    let huge = "t".repeat(200 * 1024);
+    let id = recorded(&store, &format!(r#"{{"type":"{huge}"}}"#)).await;
+    let p = Processor::new(store.clone());
+    run(LocalRunner::new(), &p, &id).await;
+    let r = store.get(&id).await.unwrap().unwrap();
+    assert_eq!(r.status, Status::Failed, "an unknown type");
+    let reason = &r.error.unwrap().reasons[0];
+    assert!(
+        reason.len() < 2048 && reason.ends_with(TRUNCATED),
+        "{}",
+        reason.len()
+    );
+
+    let id = recorded(&store, &format!(r#"{{"type":"order","orderId":"{huge}"}}"#)).await;
+    let result = run(LocalRunner::new(), &p, &id).await;
+    assert!(result.is_success(), "{:?}", result.error_message());
+    let r = store.get(&id).await.unwrap().unwrap();
+    let stored: Value = serde_json::from_str(r.result.as_deref().unwrap()).unwrap();
+    assert_eq!(stored["truncated"], true);
+    assert!(stored["reference"].as_str().unwrap().ends_with(TRUNCATED));
+    assert!(r.result.unwrap().len() < 2048);
+}
+
+#[tokio::test]
+async fn a_panic_in_a_step_records_failed_without_retrying() {
+    let store = fresh_store().await;
+    let id = recorded(&store, ORDER).await;
+    let faults = Faults::parse(&format!("panic-in-step={id}:process"));
+    let p = Processor::new(store.clone()).with_faults(faults);
+    let result = run(LocalRunner::new(), &p, &id).await;
+    assert!(result.is_failure());
+    assert_eq!(result.error_type(), Some("Panic"));
+    assert_eq!(p.runs().of(steps::PROCESS), 1, "a panic is not retried");
+    assert_eq!(p.runs().of(steps::FINALIZE), 0);
+    assert_eq!(p.runs().of(steps::RECORD_FAILURE), 1);
+    let r = store.get(&id).await.unwrap().unwrap();
+    assert_eq!(r.status, Status::Failed);
+    let e = r.error.unwrap();
+    assert_eq!(e.error_type.as_deref(), Some("Panic"));
+    assert_eq!(
+        (e.step.as_deref(), e.attempts),
+        (Some(steps::PROCESS), Some(1))
+    );
+    assert!(
+        e.message.contains("fault injection: panic in step process"),
+        "{}",
+        e.message
+    );
+}
+
+#[tokio::test]
+async fn exhausted_retries_record_failed_with_the_attempt_count() {
+    let store = fresh_store().await;
+    let id = recorded(&store, ORDER).await;
+    // Throttled for good, but only the step writes: the failure write goes through.
+    let p = Processor::new(Throttled {
+        store: store.clone(),
+        fail: AtomicU32::new(u32::MAX),
+    });
+    let result = run(LocalRunner::new(), &p, &id).await;
+    assert!(result.is_failure());
+    assert_eq!(result.error_type(), Some("TransientError"));
+    assert_eq!(p.runs().of(steps::VALIDATE), ::processor::MAX_ATTEMPTS);
+    let r = store.get(&id).await.unwrap().unwrap();
+    assert_eq!(r.status, Status::Failed);
+    let e = r.error.unwrap();
+    assert_eq!(e.error_type.as_deref(), Some("TransientError"));
+    assert_eq!(
+        (e.step.as_deref(), e.attempts),
+        (Some(steps::VALIDATE), Some(::processor::MAX_ATTEMPTS))
+    );
+    assert!(
+        e.message.contains("ProvisionedThroughputExceededException"),
+        "{}",
+        e.message
+    );
+}
+
+#[tokio::test]
+async fn a_redriven_attempt_is_not_touched_by_the_old_one() {
+    let store = fresh_store().await;
+    let id = recorded(&store, ORDER).await;
+    store
+        .fail(&id, 1, &Failure::new("Panic", "x"), Instant::now())
+        .await
+        .unwrap();
+    store
+        .new_attempt(
+            &id,
+            1,
+            webhook_core::store::RestartFrom::Failed,
+            Instant::now(),
+        )
+        .await
+        .unwrap();
+    // A late replay of attempt 1 runs its steps, but writes nothing.
+    let p = Processor::new(store.clone());
+    run(LocalRunner::new(), &p, &id).await;
+    let r = store.get(&id).await.unwrap().unwrap();
+    assert_eq!((r.status, r.attempt), (Status::Received, 2), "{r:?}");
+    // Attempt 2 completes.
+    let p2 = p.clone();
+    let result = LocalRunner::new()
+        .run(
+            move |input: ProcessorInput, ctx: DurableContext| {
+                let p = p2.clone();
+                async move { p.execute(input, ctx).await }
+            },
+            ProcessorInput::new(&id, 2),
+        )
+        .await;
+    assert!(result.is_success(), "{:?}", result.error_message());
+    let r = store.get(&id).await.unwrap().unwrap();
+    assert_eq!((r.status, r.attempt), (Status::Completed, 2));
+}
+
+/// The real store, with its first `fail` step writes refused as throttled: a fault DynamoDB
 /// Local cannot be asked to produce.
 struct Throttled {
     store: Store,
@@ -180,9 +307,19 @@ impl Records for Throttled {
     async fn get(&self, id: &WebhookId) -> Result<Option<Record>, StoreError> {
         self.store.get(id).await
     }
+    async fn fail(
+        &self,
+        id: &WebhookId,
+        attempt: u32,
+        failure: &Failure,
+        now: Instant,
+    ) -> Result<Advanced, StoreError> {
+        self.store.fail(id, attempt, failure, now).await
+    }
     async fn advance(
         &self,
         id: &WebhookId,
+        attempt: u32,
         change: &Advance,
         now: Instant,
     ) -> Result<Advanced, StoreError> {
@@ -198,7 +335,7 @@ impl Records for Throttled {
                 transient: true,
             });
         }
-        self.store.advance(id, change, now).await
+        self.store.advance(id, attempt, change, now).await
     }
 }
 
@@ -253,6 +390,7 @@ async fn a_malformed_input_fails_the_execution() {
             },
             ProcessorInput {
                 id: "../../etc".to_owned(),
+                attempt: 1,
             },
         )
         .await;

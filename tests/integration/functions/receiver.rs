@@ -44,12 +44,37 @@ async fn a_signed_webhook_is_accepted_recorded_and_started() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let week = 7 * 86_400;
+    let week = 7 * 86_400; // the test store's TTL
     assert!(
         (now + week - 5..=now + week + 5).contains(&record.ttl),
         "ttl {}",
         record.ttl
     );
+}
+
+#[tokio::test]
+async fn a_redelivery_of_a_failed_webhook_is_a_duplicate_that_says_how_to_redrive() {
+    let r = receiver().await;
+    let mut req = post(ORDER);
+    set_header(&mut req, "x-webhook-id", "fails-then-redelivered");
+    let (_, a) = parts(&r.handle(req.clone()).await);
+    let id = WebhookId::parse(a["id"].as_str().unwrap()).unwrap();
+    let failure = webhook_core::record::Failure::new("Panic", "boom");
+    r.store
+        .fail(&id, 1, &failure, webhook_core::time::Instant::now())
+        .await
+        .unwrap();
+    let res = r.handle(req).await;
+    let (code, b) = parts(&res);
+    assert_eq!(code, 202, "{b}");
+    assert_eq!(b["status"], "FAILED");
+    assert_eq!(res.headers["x-webhook-duplicate"], "true");
+    let message = b["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("deployer webhooks redrive {id} --stage test")),
+        "{message}"
+    );
+    assert_eq!(r.starter.calls().len(), 1, "not processed again");
 }
 
 #[tokio::test]
