@@ -158,39 +158,70 @@ fn api_gateway_answers_like_api_gateway() {
     assert!(cloud.logs().contains("WARNING: WEBHOOK_SECRET is not set"));
 }
 
+/// The webhook id (and first execution name) of delivery `delivery`.
+fn id_of(delivery: &str) -> String {
+    webhook_core::ids::Delivery::Header {
+        name: "x-webhook-id",
+        value: delivery.to_owned(),
+    }
+    .webhook_id()
+    .to_string()
+}
+
+/// How many times `step`'s body ran, from the processor's log lines.
+fn body_runs(logs: &str, step: &str) -> usize {
+    logs.lines()
+        .filter(|l| {
+            l.starts_with("[processor]")
+                && l.contains("step body running")
+                && l.contains(&format!("step=\"{step}\""))
+        })
+        .count()
+}
+
 #[test]
 fn a_crash_inside_the_second_step_resumes_without_rerunning_the_first() {
-    let cloud = LocalCloud::start(&["--ephemeral", "--kill-in-step", "2"], Some(SECRET));
+    let id = id_of("crash-1");
+    let kill = format!("kill-in-step={id}:process");
+    let cloud = LocalCloud::start(&["--ephemeral", "--fault", &kill], Some(SECRET));
     let (code, accepted) = post(&cloud, "crash-1", ORDER, true);
     assert_eq!(code, 202);
-    let id = accepted["id"].as_str().unwrap();
-    let done = wait_done(&cloud, id, Duration::from_secs(15));
+    assert_eq!(accepted["id"], id);
+    let done = wait_done(&cloud, &id, Duration::from_secs(15));
     assert_eq!(done["status"], "COMPLETED", "{done}");
     let logs = cloud.logs();
+    // The kill is triggered by the process step's own "running" line, and kills the
+    // process that printed it.
     assert!(
-        logs.contains("fault injection: killed processor inside a step"),
+        logs.contains("fault injection: killed the process that printed that line"),
         "{logs}"
     );
-    let body_runs = |step: &str| {
-        logs.lines()
-            .filter(|l| {
-                l.starts_with("[processor]")
-                    && l.contains("step body running")
-                    && l.contains(&format!("step=\"{step}\""))
-            })
-            .count()
-    };
-    assert_eq!(body_runs("validate"), 1, "{logs}");
-    // The kill lands after the second step's START was recorded and before its end.
-    assert!(body_runs("process") >= 1, "{logs}");
-    assert!(
-        logs.contains("invocation failed (the function's process exited)"),
-        "{logs}"
-    );
+    assert_eq!(body_runs(&logs, "validate"), 1, "{logs}");
+    assert_eq!(body_runs(&logs, "process"), 2, "killed once inside, run again: {logs}");
+    assert_eq!(body_runs(&logs, "finalize"), 1, "{logs}");
+    // Where it landed, from the history: after process started, before it ended, the
+    // invocation died; validate was never started again.
     let runs = finished_executions(&cloud);
     let events = history(&cloud, runs[0]["DurableExecutionArn"].as_str().unwrap());
-    assert_eq!(count(&events, "StepSucceeded", "validate"), 1);
+    let position = |kind: &str, name: &str| {
+        events
+            .iter()
+            .position(|e| e["EventType"] == kind && e["Name"] == name)
+            .unwrap_or_else(|| panic!("no {kind} {name}: {events:#?}"))
+    };
+    let crash = events
+        .iter()
+        .position(|e| {
+            e["EventType"] == "InvocationCompleted"
+                && e["InvocationCompletedDetails"]["Error"]["Payload"]["ErrorType"]
+                    == "Runtime.ExitError"
+        })
+        .unwrap_or_else(|| panic!("no crashed invocation: {events:#?}"));
+    assert!(position("StepStarted", "process") < crash, "{events:#?}");
+    assert!(crash < position("StepSucceeded", "process"), "{events:#?}");
+    assert!(position("StepSucceeded", "validate") < crash, "{events:#?}");
     assert_eq!(count(&events, "StepStarted", "validate"), 1);
+    assert_eq!(count(&events, "StepSucceeded", "process"), 1);
     assert_eq!(count(&events, "StepSucceeded", "finalize"), 1);
 }
 
@@ -198,7 +229,8 @@ fn a_crash_inside_the_second_step_resumes_without_rerunning_the_first() {
 fn a_killed_local_cloud_finishes_its_executions_after_a_restart() {
     let data = tempfile::tempdir().unwrap();
     let dir = data.path().to_str().unwrap();
-    let mut first = LocalCloud::start(&["--data-dir", dir, "--hold-in-step", "2"], Some(SECRET));
+    let hold = format!("hold-in-step={}:process", id_of("restart-1"));
+    let mut first = LocalCloud::start(&["--data-dir", dir, "--fault", &hold], Some(SECRET));
     let (code, accepted) = post(&first, "restart-1", ORDER, true);
     assert_eq!(code, 202);
     let id = accepted["id"].as_str().unwrap().to_owned();

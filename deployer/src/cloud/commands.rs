@@ -143,7 +143,7 @@ pub struct SmokeArgs {
 }
 
 /// `KEY=VALUE` of `--set`.
-fn setting(raw: &str) -> Result<(String, String), String> {
+pub(crate) fn setting(raw: &str) -> Result<(String, String), String> {
     let (k, v) = raw
         .split_once('=')
         .ok_or_else(|| format!("`{raw}` is not KEY=VALUE"))?;

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 use super::lambda::Function;
+use super::metrics::Metrics;
 use super::model::{ACCOUNT, ApiSpec};
 
 pub const MAX_PAYLOAD: usize = 10 * 1024 * 1024;
@@ -23,16 +24,26 @@ pub const INTEGRATION_TIMEOUT: Duration = Duration::from_secs(29);
 pub struct Gateway {
     pub api: ApiSpec,
     pub functions: BTreeMap<String, Arc<Function>>,
+    metrics: Arc<Metrics>,
+    /// What `/_local/endpoints` answers (outside every stage's path).
+    endpoints: Value,
     bucket: Mutex<(f64, Instant)>,
     next: std::sync::atomic::AtomicU64,
 }
 
 impl Gateway {
-    pub fn new(api: ApiSpec, functions: BTreeMap<String, Arc<Function>>) -> Arc<Self> {
+    pub fn new(
+        api: ApiSpec,
+        functions: BTreeMap<String, Arc<Function>>,
+        metrics: Arc<Metrics>,
+        endpoints: Value,
+    ) -> Arc<Self> {
         let burst = api.throttle.map_or(f64::MAX, |(_, b)| f64::from(b));
         Arc::new(Gateway {
             api,
             functions,
+            metrics,
+            endpoints,
             bucket: Mutex::new((burst, Instant::now())),
             next: std::sync::atomic::AtomicU64::new(1),
         })
@@ -65,8 +76,23 @@ fn message(status: StatusCode, text: &str) -> Response {
     res
 }
 
-/// Every request to the API.
+/// Every request to the API; server errors count in API Gateway's `5XXError` metric.
 pub async fn handle(State(gw): State<Arc<Gateway>>, req: Request) -> Response {
+    if req.uri().path() == "/_local/endpoints" {
+        return axum::Json(gw.endpoints.clone()).into_response();
+    }
+    let res = route(&gw, req).await;
+    if res.status().is_server_error() {
+        let dims = [
+            ("ApiName", gw.api.name.as_str()),
+            ("Stage", gw.api.stage.as_str()),
+        ];
+        gw.metrics.put("AWS/ApiGateway", "5XXError", &dims, 1.0);
+    }
+    res
+}
+
+async fn route(gw: &Gateway, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let path = parts.uri.path().to_owned();
     let stage_prefix = format!("/{}", gw.api.stage);

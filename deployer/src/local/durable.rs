@@ -8,14 +8,15 @@ use std::collections::BTreeMap;
 use std::hash::{BuildHasher, Hasher};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::{Mutex, Notify};
 
+use super::faults::Faults;
 use super::lambda::{Function, InvokeError};
+use super::metrics::Metrics;
 
 pub fn now() -> f64 {
     SystemTime::now()
@@ -81,6 +82,10 @@ pub struct Execution {
     pub invocations: u32,
     pub checkpoints: u32,
     pub failed_invocations: u32,
+    /// Started by an asynchronous `Invoke`: when it ends FAILED, STOPPED or TIMED_OUT, its
+    /// event goes to the function's dead-letter queue.
+    #[serde(default)]
+    pub async_start: bool,
 }
 
 impl Execution {
@@ -156,6 +161,12 @@ pub enum ServiceError {
     Invalid(String),
     #[error("{0}")]
     AlreadyStarted(String),
+    /// The change could not be made durable: nothing was acknowledged, the caller retries.
+    #[error("{0}")]
+    Storage(String),
+    /// The caller's process is being killed (fault injection); nothing was applied.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl ServiceError {
@@ -164,8 +175,23 @@ impl ServiceError {
             ServiceError::NotFound(_) => (404, "ResourceNotFoundException"),
             ServiceError::Invalid(_) => (400, "InvalidParameterValueException"),
             ServiceError::AlreadyStarted(_) => (409, "DurableExecutionAlreadyStartedException"),
+            ServiceError::Storage(_) => (500, "ServiceException"),
+            ServiceError::Unavailable(_) => (503, "ServiceException"),
         }
     }
+}
+
+/// What starting an execution takes.
+#[derive(Debug)]
+pub struct Start {
+    /// The function's logical id.
+    pub function: String,
+    pub qualifier: String,
+    pub name: Option<String>,
+    pub input: String,
+    pub timeout_s: u64,
+    /// Started by an asynchronous `Invoke` (its event can go to a dead-letter queue).
+    pub async_start: bool,
 }
 
 struct Entry {
@@ -181,24 +207,21 @@ pub struct Durable {
     executions: Mutex<BTreeMap<String, Arc<Entry>>>,
     /// (function, execution name) -> (ARN, input): names are idempotency keys.
     names: Mutex<BTreeMap<(String, String), (String, String)>>,
-    faults: Faults,
-}
-
-/// Fault injection for tests.
-#[derive(Debug, Default)]
-pub struct Faults {
-    /// Kill the function's process while it runs step `n` (1-based) of the next execution
-    /// that reaches it, once; 0 is off.
-    pub kill_in_step: AtomicUsize,
-    /// Record the START of step `n` and never answer that checkpoint.
-    pub hold_in_step: Option<usize>,
+    faults: Arc<Faults>,
+    /// Waits and retry delays last this many times their length (tests speed them up).
+    time_scale: f64,
+    metrics: Arc<Metrics>,
+    /// Events sent to dead-letter queues: (queue ARN, execution name, status).
+    dead_letters: std::sync::Mutex<Vec<(String, String, String)>>,
 }
 
 impl Durable {
     pub fn new(
         dir: Option<PathBuf>,
         functions: BTreeMap<String, Arc<Function>>,
-        faults: Faults,
+        faults: Arc<Faults>,
+        time_scale: f64,
+        metrics: Arc<Metrics>,
     ) -> Arc<Self> {
         Arc::new(Durable {
             dir,
@@ -206,6 +229,9 @@ impl Durable {
             executions: Mutex::new(BTreeMap::new()),
             names: Mutex::new(BTreeMap::new()),
             faults,
+            time_scale,
+            metrics,
+            dead_letters: std::sync::Mutex::new(Vec::new()),
         })
     }
 
@@ -213,24 +239,33 @@ impl Durable {
         self.dir.as_ref().map(|d| d.join(format!("{id}.json")))
     }
 
-    async fn persist(&self, e: &Execution) {
-        let Some(path) = self.path(&e.id) else { return };
-        let tmp = path.with_extension("json.tmp");
-        match serde_json::to_vec(e) {
-            Ok(bytes) => {
-                if let Err(err) = tokio::fs::write(&tmp, bytes).await {
-                    eprintln!("[local] cannot persist execution {}: {err}", e.id);
-                    return;
-                }
-                if let Err(err) = tokio::fs::rename(&tmp, &path).await {
-                    eprintln!("[local] cannot persist execution {}: {err}", e.id);
-                }
-            }
-            Err(err) => eprintln!("[local] cannot persist execution {}: {err}", e.id),
-        }
+    /// Writes `e` to its file and makes it durable (the file, then the directory entry of
+    /// the rename) before anything about it is acknowledged.
+    async fn persist(&self, e: &Execution) -> Result<(), ServiceError> {
+        let Some(path) = self.path(&e.id) else {
+            return Ok(());
+        };
+        let bytes = serde_json::to_vec(e).map_err(|err| {
+            ServiceError::Storage(format!("cannot encode execution {}: {err}", e.id))
+        })?;
+        let dir = self.dir.clone();
+        tokio::task::spawn_blocking(move || write_durably(&path, &bytes, dir.as_deref()))
+            .await
+            .map_err(|err| ServiceError::Storage(err.to_string()))?
+            .map_err(|err| {
+                eprintln!("[local] cannot persist execution {}: {err}", e.id);
+                ServiceError::Storage(format!("cannot persist execution {}: {err}", e.id))
+            })
     }
 
-    /// Loads the executions of a previous run and resumes those still running.
+    /// Persists `e` where no one waits for an answer (timers, invocation outcomes): a
+    /// failure is reported and the change is written again with the next one.
+    async fn persist_quietly(&self, e: &Execution) {
+        let _ = self.persist(e).await;
+    }
+
+    /// Loads the executions of a previous run and resumes those still running. A file that
+    /// cannot be read stops the start: its name must not be freed for a second execution.
     pub async fn restore(self: &Arc<Self>) -> anyhow::Result<usize> {
         let Some(dir) = &self.dir else { return Ok(0) };
         tokio::fs::create_dir_all(dir).await?;
@@ -238,16 +273,15 @@ impl Durable {
         let mut entries = tokio::fs::read_dir(dir).await?;
         while let Some(entry) = entries.next_entry().await? {
             let path = entry.path();
+            if path.extension().is_some_and(|e| e == "tmp") {
+                // A write that never completed was never acknowledged.
+                let _ = tokio::fs::remove_file(&path).await;
+                continue;
+            }
             if path.extension().is_none_or(|e| e != "json") {
                 continue;
             }
-            let exec: Execution = match serde_json::from_slice(&tokio::fs::read(&path).await?) {
-                Ok(e) => e,
-                Err(err) => {
-                    eprintln!("[local] ignoring {}: {err}", path.display());
-                    continue;
-                }
-            };
+            let exec = read_execution(&path).await?;
             let running = exec.status == ExecStatus::Running;
             let arn = exec.arn.clone();
             self.names.lock().await.insert(
@@ -269,15 +303,18 @@ impl Durable {
     }
 
     /// Starts an execution of `function` (a logical id) through `qualifier`, or returns the
-    /// existing one of the same name and input.
-    pub async fn start(
-        self: &Arc<Self>,
-        function: &str,
-        qualifier: &str,
-        name: Option<String>,
-        input: String,
-        timeout_s: u64,
-    ) -> Result<(String, bool), ServiceError> {
+    /// existing one of the same name and input. The execution is on disk before it is
+    /// acknowledged.
+    pub async fn start(self: &Arc<Self>, req: Start) -> Result<(String, bool), ServiceError> {
+        let Start {
+            function,
+            qualifier,
+            name,
+            input,
+            timeout_s,
+            async_start,
+        } = req;
+        let (function, qualifier) = (function.as_str(), qualifier.as_str());
         let f = self
             .functions
             .get(function)
@@ -333,6 +370,7 @@ impl Durable {
             invocations: 0,
             checkpoints: 0,
             failed_invocations: 0,
+            async_start,
         };
         exec.event(
             "ExecutionStarted",
@@ -342,7 +380,13 @@ impl Durable {
                 json!({"Input": {"Payload": exec.input, "Truncated": false}}),
             )),
         );
-        self.persist(&exec).await;
+        self.persist(&exec).await?;
+        self.metrics.put(
+            "AWS/Lambda",
+            "DurableExecutionStarted",
+            &[("FunctionName", &f.spec.name)],
+            1.0,
+        );
         let entry = Arc::new(Entry {
             exec: Mutex::new(exec),
             wake: Notify::new(),
@@ -364,6 +408,47 @@ impl Durable {
             .ok_or_else(|| ServiceError::NotFound(format!("durable execution {arn} not found")))
     }
 
+    /// What an execution's end tells the outside: Lambda's metric of it, and for an
+    /// asynchronous start that ended FAILED, STOPPED or TIMED_OUT, its event in the
+    /// function's dead-letter queue.
+    fn ended(&self, e: &Execution) {
+        let Some(f) = self.functions.get(&e.function) else {
+            return;
+        };
+        let metric = match e.status {
+            ExecStatus::Running => return,
+            ExecStatus::Succeeded => "DurableExecutionSucceeded",
+            ExecStatus::Failed => "DurableExecutionFailed",
+            ExecStatus::TimedOut => "DurableExecutionTimedOut",
+            ExecStatus::Stopped => "DurableExecutionStopped",
+        };
+        self.metrics
+            .put("AWS/Lambda", metric, &[("FunctionName", &f.spec.name)], 1.0);
+        if e.status != ExecStatus::Succeeded
+            && e.async_start
+            && let Some(queue) = &f.spec.dead_letter
+        {
+            self.dead_letter(queue, &e.name, e.status.as_str());
+        }
+    }
+
+    /// Sends the event of `name` to dead-letter queue `queue`: a log line, and the stats.
+    pub fn dead_letter(&self, queue: &str, name: &str, why: &str) {
+        eprintln!("[local] dead-letter queue {queue}: the event of execution {name} ({why})");
+        self.dead_letters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((queue.to_owned(), name.to_owned(), why.to_owned()));
+    }
+
+    /// Events sent to dead-letter queues so far: (queue, execution name, why).
+    pub fn dead_letters(&self) -> Vec<(String, String, String)> {
+        self.dead_letters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     /// Invokes the function until the execution ends, sleeping between invocations until a
     /// timer is due.
     fn drive(self: Arc<Self>, entry: Arc<Entry>) {
@@ -381,7 +466,8 @@ impl Durable {
                         e.status = ExecStatus::TimedOut;
                         e.ended = Some(t);
                         e.event("ExecutionTimedOut", None, None);
-                        self.persist(&e).await;
+                        self.persist_quietly(&e).await;
+                        self.ended(&e);
                         entry.done.notify_waiters();
                         return;
                     }
@@ -538,7 +624,10 @@ impl Durable {
                         }
                     }
                 }
-                self.persist(&e).await;
+                self.persist_quietly(&e).await;
+                if e.status != ExecStatus::Running {
+                    self.ended(&e);
+                }
                 let backoff = match e.failed_invocations {
                     0 => Duration::ZERO,
                     n => Duration::from_millis(100 * u64::from(n.min(20))),
@@ -551,9 +640,13 @@ impl Durable {
         });
     }
 
-    /// `CheckpointDurableExecution`.
+    /// `CheckpointDurableExecution`: the batch is applied to a copy of the execution, which
+    /// replaces it only once it is on disk; an invalid update or a failed write changes
+    /// nothing and is answered with an error (the SDK retries a 5xx).
     pub async fn checkpoint(&self, arn: &str, body: &Value) -> Result<Value, ServiceError> {
         let entry = self.entry(arn).await?;
+        let updates: &[Value] = body["Updates"].as_array().map_or(&[], Vec::as_slice);
+        self.await_pending_kill(&entry, updates).await?;
         let mut e = entry.exec.lock().await;
         if body["CheckpointToken"].as_str() != Some(e.token.as_str()) {
             return Err(ServiceError::Invalid(
@@ -566,13 +659,85 @@ impl Durable {
                 e.status.as_str()
             )));
         }
-        e.checkpoints += 1;
-        let t = now();
+        let mut next = e.clone();
+        next.checkpoints += 1;
+        let (changed, hold) = self.apply_batch(&mut next, updates, now())?;
+        next.token = random_hex(40);
+        self.persist(&next).await?;
+        *e = next;
+        let terminal = e.status != ExecStatus::Running;
+        let operations: Vec<Value> = changed.iter().map(|i| e.operations[*i].clone()).collect();
+        let mut out = json!({"NewExecutionState": {"Operations": operations}});
+        if !terminal {
+            out["CheckpointToken"] = json!(e.token);
+        }
+        if terminal {
+            self.ended(&e);
+        }
+        drop(e);
+        if terminal {
+            entry.done.notify_waiters();
+        }
+        if hold {
+            eprintln!("[local] fault injection: holding the checkpoint of a step start");
+            std::future::pending::<()>().await;
+        }
+        Ok(out)
+    }
+
+    /// A step's end must not be recorded while a kill of that step is pending (the kill
+    /// fires on the body's log line, which comes first): wait for the kill, then refuse.
+    async fn await_pending_kill(
+        &self,
+        entry: &Entry,
+        updates: &[Value],
+    ) -> Result<(), ServiceError> {
+        let pending = {
+            let e = entry.exec.lock().await;
+            updates.iter().any(|u| {
+                let ends = matches!(u["Action"].as_str(), Some("SUCCEED" | "FAIL" | "RETRY"));
+                let step = e
+                    .op_index(u["Id"].as_str().unwrap_or_default())
+                    .and_then(|i| e.operations[i]["Name"].as_str().map(str::to_owned));
+                ends && step.is_some_and(|s| self.faults.kill_pending(&e.name, &s))
+            })
+        };
+        if !pending {
+            return Ok(());
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let still = {
+                let e = entry.exec.lock().await;
+                updates.iter().any(|u| {
+                    e.op_index(u["Id"].as_str().unwrap_or_default())
+                        .and_then(|i| e.operations[i]["Name"].as_str())
+                        .is_some_and(|s| self.faults.kill_pending(&e.name, s))
+                })
+            };
+            if !still || tokio::time::Instant::now() > deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // Let the kill land before answering the process it killed.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        Err(ServiceError::Unavailable(
+            "the process is being killed (fault injection)".to_owned(),
+        ))
+    }
+
+    /// Applies a batch of updates to `e` at time `t`: the indexes of the operations that
+    /// changed, and whether a hold-in-step fault asks to never answer.
+    fn apply_batch(
+        &self,
+        e: &mut Execution,
+        updates: &[Value],
+        t: f64,
+    ) -> Result<(Vec<usize>, bool), ServiceError> {
         let mut changed: Vec<usize> = Vec::new();
-        let mut kill_now = false;
-        let mut hold_now = false;
-        for u in body["Updates"].as_array().into_iter().flatten() {
-            let id = u["Id"].as_str().unwrap_or_default().to_owned();
+        let mut hold = false;
+        for u in updates {
             let kind = u["Type"].as_str().unwrap_or_default();
             let action = u["Action"].as_str().unwrap_or_default();
             if kind == "EXECUTION" {
@@ -594,135 +759,13 @@ impl Durable {
                 e.ended = Some(t);
                 continue;
             }
-            let index = match e.op_index(&id) {
-                Some(i) => {
-                    if e.operations[i]["Type"] != kind {
-                        return Err(ServiceError::Invalid(format!(
-                            "operation {id} is a {}, not a {kind}",
-                            e.operations[i]["Type"]
-                        )));
-                    }
-                    i
-                }
-                None if action == "START" => {
-                    let mut op =
-                        json!({"Id": id, "Type": kind, "Status": "STARTED", "StartTimestamp": t});
-                    for k in ["ParentId", "Name", "SubType"] {
-                        if !u[k].is_null() {
-                            op[k] = u[k].clone();
-                        }
-                    }
-                    e.operations.push(op);
-                    e.operations.len() - 1
-                }
-                None => {
-                    return Err(ServiceError::Invalid(format!(
-                        "operation {id} was never started"
-                    )));
-                }
-            };
+            let index = operation_for(e, u, t)?;
             let mut op = e.operations[index].clone();
-            // The attempt this update is about: completed retries so far, plus one.
-            let attempt = op["StepDetails"]["Attempt"].as_u64().unwrap_or(0) + 1;
-            let (event, details) = match (kind, action) {
-                ("STEP", "START") => {
-                    op["Status"] = json!("STARTED");
-                    if op["StepDetails"].is_null() {
-                        op["StepDetails"] = json!({"Attempt": 0});
-                    }
-                    let steps_started = e.operations.iter().filter(|o| o["Type"] == "STEP").count();
-                    kill_now = self
-                        .faults
-                        .kill_in_step
-                        .compare_exchange(steps_started, 0, Ordering::SeqCst, Ordering::SeqCst)
-                        .is_ok();
-                    hold_now = self.faults.hold_in_step == Some(steps_started);
-                    ("StepStarted", json!({}))
-                }
-                ("STEP", "SUCCEED") => {
-                    op["Status"] = json!("SUCCEEDED");
-                    op["EndTimestamp"] = json!(t);
-                    op["StepDetails"]["Result"] = u["Payload"].clone();
-                    (
-                        "StepSucceeded",
-                        json!({
-                            "Result": {"Payload": u["Payload"], "Truncated": false},
-                            "RetryDetails": {"CurrentAttempt": attempt},
-                        }),
-                    )
-                }
-                ("STEP", "FAIL") => {
-                    op["Status"] = json!("FAILED");
-                    op["EndTimestamp"] = json!(t);
-                    op["StepDetails"]["Error"] = u["Error"].clone();
-                    (
-                        "StepFailed",
-                        json!({
-                            "Error": {"Payload": u["Error"], "Truncated": false},
-                            "RetryDetails": {"CurrentAttempt": attempt},
-                        }),
-                    )
-                }
-                ("STEP", "RETRY") => {
-                    let delay = u["StepOptions"]["NextAttemptDelaySeconds"]
-                        .as_f64()
-                        .unwrap_or(0.0);
-                    if delay < 1.0 {
-                        return Err(ServiceError::Invalid(
-                            "RETRY needs StepOptions.NextAttemptDelaySeconds >= 1".to_owned(),
-                        ));
-                    }
-                    op["Status"] = json!("PENDING");
-                    op["StepDetails"]["Attempt"] = json!(attempt);
-                    op["StepDetails"]["NextAttemptTimestamp"] = json!(t + delay);
-                    if !u["Error"].is_null() {
-                        op["StepDetails"]["Error"] = u["Error"].clone();
-                    }
-                    (
-                        "StepFailed",
-                        json!({
-                            "Error": {"Payload": u["Error"], "Truncated": false},
-                            "RetryDetails": {"CurrentAttempt": attempt, "NextAttemptDelaySeconds": delay},
-                        }),
-                    )
-                }
-                ("WAIT", "START") => {
-                    let secs = u["WaitOptions"]["WaitSeconds"].as_f64().unwrap_or(0.0);
-                    op["WaitDetails"] = json!({"ScheduledEndTimestamp": t + secs});
-                    (
-                        "WaitStarted",
-                        json!({"Duration": secs, "ScheduledEndTimestamp": t + secs}),
-                    )
-                }
-                ("WAIT", "CANCEL") => {
-                    op["Status"] = json!("CANCELLED");
-                    op["EndTimestamp"] = json!(t);
-                    ("WaitCancelled", json!({}))
-                }
-                ("CONTEXT", "START") => ("ContextStarted", json!({})),
-                ("CONTEXT", "SUCCEED") => {
-                    op["Status"] = json!("SUCCEEDED");
-                    op["EndTimestamp"] = json!(t);
-                    op["ContextDetails"] = json!({"Result": u["Payload"]});
-                    ("ContextSucceeded", json!({}))
-                }
-                ("CONTEXT", "FAIL") => {
-                    op["Status"] = json!("FAILED");
-                    op["EndTimestamp"] = json!(t);
-                    op["ContextDetails"] = json!({"Error": u["Error"]});
-                    ("ContextFailed", json!({}))
-                }
-                ("CALLBACK", "START") => {
-                    op["CallbackDetails"] = json!({"CallbackId": random_hex(32)});
-                    (
-                        "CallbackStarted",
-                        json!({"CallbackId": op["CallbackDetails"]["CallbackId"]}),
-                    )
-                }
-                (k, a) => {
-                    return Err(ServiceError::Invalid(format!("{k} {a} is not supported")));
-                }
-            };
+            if (kind, action) == ("STEP", "START") {
+                let step = op["Name"].as_str().unwrap_or_default();
+                hold |= self.faults.hold(&e.name, step);
+            }
+            let (event, details) = transition(&mut op, u, t, self.time_scale)?;
             e.operations[index] = op.clone();
             let key = format!("{event}Details");
             e.event(event, Some(&op), Some((&key, details)));
@@ -730,38 +773,7 @@ impl Durable {
                 changed.push(index);
             }
         }
-        let terminal = e.status != ExecStatus::Running;
-        e.token = random_hex(40);
-        let operations: Vec<Value> = changed.iter().map(|i| e.operations[*i].clone()).collect();
-        let mut out = json!({"NewExecutionState": {"Operations": operations}});
-        if !terminal {
-            out["CheckpointToken"] = json!(e.token);
-        }
-        self.persist(&e).await;
-        let function = e.function.clone();
-        drop(e);
-        if hold_now {
-            eprintln!("[local] fault injection: holding the checkpoint of a step start");
-            std::future::pending::<()>().await;
-        }
-        if kill_now {
-            // Let the body start, then kill the process running it.
-            if let Some(f) = self.functions.get(&function).cloned() {
-                tokio::spawn(async move {
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                    if f.kill_busy().await {
-                        eprintln!(
-                            "[local] fault injection: killed {} inside a step",
-                            f.spec.crate_name
-                        );
-                    }
-                });
-            }
-        }
-        if terminal {
-            entry.done.notify_waiters();
-        }
-        Ok(out)
+        Ok((changed, hold))
     }
 
     /// `GetDurableExecutionState`: the operation log, a page at a time.
@@ -826,10 +838,13 @@ impl Durable {
         let mut e = entry.exec.lock().await;
         let t = now();
         if e.status == ExecStatus::Running {
-            e.status = ExecStatus::Stopped;
-            e.ended = Some(t);
-            e.event("ExecutionStopped", None, None);
-            self.persist(&e).await;
+            let mut next = e.clone();
+            next.status = ExecStatus::Stopped;
+            next.ended = Some(t);
+            next.event("ExecutionStopped", None, None);
+            self.persist(&next).await?;
+            *e = next;
+            self.ended(&e);
         }
         entry.wake.notify_waiters();
         Ok(json!({"StopTimestamp": t}))
@@ -860,4 +875,191 @@ impl Durable {
         }
         out
     }
+}
+
+/// Writes `bytes` to `path` through a temporary file, syncing the file and then the
+/// directory, so that after a crash the file holds either the old or the new content.
+fn write_durably(
+    path: &std::path::Path,
+    bytes: &[u8],
+    dir: Option<&std::path::Path>,
+) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("json.tmp");
+    let mut file = std::fs::File::create(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = dir {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+/// The execution in `path`, or an error that says how to get past a broken file.
+async fn read_execution(path: &std::path::Path) -> anyhow::Result<Execution> {
+    let quarantine = || {
+        let dir = path.parent().unwrap_or(path);
+        format!(
+            "move it out of the way to start without it (mkdir -p {q} && mv {f} {q}/), and the execution it held is lost; or start with another --data-dir",
+            q = dir.join("quarantine").display(),
+            f = path.display()
+        )
+    };
+    let bytes = tokio::fs::read(path).await.map_err(|e| {
+        anyhow::anyhow!(
+            "cannot read durable execution file {}: {e}; {}",
+            path.display(),
+            quarantine()
+        )
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        anyhow::anyhow!(
+            "durable execution file {} is corrupt ({e}); {}",
+            path.display(),
+            quarantine()
+        )
+    })
+}
+
+/// The index of the operation update `u` is about, created by a START.
+fn operation_for(e: &mut Execution, u: &Value, t: f64) -> Result<usize, ServiceError> {
+    let id = u["Id"].as_str().unwrap_or_default().to_owned();
+    let kind = u["Type"].as_str().unwrap_or_default();
+    let action = u["Action"].as_str().unwrap_or_default();
+    Ok(match e.op_index(&id) {
+        Some(i) => {
+            if e.operations[i]["Type"] != kind {
+                return Err(ServiceError::Invalid(format!(
+                    "operation {id} is a {}, not a {kind}",
+                    e.operations[i]["Type"]
+                )));
+            }
+            i
+        }
+        None if action == "START" => {
+            let mut op = json!({"Id": id, "Type": kind, "Status": "STARTED", "StartTimestamp": t});
+            for k in ["ParentId", "Name", "SubType"] {
+                if !u[k].is_null() {
+                    op[k] = u[k].clone();
+                }
+            }
+            e.operations.push(op);
+            e.operations.len() - 1
+        }
+        None => {
+            return Err(ServiceError::Invalid(format!(
+                "operation {id} was never started"
+            )));
+        }
+    })
+}
+
+/// Applies update `u` to `op` at `t` (delays scaled by `scale`): the history event and its
+/// details.
+fn transition(
+    op: &mut Value,
+    u: &Value,
+    t: f64,
+    scale: f64,
+) -> Result<(&'static str, Value), ServiceError> {
+    let kind = u["Type"].as_str().unwrap_or_default();
+    let action = u["Action"].as_str().unwrap_or_default();
+    // The attempt this update is about: completed retries so far, plus one.
+    let attempt = op["StepDetails"]["Attempt"].as_u64().unwrap_or(0) + 1;
+    let (event, details) = match (kind, action) {
+        ("STEP", "START") => {
+            op["Status"] = json!("STARTED");
+            if op["StepDetails"].is_null() {
+                op["StepDetails"] = json!({"Attempt": 0});
+            }
+            ("StepStarted", json!({}))
+        }
+        ("STEP", "SUCCEED") => {
+            op["Status"] = json!("SUCCEEDED");
+            op["EndTimestamp"] = json!(t);
+            op["StepDetails"]["Result"] = u["Payload"].clone();
+            (
+                "StepSucceeded",
+                json!({
+                    "Result": {"Payload": u["Payload"], "Truncated": false},
+                    "RetryDetails": {"CurrentAttempt": attempt},
+                }),
+            )
+        }
+        ("STEP", "FAIL") => {
+            op["Status"] = json!("FAILED");
+            op["EndTimestamp"] = json!(t);
+            op["StepDetails"]["Error"] = u["Error"].clone();
+            (
+                "StepFailed",
+                json!({
+                    "Error": {"Payload": u["Error"], "Truncated": false},
+                    "RetryDetails": {"CurrentAttempt": attempt},
+                }),
+            )
+        }
+        ("STEP", "RETRY") => {
+            let delay = u["StepOptions"]["NextAttemptDelaySeconds"]
+                .as_f64()
+                .unwrap_or(0.0);
+            if delay < 1.0 {
+                return Err(ServiceError::Invalid(
+                    "RETRY needs StepOptions.NextAttemptDelaySeconds >= 1".to_owned(),
+                ));
+            }
+            op["Status"] = json!("PENDING");
+            op["StepDetails"]["Attempt"] = json!(attempt);
+            op["StepDetails"]["NextAttemptTimestamp"] = json!(t + delay * scale);
+            if !u["Error"].is_null() {
+                op["StepDetails"]["Error"] = u["Error"].clone();
+            }
+            (
+                "StepFailed",
+                json!({
+                    "Error": {"Payload": u["Error"], "Truncated": false},
+                    "RetryDetails": {"CurrentAttempt": attempt, "NextAttemptDelaySeconds": delay},
+                }),
+            )
+        }
+        ("WAIT", "START") => {
+            let secs = u["WaitOptions"]["WaitSeconds"].as_f64().unwrap_or(0.0);
+            let end = t + secs * scale;
+            op["WaitDetails"] = json!({"ScheduledEndTimestamp": end});
+            (
+                "WaitStarted",
+                json!({"Duration": secs, "ScheduledEndTimestamp": end}),
+            )
+        }
+        ("WAIT", "CANCEL") => {
+            op["Status"] = json!("CANCELLED");
+            op["EndTimestamp"] = json!(t);
+            ("WaitCancelled", json!({}))
+        }
+        ("CONTEXT", "START") => ("ContextStarted", json!({})),
+        ("CONTEXT", "SUCCEED") => {
+            op["Status"] = json!("SUCCEEDED");
+            op["EndTimestamp"] = json!(t);
+            op["ContextDetails"] = json!({"Result": u["Payload"]});
+            ("ContextSucceeded", json!({}))
+        }
+        ("CONTEXT", "FAIL") => {
+            op["Status"] = json!("FAILED");
+            op["EndTimestamp"] = json!(t);
+            op["ContextDetails"] = json!({"Error": u["Error"]});
+            ("ContextFailed", json!({}))
+        }
+        ("CALLBACK", "START") => {
+            op["CallbackDetails"] = json!({"CallbackId": random_hex(32)});
+            (
+                "CallbackStarted",
+                json!({"CallbackId": op["CallbackDetails"]["CallbackId"]}),
+            )
+        }
+        (k, a) => {
+            return Err(ServiceError::Invalid(format!("{k} {a} is not supported")));
+        }
+    };
+    Ok((event, details))
 }

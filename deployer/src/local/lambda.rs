@@ -54,7 +54,39 @@ struct Job {
 
 struct Current {
     request_id: String,
+    /// The X-Ray trace id of this invocation: the function's SDK calls carry it
+    /// (`x-amzn-trace-id`), which tells the local services who is calling.
+    trace_id: String,
     reply: oneshot::Sender<Outcome>,
+}
+
+/// What to do with a process after one of its log lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LineAction {
+    Nothing,
+    /// Kill the process that printed the line (fault injection).
+    Kill,
+}
+
+/// Decides about one line a function's process printed.
+pub type LineWatch = Arc<dyn Fn(&str) -> LineAction + Send + Sync>;
+
+/// What the local cloud does with the functions' output besides printing it.
+#[derive(Clone, Default)]
+pub struct Hooks {
+    /// Embedded-metric-format lines become data points.
+    pub metrics: Option<Arc<super::metrics::Metrics>>,
+    /// Decides about each line (the kill-in-step fault watches for a step body's line).
+    pub on_line: Option<LineWatch>,
+}
+
+impl std::fmt::Debug for Hooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hooks")
+            .field("metrics", &self.metrics.is_some())
+            .field("on_line", &self.on_line.is_some())
+            .finish()
+    }
 }
 
 /// One process of a function and its Runtime API endpoint.
@@ -75,6 +107,7 @@ pub struct Function {
     pub spec: FunctionSpec,
     binary: PathBuf,
     env: BTreeMap<String, String>,
+    hooks: Hooks,
     jobs: mpsc::Sender<Job>,
     queue: Mutex<mpsc::Receiver<Job>>,
     instances: Mutex<Vec<Arc<Instance>>>,
@@ -91,12 +124,18 @@ fn now_ms() -> u128 {
 }
 
 impl Function {
-    pub fn new(spec: FunctionSpec, binary: PathBuf, env: BTreeMap<String, String>) -> Arc<Self> {
+    pub fn new(
+        spec: FunctionSpec,
+        binary: PathBuf,
+        env: BTreeMap<String, String>,
+        hooks: Hooks,
+    ) -> Arc<Self> {
         let (jobs, queue) = mpsc::channel(1024);
         Arc::new(Function {
             spec,
             binary,
             env,
+            hooks,
             jobs,
             queue: Mutex::new(queue),
             instances: Mutex::new(Vec::new()),
@@ -143,7 +182,7 @@ impl Function {
         loop {
             let started = std::time::Instant::now();
             *instance.spawned.lock().await = Some(started);
-            let child = self.spawn(&runtime_api, instance.index);
+            let child = self.spawn(&runtime_api, &instance);
             let mut child = match child {
                 Ok(c) => c,
                 Err(e) => {
@@ -182,7 +221,8 @@ impl Function {
         }
     }
 
-    fn spawn(&self, runtime_api: &str, index: usize) -> std::io::Result<Child> {
+    fn spawn(&self, runtime_api: &str, instance: &Arc<Instance>) -> std::io::Result<Child> {
+        let index = instance.index;
         let mut cmd = Command::new(&self.binary);
         cmd.env_clear()
             .envs(&self.env)
@@ -218,11 +258,26 @@ impl Function {
         .into_iter()
         .flatten()
         {
-            let prefix = prefix.clone();
+            let (prefix, hooks, instance) = (prefix.clone(), self.hooks.clone(), instance.clone());
             tokio::spawn(async move {
                 let mut lines = BufReader::new(stream).lines();
                 while let Ok(Some(line)) = lines.next_line().await {
                     eprintln!("{prefix} {line}");
+                    if let Some(m) = &hooks.metrics {
+                        m.put_emf(&line);
+                    }
+                    let action = hooks
+                        .on_line
+                        .as_ref()
+                        .map_or(LineAction::Nothing, |f| f(&line));
+                    if action == LineAction::Kill
+                        && let Some(kill) = instance.kill.lock().await.take()
+                    {
+                        let _ = kill.send(());
+                        eprintln!(
+                            "{prefix} fault injection: killed the process that printed that line"
+                        );
+                    }
                 }
             });
         }
@@ -248,13 +303,17 @@ impl Function {
         rx.await.unwrap_or(Err(InvokeError::Crashed))
     }
 
-    /// Kills the process of the instance that runs an invocation now, if any (fault
-    /// injection: it behaves exactly like a crash).
-    pub async fn kill_busy(&self) -> bool {
+    /// Kills the process running the invocation whose trace id is `trace_id`, if this
+    /// function has it (fault injection: it behaves exactly like a crash).
+    pub async fn kill_traced(&self, trace_id: &str) -> bool {
         for instance in self.instances.lock().await.iter() {
-            if instance.current.lock().await.is_some()
-                && let Some(kill) = instance.kill.lock().await.take()
-            {
+            let running = instance
+                .current
+                .lock()
+                .await
+                .as_ref()
+                .is_some_and(|c| trace_id.contains(&c.trace_id));
+            if running && let Some(kill) = instance.kill.lock().await.take() {
                 let _ = kill.send(());
                 return true;
             }
@@ -299,8 +358,15 @@ async fn next(State((f, instance)): St) -> Response {
     }
     let timeout = Duration::from_secs(f.spec.timeout_s.max(1));
     let deadline = now_ms() + timeout.as_millis();
+    // A trace id of its own per invocation (X-Ray's format: 1-<8 hex time>-<24 hex>).
+    let trace_id = format!(
+        "1-{:08x}-{}",
+        (now_ms() / 1000) as u32,
+        super::durable::random_hex(24)
+    );
     *instance.current.lock().await = Some(Current {
         request_id: job.request_id.clone(),
+        trace_id: trace_id.clone(),
         reply: job.reply,
     });
     // The template's timeout: past it, the process is killed and the invocation fails.
@@ -329,7 +395,7 @@ async fn next(State((f, instance)): St) -> Response {
     set("lambda-runtime-invoked-function-arn", f.spec.arn.clone());
     set(
         "lambda-runtime-trace-id",
-        "Root=1-00000000-000000000000000000000000".to_owned(),
+        format!("Root={trace_id};Parent=0000000000000000;Sampled=0"),
     );
     (StatusCode::OK, headers, job.payload).into_response()
 }

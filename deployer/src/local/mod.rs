@@ -5,9 +5,13 @@
 
 mod apigw;
 mod durable;
+mod dynamo;
 mod external;
+pub(crate) mod faults;
 mod lambda;
+mod metrics;
 mod model;
+mod schedule;
 mod server;
 
 use std::collections::BTreeMap;
@@ -18,9 +22,10 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 
 use crate::{target_dir, workspace_root};
-use serde_json::json;
-use stacks::webhook::{self, Stage};
+use serde_json::{Value, json};
+use stacks::webhook::{self, Stage, StageConfig};
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -52,14 +57,23 @@ pub struct Args {
     /// Ignore the stage's API throttling (for load tests).
     #[arg(long)]
     pub no_throttle: bool,
-    /// Fault injection, for tests: kill the durable function's process while it runs its
-    /// Nth step (once).
-    #[arg(long, value_name = "N", hide_short_help = true)]
-    pub kill_in_step: Option<usize>,
-    /// Fault injection, for tests: never answer the checkpoint that starts the durable
-    /// function's Nth step (its START is recorded first), so an execution stays in flight.
-    #[arg(long, value_name = "N", hide_short_help = true)]
-    pub hold_in_step: Option<usize>,
+    /// Override a setting of the stage's template (repeatable), as `deploy --set` does.
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = crate::cloud::commands::setting)]
+    pub set: Vec<(String, String)>,
+    /// Run the scheduled functions (the reconciler) at this interval instead of the
+    /// template's rate, e.g. `1s` (for tests; the stuck bound follows it).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub reconcile_every: Option<Duration>,
+    /// Fault injection, for tests (repeatable): KIND=TARGET, one of
+    /// kill-in-step=NAME:STEP, hold-in-step=NAME:STEP, panic-in-step=NAME:STEP,
+    /// kill-before-start=NAME, drop-start=NAME[:TIMES], throttle-store=KEY[:TIMES],
+    /// break-store=KEY[:TIMES] (NAME: a durable execution name; KEY: a record's id).
+    #[arg(long = "fault", value_name = "KIND=TARGET", hide_short_help = true)]
+    pub faults: Vec<faults::Fault>,
+    /// Waits and retry delays of durable executions last this many times their length
+    /// (tests use 0.01).
+    #[arg(long, value_name = "FACTOR", default_value_t = 1.0, value_parser = positive, hide_short_help = true)]
+    pub time_scale: f64,
     /// Run durable executions on an external durable service at URL (AWS's
     /// `dex-local-runner`, to compare it with the embedded service) instead of the embedded one.
     #[arg(long, value_name = "URL", hide_short_help = true)]
@@ -102,6 +116,13 @@ fn build(root: &Path, crates: &[String], release: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn positive(raw: &str) -> Result<f64, String> {
+    raw.parse::<f64>()
+        .ok()
+        .filter(|f| f.is_finite() && *f > 0.0)
+        .ok_or_else(|| format!("`{raw}` is not a positive number"))
+}
+
 pub fn run(args: Args) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -110,15 +131,27 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     runtime.block_on(serve(args))
 }
 
-async fn serve(args: Args) -> anyhow::Result<()> {
-    let template = match args.app {
-        App::Webhooks => webhook::synth(args.stage)?,
-        App::Conformance => stacks::conformance::synth()?,
-    };
-    // The template as CloudFormation gets it (the JSON form of what `deployer synth` writes).
-    let value = template.to_value()?;
-    let model = model::interpret(&value, template.manifest())?;
+/// The template to run: the stage's, with `--set` applied, or the conformance app's.
+fn template(args: &Args) -> anyhow::Result<stacks::Template> {
+    Ok(match args.app {
+        App::Webhooks => {
+            let mut cfg = StageConfig::of(args.stage);
+            for (k, v) in &args.set {
+                cfg.set(k, v).map_err(|e| anyhow::anyhow!(e))?;
+            }
+            webhook::webhook_stack(&cfg).synth()?
+        }
+        App::Conformance => {
+            if !args.set.is_empty() {
+                bail!("--set applies to the webhook stack's settings, not to --app conformance");
+            }
+            stacks::conformance::synth()?
+        }
+    })
+}
 
+/// The function binaries, built unless `--no-build`; each must exist.
+fn binaries(args: &Args, model: &model::Model) -> anyhow::Result<PathBuf> {
     let root = workspace_root()?;
     let crates: Vec<String> = model
         .functions
@@ -138,196 +171,177 @@ async fn serve(args: Args) -> anyhow::Result<()> {
             );
         }
     }
+    Ok(bin_dir)
+}
 
-    let shutdown = shutdown_signal()?;
-    // Claim the API port first: a port in use fails before anything is started.
-    let api_listener = TcpListener::bind(("127.0.0.1", args.port))
-        .await
-        .with_context(|| {
-            format!(
-                "cannot listen on 127.0.0.1:{}: pick another --port",
-                args.port
-            )
-        })?;
-
-    let data_dir = match (&args.data_dir, args.ephemeral) {
+/// The data directory (created), or `None` with `--ephemeral`.
+fn data_dir(args: &Args) -> anyhow::Result<Option<PathBuf>> {
+    let dir = match (&args.data_dir, args.ephemeral) {
         (_, true) => None,
         (Some(d), false) => Some(d.clone()),
-        (None, false) => Some(root.join(".deployer/local").join(args.stage.as_str())),
+        (None, false) => Some(
+            workspace_root()?
+                .join(".deployer/local")
+                .join(args.stage.as_str()),
+        ),
     };
-    if let Some(d) = &data_dir {
+    if let Some(d) = &dir {
         std::fs::create_dir_all(d)
             .with_context(|| format!("cannot create the data directory `{}`", d.display()))?;
     }
+    Ok(dir)
+}
 
-    // DynamoDB.
-    let db = match &data_dir {
-        Some(d) => dynoxide::Database::new(&d.join("dynamodb.sqlite").to_string_lossy()),
-        None => dynoxide::Database::memory(),
-    }
-    .map_err(|e| anyhow::anyhow!("cannot open the local DynamoDB database: {e}"))?;
-    for t in &model.tables {
-        let keys: Vec<_> = t
-            .keys
-            .iter()
-            .map(|(n, _, k)| json!({"AttributeName": n, "KeyType": k}))
-            .collect();
-        let defs: Vec<_> = t
-            .keys
-            .iter()
-            .map(|(n, ty, _)| json!({"AttributeName": n, "AttributeType": ty}))
-            .collect();
-        let request = serde_json::from_value(json!({
-            "TableName": t.name, "KeySchema": keys, "AttributeDefinitions": defs,
-            "BillingMode": "PAY_PER_REQUEST",
-        }))?;
-        match db.create_table(request) {
-            Ok(_) => {}
-            Err(e)
-                if e.to_string().contains("ResourceInUse")
-                    || e.to_string().contains("already exists") => {}
-            Err(e) => bail!("cannot create table {}: {e}", t.name),
-        }
-        if let Some(attr) = &t.ttl_attribute {
-            let request = serde_json::from_value(json!({
-                "TableName": t.name,
-                "TimeToLiveSpecification": {"AttributeName": attr, "Enabled": true},
-            }))?;
-            if let Err(e) = db.update_time_to_live(request)
-                && !e.to_string().contains("already enabled")
-            {
-                eprintln!("[local] TTL on {}: {e}", t.name);
-            }
+/// With `--reconcile-every`, the stuck bound the reconciler reports against follows the
+/// interval it really runs at: ExecutionTimeout + two intervals + the grace.
+fn follow_schedule(model: &mut model::Model, every: Option<Duration>) {
+    let Some(every) = every else { return };
+    let execution_timeout = model
+        .functions
+        .iter()
+        .find_map(|f| f.durable_timeout_s)
+        .unwrap_or(0);
+    for f in &mut model.functions {
+        let grace: u64 = f
+            .env
+            .get(webhook_contract::env::RECONCILE_GRACE_S)
+            .and_then(|g| g.parse().ok())
+            .unwrap_or(0);
+        if let Some(stuck) = f.env.get_mut(webhook_contract::env::STUCK_AFTER_S) {
+            *stuck = (execution_timeout + 2 * every.as_secs().max(1) + grace).to_string();
         }
     }
-    let dynamo_listener = TcpListener::bind("127.0.0.1:0").await?;
-    let dynamo_url = format!("http://{}", dynamo_listener.local_addr()?);
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    {
-        let server_db = db.clone();
-        let mut stop = stop_rx.clone();
-        tokio::spawn(async move {
-            let shutdown = async move {
-                let _ = stop.changed().await;
-            };
-            if let Err(e) =
-                dynoxide::server::serve_with_shutdown(dynamo_listener, server_db, shutdown).await
-            {
-                eprintln!("[local] DynamoDB server: {e}");
-            }
-        });
-        // TTL expiry.
-        let db = db.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(Duration::from_secs(5)).await;
-                let db = db.clone();
-                let _ = tokio::task::spawn_blocking(move || db.sweep_ttl()).await;
-            }
-        });
-    }
+}
 
-    // Lambda.
-    let lambda_listener = TcpListener::bind("127.0.0.1:0").await?;
-    let lambda_url = format!("http://{}", lambda_listener.local_addr()?);
+/// The kill-in-step watch: a step body's `step body running` line, of the execution and
+/// step a fault names, kills the process that printed it.
+fn kill_in_step(faults: Arc<faults::Faults>) -> lambda::LineWatch {
+    Arc::new(move |line: &str| {
+        if !line.contains("step body running") {
+            return lambda::LineAction::Nothing;
+        }
+        let field = |key: &str| {
+            let rest = &line[line.find(key)? + key.len()..];
+            let rest = rest.trim_start_matches('"');
+            rest.split(['"', ' ']).next().map(str::to_owned)
+        };
+        match (field("execution="), field("step=")) {
+            (Some(name), Some(step)) if faults.kill_now(&name, &step) => lambda::LineAction::Kill,
+            _ => lambda::LineAction::Nothing,
+        }
+    })
+}
+
+/// Everything the function processes share.
+struct Wiring<'a> {
+    args: &'a Args,
+    bin_dir: &'a Path,
+    dynamo_url: &'a str,
+    lambda_url: &'a str,
+    faults: &'a Arc<faults::Faults>,
+    metrics: &'a Arc<metrics::Metrics>,
+}
+
+/// Starts every function's processes.
+async fn start_functions(
+    model: &model::Model,
+    w: &Wiring<'_>,
+) -> anyhow::Result<BTreeMap<String, Arc<lambda::Function>>> {
     let secret = std::env::var("WEBHOOK_SECRET")
         .ok()
         .filter(|s| !s.is_empty());
     let mut functions = BTreeMap::new();
     for spec in &model.functions {
         let mut env = spec.env.clone();
-        env.insert("AWS_ENDPOINT_URL_DYNAMODB".into(), dynamo_url.clone());
+        env.insert("AWS_ENDPOINT_URL_DYNAMODB".into(), w.dynamo_url.to_owned());
         // A durable function checkpoints to the service that runs its executions.
-        let lambda_endpoint = match (&args.durable_service, spec.durable_timeout_s) {
-            (Some(external), Some(_)) => external,
-            _ => &lambda_url,
+        let lambda_endpoint = match (&w.args.durable_service, spec.durable_timeout_s) {
+            (Some(external), Some(_)) => external.as_str(),
+            _ => w.lambda_url,
         };
-        env.insert("AWS_ENDPOINT_URL_LAMBDA".into(), lambda_endpoint.clone());
+        env.insert("AWS_ENDPOINT_URL_LAMBDA".into(), lambda_endpoint.to_owned());
         env.insert("AWS_ACCESS_KEY_ID".into(), "local".into());
         env.insert("AWS_SECRET_ACCESS_KEY".into(), "local".into());
         env.insert("AWS_EC2_METADATA_DISABLED".into(), "true".into());
         if let Some(s) = &secret {
             env.insert("WEBHOOK_SECRET".into(), s.clone());
         }
+        if let Some(f) = w.faults.for_functions() {
+            env.insert(webhook_contract::env::LOCAL_FAULTS.into(), f);
+        }
         if let Ok(level) = std::env::var("RUST_LOG") {
             env.insert("RUST_LOG".into(), level);
         }
-        let f = lambda::Function::new(spec.clone(), bin_dir.join(&spec.crate_name), env);
-        f.start(usize::from(args.instances)).await?;
+        let hooks = lambda::Hooks {
+            metrics: Some(w.metrics.clone()),
+            on_line: spec
+                .durable_timeout_s
+                .map(|_| kill_in_step(w.faults.clone())),
+        };
+        let f = lambda::Function::new(spec.clone(), w.bin_dir.join(&spec.crate_name), env, hooks);
+        f.start(usize::from(w.args.instances)).await?;
         functions.insert(spec.logical.clone(), f);
     }
-    let durable = durable::Durable::new(
-        data_dir.as_ref().map(|d| d.join("executions")),
-        functions.clone(),
-        durable::Faults {
-            kill_in_step: args.kill_in_step.unwrap_or(0).into(),
-            hold_in_step: args.hold_in_step,
-        },
-    );
-    let resumed = durable.restore().await?;
-    if resumed > 0 {
-        eprintln!("[local] resuming {resumed} durable execution(s) from the last run");
-    }
-    let lambda_state = Arc::new(server::Lambda {
-        model: model.clone(),
-        functions: functions.clone(),
-        durable: durable.clone(),
-        external: args
-            .durable_service
-            .as_deref()
-            .map(|url| external::ExternalDurable::new(url, &lambda_url))
-            .transpose()?,
+    Ok(functions)
+}
+
+/// What `/_local/endpoints` answers: the services and the names `deployer webhooks
+/// --local` needs.
+fn endpoints(model: &model::Model, api: Option<&str>, lambda_url: &str, dynamo_url: &str) -> Value {
+    let durable = model
+        .functions
+        .iter()
+        .find(|f| f.durable_timeout_s.is_some());
+    let alias = durable.and_then(|d| {
+        model
+            .aliases
+            .values()
+            .find(|(f, _)| *f == d.logical)
+            .map(|(_, name)| format!("{}:{name}", d.arn))
     });
-    {
-        let mut stop = stop_rx.clone();
-        let app = server::router(lambda_state);
-        tokio::spawn(async move {
-            let _ = axum::serve(nodelay(lambda_listener), app)
-                .with_graceful_shutdown(async move {
-                    let _ = stop.changed().await;
-                })
-                .await;
-        });
-    }
+    let stuck_after = model
+        .functions
+        .iter()
+        .find_map(|f| f.env.get(webhook_contract::env::STUCK_AFTER_S))
+        .and_then(|s| s.parse::<u64>().ok());
+    json!({
+        "api": api,
+        "lambda": lambda_url,
+        "dynamodb": dynamo_url,
+        "table": model.tables.first().map(|t| t.name.clone()),
+        "processorFunction": durable.map(|d| d.name.clone()),
+        "processorAlias": alias,
+        "stuckAfterSeconds": stuck_after,
+        "region": model::REGION,
+    })
+}
 
-    // API Gateway.
-    eprintln!("[local] Lambda API: {lambda_url}");
-    eprintln!("[local] DynamoDB: {dynamo_url}");
-    let Some(mut api) = model.api.clone() else {
-        // A stack without an API (the conformance stack): the Lambda API is the way in.
-        drop(api_listener);
-        {
-            use std::io::Write;
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "Lambda: {lambda_url}");
-            let _ = out.flush();
-        }
-        shutdown.await;
-        eprintln!("[local] stopping");
-        let _ = stop_tx.send(true);
-        return Ok(());
-    };
-    if args.no_throttle {
-        api.throttle = None;
-    }
-    let stage = api.stage.clone();
+/// Serves `app` on `listener` until `stop`.
+fn serve_until(listener: TcpListener, app: axum::Router, mut stop: watch::Receiver<bool>) {
+    tokio::spawn(async move {
+        let _ = axum::serve(nodelay(listener), app)
+            .with_graceful_shutdown(async move {
+                let _ = stop.changed().await;
+            })
+            .await;
+    });
+}
 
-    let base = format!("http://{}/{stage}", api_listener.local_addr()?);
-    let gateway = apigw::Gateway::new(api, functions.clone());
-    {
-        let mut stop = stop_rx.clone();
-        let app = axum::Router::new()
-            .fallback(apigw::handle)
-            .with_state(gateway);
-        tokio::spawn(async move {
-            let _ = axum::serve(nodelay(api_listener), app)
-                .with_graceful_shutdown(async move {
-                    let _ = stop.changed().await;
-                })
-                .await;
-        });
+/// Writes the lines for whoever reads stdout (it may have closed it: no reason to stop).
+fn print_lines(lines: &[String]) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    for l in lines {
+        let _ = writeln!(out, "{l}");
     }
+    let _ = out.flush();
+}
 
+/// The `API:` line and a ready-to-paste curl (signed when there is a secret).
+fn banner(base: &str) {
+    let secret = std::env::var("WEBHOOK_SECRET")
+        .ok()
+        .filter(|s| !s.is_empty());
     let body = r#"{"type":"order","orderId":"1001"}"#;
     let signature = match &secret {
         Some(s) => format!(" -H 'X-Hub-Signature-256: {}'", crate::sign(s, body)),
@@ -339,25 +353,139 @@ async fn serve(args: Args) -> anyhow::Result<()> {
             String::new()
         }
     };
-    // stdout may be closed by whoever reads the API line; that is no reason to stop.
-    {
-        use std::io::Write;
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "API: {base}");
-        let _ = writeln!(out, "Send a webhook, then follow it:");
-        let _ = writeln!(
-            out,
+    print_lines(&[
+        format!("API: {base}"),
+        "Send a webhook, then follow it:".to_owned(),
+        format!(
             "  curl -s -X POST {base}/webhooks -H 'Content-Type: application/json' -H 'X-Webhook-Id: demo-1'{signature} -d '{body}'"
-        );
-        let _ = writeln!(out, "  curl -s {base}/webhooks/<id>");
-        let _ = out.flush();
-    }
-    match &data_dir {
-        Some(d) => eprintln!(
-            "[local] data in {} (stop with Ctrl-C; state is kept)",
-            d.display()
         ),
-        None => eprintln!("[local] ephemeral: nothing is kept (stop with Ctrl-C)"),
+        format!("  curl -s {base}/webhooks/<id>"),
+        "  cargo run -p deployer -- webhooks list --local".to_owned(),
+    ]);
+}
+
+async fn serve(args: Args) -> anyhow::Result<()> {
+    let template = template(&args)?;
+    // The template as CloudFormation gets it (the JSON form of what `deployer synth` writes).
+    let mut model = model::interpret(&template.to_value()?, template.manifest())?;
+    follow_schedule(&mut model, args.reconcile_every);
+    let bin_dir = binaries(&args, &model)?;
+
+    let shutdown = shutdown_signal()?;
+    // Claim the API port first: a port in use fails before anything is started.
+    let api_listener = TcpListener::bind(("127.0.0.1", args.port))
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on 127.0.0.1:{}: pick another --port",
+                args.port
+            )
+        })?;
+    let data_dir = data_dir(&args)?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let faults = Arc::new(faults::Faults::new(args.faults.clone()));
+    let metrics = Arc::new(metrics::Metrics::new(model.alarms.clone()));
+    {
+        let metrics = metrics.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                metrics.evaluate();
+            }
+        });
+    }
+
+    let dynamo =
+        dynamo::start(&model, data_dir.as_deref(), faults.clone(), stop_rx.clone()).await?;
+    let lambda_listener = TcpListener::bind("127.0.0.1:0").await?;
+    let lambda_url = format!("http://{}", lambda_listener.local_addr()?);
+    let wiring = Wiring {
+        args: &args,
+        bin_dir: &bin_dir,
+        dynamo_url: &dynamo.url,
+        lambda_url: &lambda_url,
+        faults: &faults,
+        metrics: &metrics,
+    };
+    let functions = start_functions(&model, &wiring).await?;
+    let durable = durable::Durable::new(
+        data_dir.as_ref().map(|d| d.join("executions")),
+        functions.clone(),
+        faults.clone(),
+        args.time_scale,
+        metrics.clone(),
+    );
+    let resumed = durable.restore().await?;
+    if resumed > 0 {
+        eprintln!("[local] resuming {resumed} durable execution(s) from the last run");
+    }
+    let base = model
+        .api
+        .as_ref()
+        .map(|api| {
+            Ok::<_, anyhow::Error>(format!(
+                "http://{}/{}",
+                api_listener.local_addr()?,
+                api.stage
+            ))
+        })
+        .transpose()?;
+    let lambda_state = Arc::new(server::Lambda {
+        model: model.clone(),
+        functions: functions.clone(),
+        durable: durable.clone(),
+        external: args
+            .durable_service
+            .as_deref()
+            .map(|url| external::ExternalDurable::new(url, &lambda_url))
+            .transpose()?,
+        faults: faults.clone(),
+        metrics: metrics.clone(),
+        endpoints: endpoints(&model, base.as_deref(), &lambda_url, &dynamo.url),
+    });
+    serve_until(
+        lambda_listener,
+        server::router(lambda_state.clone()),
+        stop_rx.clone(),
+    );
+    schedule::start(
+        &model.schedules,
+        &functions,
+        args.reconcile_every,
+        stop_rx.clone(),
+    );
+    eprintln!("[local] Lambda API: {lambda_url}");
+    eprintln!("[local] DynamoDB: {}", dynamo.url);
+
+    match (model.api.clone(), base) {
+        (Some(mut api), Some(base)) => {
+            if args.no_throttle {
+                api.throttle = None;
+            }
+            let gateway = apigw::Gateway::new(
+                api,
+                functions.clone(),
+                metrics.clone(),
+                lambda_state.endpoints.clone(),
+            );
+            let app = axum::Router::new()
+                .fallback(apigw::handle)
+                .with_state(gateway);
+            serve_until(api_listener, app, stop_rx.clone());
+            banner(&base);
+            match &data_dir {
+                Some(d) => eprintln!(
+                    "[local] data in {} (stop with Ctrl-C; state is kept)",
+                    d.display()
+                ),
+                None => eprintln!("[local] ephemeral: nothing is kept (stop with Ctrl-C)"),
+            }
+        }
+        _ => {
+            // A stack without an API (the conformance stack): the Lambda API is the way in.
+            drop(api_listener);
+            print_lines(&[format!("Lambda: {lambda_url}")]);
+        }
     }
 
     shutdown.await;
@@ -370,8 +498,9 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     }
     // Dropping the runtime kills the function processes (kill_on_drop) and ends the servers;
     // every durable change was persisted when it happened.
-    let counts = durable.counts().await;
-    let running = counts
+    let running = durable
+        .counts()
+        .await
         .iter()
         .filter(|c| c.3 == durable::ExecStatus::Running)
         .count();

@@ -4,9 +4,13 @@
 
 use std::collections::BTreeMap;
 
+use std::time::Duration;
+
 use anyhow::{Context, bail};
 use serde_json::Value;
 use stacks::AssetManifest;
+
+use super::metrics::{AlarmSpec, Statistic};
 
 pub const REGION: &str = "us-east-1";
 pub const ACCOUNT: &str = "000000000000";
@@ -17,6 +21,28 @@ pub struct TableSpec {
     /// (attribute, type S|N|B, key type HASH|RANGE)
     pub keys: Vec<(String, String, String)>,
     pub ttl_attribute: Option<String>,
+    pub indexes: Vec<IndexSpec>,
+}
+
+/// A global secondary index of a table.
+#[derive(Clone, Debug)]
+pub struct IndexSpec {
+    pub name: String,
+    /// (attribute, type S|N|B, key type HASH|RANGE)
+    pub keys: Vec<(String, String, String)>,
+    /// `KEYS_ONLY`, `INCLUDE` or `ALL`.
+    pub projection: String,
+    pub non_key_attributes: Vec<String>,
+}
+
+/// An `AWS::Events::Rule` with a `rate(...)` schedule: invoke `function` every `every`.
+#[derive(Clone, Debug)]
+pub struct ScheduleSpec {
+    pub logical: String,
+    pub arn: String,
+    pub every: Duration,
+    /// Logical id of the target function.
+    pub function: String,
 }
 
 #[derive(Clone, Debug)]
@@ -30,6 +56,8 @@ pub struct FunctionSpec {
     pub memory_mb: u64,
     /// `ExecutionTimeout` in seconds, for durable functions.
     pub durable_timeout_s: Option<u64>,
+    /// Where failed asynchronous events go (`DeadLetterConfig.TargetArn`).
+    pub dead_letter: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -43,6 +71,8 @@ pub struct Route {
 
 #[derive(Clone, Debug)]
 pub struct ApiSpec {
+    /// The REST API's name (API Gateway's metrics name it).
+    pub name: String,
     pub stage: String,
     pub routes: Vec<Route>,
     /// Requests per second and burst of the stage.
@@ -56,6 +86,8 @@ pub struct Model {
     /// Alias logical id -> (function logical id, alias name).
     pub aliases: BTreeMap<String, (String, String)>,
     pub api: Option<ApiSpec>,
+    pub schedules: Vec<ScheduleSpec>,
+    pub alarms: Vec<AlarmSpec>,
 }
 
 struct Resolver<'a> {
@@ -121,6 +153,12 @@ impl Resolver<'_> {
                 "arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{}-{id}",
                 self.stack
             ),
+            (Some("AWS::SQS::Queue"), "Arn") => {
+                format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{}-{id}", self.stack)
+            }
+            (Some("AWS::Events::Rule"), "Arn") => {
+                format!("arn:aws:events:{REGION}:{ACCOUNT}:rule/{}-{id}", self.stack)
+            }
             (_, "Arn") => format!("arn:aws:local:{REGION}:{ACCOUNT}:{}-{id}", self.stack),
             _ => format!("{}-{id}-{attr}", self.stack),
         })
@@ -224,26 +262,48 @@ pub fn interpret(template: &Value, manifest: &AssetManifest) -> anyhow::Result<M
                         Some((d["AttributeName"].as_str()?, d["AttributeType"].as_str()?))
                     })
                     .collect();
-                let keys = props["KeySchema"]
+                let keys = |schema: &Value| -> Vec<(String, String, String)> {
+                    schema
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|k| {
+                            let name = k["AttributeName"].as_str()?;
+                            Some((
+                                name.to_owned(),
+                                types.get(name).copied().unwrap_or("S").to_owned(),
+                                k["KeyType"].as_str()?.to_owned(),
+                            ))
+                        })
+                        .collect()
+                };
+                let indexes = props["GlobalSecondaryIndexes"]
                     .as_array()
                     .into_iter()
                     .flatten()
-                    .filter_map(|k| {
-                        let name = k["AttributeName"].as_str()?;
-                        Some((
-                            name.to_owned(),
-                            types.get(name).copied().unwrap_or("S").to_owned(),
-                            k["KeyType"].as_str()?.to_owned(),
-                        ))
+                    .map(|g| IndexSpec {
+                        name: g["IndexName"].as_str().unwrap_or_default().to_owned(),
+                        keys: keys(&g["KeySchema"]),
+                        projection: g["Projection"]["ProjectionType"]
+                            .as_str()
+                            .unwrap_or("ALL")
+                            .to_owned(),
+                        non_key_attributes: g["Projection"]["NonKeyAttributes"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|a| a.as_str().map(str::to_owned))
+                            .collect(),
                     })
                     .collect();
                 let ttl = &props["TimeToLiveSpecification"];
                 tables.push(TableSpec {
                     name: r.reference(id)?,
-                    keys,
+                    keys: keys(&props["KeySchema"]),
                     ttl_attribute: (ttl["Enabled"] == true)
                         .then(|| ttl["AttributeName"].as_str().map(str::to_owned))
                         .flatten(),
+                    indexes,
                 });
             }
             Some("AWS::Lambda::Function") => {
@@ -274,6 +334,10 @@ pub fn interpret(template: &Value, manifest: &AssetManifest) -> anyhow::Result<M
                     timeout_s: props["Timeout"].as_u64().unwrap_or(3),
                     memory_mb: props["MemorySize"].as_u64().unwrap_or(128),
                     durable_timeout_s: props["DurableConfig"]["ExecutionTimeout"].as_u64(),
+                    dead_letter: match &props["DeadLetterConfig"]["TargetArn"] {
+                        Value::Null => None,
+                        target => Some(r.resolve(target)?),
+                    },
                 });
             }
             Some("AWS::Lambda::Alias") => {
@@ -290,7 +354,80 @@ pub fn interpret(template: &Value, manifest: &AssetManifest) -> anyhow::Result<M
         functions,
         aliases,
         api,
+        schedules: interpret_schedules(&r)?,
+        alarms: interpret_alarms(&r)?,
     })
+}
+
+/// `rate(5 minutes)` as a duration; `None` for other expressions (cron).
+fn rate(expression: &str) -> Option<Duration> {
+    let inner = expression.strip_prefix("rate(")?.strip_suffix(')')?;
+    let (n, unit) = inner.trim().split_once(' ')?;
+    let n: u64 = n.parse().ok()?;
+    let unit_s = match unit.trim_end_matches('s') {
+        "minute" => 60,
+        "hour" => 3600,
+        "day" => 86_400,
+        _ => return None,
+    };
+    Some(Duration::from_secs(n * unit_s))
+}
+
+/// Every scheduled `AWS::Events::Rule` that targets a function of the stack.
+fn interpret_schedules(r: &Resolver<'_>) -> anyhow::Result<Vec<ScheduleSpec>> {
+    let mut out = Vec::new();
+    for (id, res) in r.resources {
+        if res["Type"] != "AWS::Events::Rule" {
+            continue;
+        }
+        let props = &res["Properties"];
+        let expression = props["ScheduleExpression"].as_str().unwrap_or_default();
+        let every = rate(expression).with_context(|| {
+            format!("{id}: only rate(...) schedules run locally, not `{expression}`")
+        })?;
+        for target in props["Targets"].as_array().into_iter().flatten() {
+            let function = target["Arn"]["Fn::GetAtt"][0]
+                .as_str()
+                .filter(|f| r.kind(f) == Some("AWS::Lambda::Function"))
+                .with_context(|| format!("{id}: the target is not a function of the stack"))?;
+            out.push(ScheduleSpec {
+                logical: id.clone(),
+                arn: r.get_att(id, "Arn")?,
+                every,
+                function: function.to_owned(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Every `AWS::CloudWatch::Alarm` on a single metric, dimensions resolved.
+fn interpret_alarms(r: &Resolver<'_>) -> anyhow::Result<Vec<AlarmSpec>> {
+    let mut out = Vec::new();
+    for (id, res) in r.resources {
+        if res["Type"] != "AWS::CloudWatch::Alarm" {
+            continue;
+        }
+        let p = &res["Properties"];
+        let mut dimensions = BTreeMap::new();
+        for d in p["Dimensions"].as_array().into_iter().flatten() {
+            let name = d["Name"].as_str().unwrap_or_default().to_owned();
+            dimensions.insert(name, r.resolve(&d["Value"]).with_context(|| id.clone())?);
+        }
+        out.push(AlarmSpec {
+            id: id.clone(),
+            namespace: p["Namespace"].as_str().unwrap_or_default().to_owned(),
+            metric: p["MetricName"].as_str().unwrap_or_default().to_owned(),
+            dimensions,
+            statistic: match p["Statistic"].as_str() {
+                Some("Maximum") => Statistic::Maximum,
+                _ => Statistic::Sum,
+            },
+            threshold: p["Threshold"].as_f64().unwrap_or(1.0),
+            period: Duration::from_secs(p["Period"].as_u64().unwrap_or(300)),
+        });
+    }
+    Ok(out)
 }
 
 fn interpret_api(r: &Resolver<'_>) -> anyhow::Result<Option<ApiSpec>> {
@@ -358,7 +495,12 @@ fn interpret_api(r: &Resolver<'_>) -> anyhow::Result<Option<ApiSpec>> {
         (Some(rate), Some(burst)) => Some((rate, burst as u32)),
         _ => None,
     };
+    let name = match of_type("AWS::ApiGateway::RestApi").next() {
+        Some((_, api)) => r.resolve(&api["Properties"]["Name"]).unwrap_or_default(),
+        None => String::new(),
+    };
     Ok(Some(ApiSpec {
+        name,
         stage: stage_props["StageName"]
             .as_str()
             .unwrap_or("local")

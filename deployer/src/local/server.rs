@@ -14,9 +14,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
-use super::durable::{Durable, ServiceError};
+use super::durable::{Durable, ServiceError, Start};
 use super::external::{ExternalDurable, HANDLER_INVOKE_HEADER, StartRequest};
+use super::faults::Faults;
 use super::lambda::{Function, InvokeError};
+use super::metrics::Metrics;
 use super::model::Model;
 
 pub struct Lambda {
@@ -25,6 +27,10 @@ pub struct Lambda {
     pub durable: Arc<Durable>,
     /// An external durable service that runs the executions instead of `durable`.
     pub external: Option<ExternalDurable>,
+    pub faults: Arc<Faults>,
+    pub metrics: Arc<Metrics>,
+    /// What `/_local/endpoints` answers: where this local cloud's services are.
+    pub endpoints: Value,
 }
 
 pub fn router(state: Arc<Lambda>) -> Router {
@@ -43,6 +49,7 @@ pub fn router(state: Arc<Lambda>) -> Router {
         .route("/2025-12-01/durable-executions/{arn}/stop", post(stop))
         .route("/2025-12-01/functions/{name}/durable-executions", get(list))
         .route("/_local/stats", get(stats))
+        .route("/_local/endpoints", get(endpoints))
         .with_state(state)
 }
 
@@ -145,15 +152,20 @@ async fn invoke(
         if let Some(external) = &l.external {
             return start_external(external, &f, &qualifier, &kind, &header, body, timeout).await;
         }
+        let name = header("x-amz-durable-execution-name");
+        if let Some(res) = start_faults(&l, &f, name.as_deref(), &kind, &header).await {
+            return res;
+        }
         let started = l
             .durable
-            .start(
-                &f.spec.logical,
-                &qualifier,
-                header("x-amz-durable-execution-name"),
+            .start(Start {
+                function: f.spec.logical.clone(),
+                qualifier: qualifier.clone(),
+                name,
                 input,
-                timeout,
-            )
+                timeout_s: timeout,
+                async_start: kind == "Event",
+            })
             .await;
         let (arn, _) = match started {
             Ok(x) => x,
@@ -215,6 +227,52 @@ async fn invoke(
             res
         }
     }
+}
+
+/// The start faults of execution `name`: the caller killed before the start, or the
+/// asynchronous start accepted and dropped (to the dead-letter queue, with Lambda's metric).
+async fn start_faults(
+    l: &Lambda,
+    f: &Function,
+    name: Option<&str>,
+    kind: &str,
+    header: &impl Fn(&str) -> Option<String>,
+) -> Option<Response> {
+    let name = name?;
+    if l.faults.kill_before_start(name) {
+        let trace = header("x-amzn-trace-id").unwrap_or_default();
+        let mut killed = false;
+        for caller in l.functions.values() {
+            killed |= caller.kill_traced(&trace).await;
+        }
+        eprintln!(
+            "[local] fault injection: killed the caller starting {name} before the start ({})",
+            if killed {
+                "found by its trace id"
+            } else {
+                "caller not found"
+            }
+        );
+        return Some(error(
+            503,
+            "ServiceException",
+            "the caller was killed (fault injection)",
+        ));
+    }
+    if kind == "Event" && l.faults.drop_start(name) {
+        eprintln!("[local] fault injection: dropped the asynchronous start of {name}");
+        l.metrics.put(
+            "AWS/Lambda",
+            "AsyncEventsDropped",
+            &[("FunctionName", &f.spec.name)],
+            1.0,
+        );
+        if let Some(queue) = &f.spec.dead_letter {
+            l.durable.dead_letter(queue, name, "event dropped");
+        }
+        return Some(StatusCode::ACCEPTED.into_response());
+    }
+    None
 }
 
 /// `Invoke` of a durable function when an external durable service runs the executions.
@@ -371,6 +429,23 @@ async fn stats(State(l): State<Arc<Lambda>>) -> Response {
             .collect();
         cold.insert(f.spec.crate_name.clone(), json!(ms));
     }
-    axum::Json(json!({"executions": executions, "coldStartsMs": cold, "pids": pids}))
-        .into_response()
+    let dead_letters: Vec<Value> = l
+        .durable
+        .dead_letters()
+        .into_iter()
+        .map(|(queue, name, why)| json!({"queue": queue, "execution": name, "why": why}))
+        .collect();
+    let mut out = json!({
+        "executions": executions, "coldStartsMs": cold, "pids": pids,
+        "deadLetters": dead_letters,
+    });
+    if let (Value::Object(o), Value::Object(m)) = (&mut out, l.metrics.snapshot()) {
+        o.extend(m);
+    }
+    axum::Json(out).into_response()
+}
+
+/// Where this local cloud's services are (for `deployer webhooks --local`).
+async fn endpoints(State(l): State<Arc<Lambda>>) -> Response {
+    axum::Json(l.endpoints.clone()).into_response()
 }

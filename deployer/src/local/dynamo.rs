@@ -1,0 +1,292 @@
+//! DynamoDB on one machine: the template's tables (keys, global secondary indexes, TTL) in
+//! an embedded dynoxide database, served on loopback, with TTL expiry swept every few
+//! seconds. When a test arms a store fault, a front in the same process answers the
+//! faulty writes itself and forwards everything else.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::bail;
+use axum::body::{Body, Bytes, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use super::faults::{Faults, StoreFault};
+use super::model::{Model, TableSpec};
+
+/// How often expired items are deleted.
+pub const TTL_SWEEP: Duration = Duration::from_secs(2);
+
+/// The DynamoDB endpoint the functions use.
+#[derive(Debug, Clone)]
+pub struct Dynamo {
+    pub url: String,
+}
+
+/// The `CreateTable` request of `t`: keys, every key attribute defined once, indexes.
+fn create_request(t: &TableSpec) -> Value {
+    let schema = |keys: &[(String, String, String)]| -> Vec<Value> {
+        keys.iter()
+            .map(|(n, _, k)| json!({"AttributeName": n, "KeyType": k}))
+            .collect()
+    };
+    let mut defs: BTreeMap<&str, &str> = BTreeMap::new();
+    for (n, ty, _) in t.keys.iter().chain(t.indexes.iter().flat_map(|i| &i.keys)) {
+        defs.insert(n, ty);
+    }
+    let defs: Vec<Value> = defs
+        .iter()
+        .map(|(n, ty)| json!({"AttributeName": n, "AttributeType": ty}))
+        .collect();
+    let mut request = json!({
+        "TableName": t.name, "KeySchema": schema(&t.keys), "AttributeDefinitions": defs,
+        "BillingMode": "PAY_PER_REQUEST",
+    });
+    let indexes: Vec<Value> = t
+        .indexes
+        .iter()
+        .map(|i| {
+            let mut projection = json!({"ProjectionType": i.projection});
+            if !i.non_key_attributes.is_empty() {
+                projection["NonKeyAttributes"] = json!(i.non_key_attributes);
+            }
+            json!({"IndexName": i.name, "KeySchema": schema(&i.keys), "Projection": projection})
+        })
+        .collect();
+    if !indexes.is_empty() {
+        request["GlobalSecondaryIndexes"] = json!(indexes);
+    }
+    request
+}
+
+fn exists(e: &dynoxide::DynoxideError) -> bool {
+    matches!(e, dynoxide::DynoxideError::ResourceInUseException(_))
+}
+
+/// Creates every table of the model (kept ones are left as they are) and turns TTL on.
+fn create_tables(db: &dynoxide::Database, model: &Model) -> anyhow::Result<()> {
+    for t in &model.tables {
+        let request = serde_json::from_value(create_request(t))?;
+        match db.create_table(request) {
+            Ok(_) => {}
+            Err(e) if exists(&e) => {}
+            Err(e) => bail!("cannot create table {}: {e}", t.name),
+        }
+        if let Some(attr) = &t.ttl_attribute {
+            let request = serde_json::from_value(json!({
+                "TableName": t.name,
+                "TimeToLiveSpecification": {"AttributeName": attr, "Enabled": true},
+            }))?;
+            if let Err(e) = db.update_time_to_live(request)
+                && !e.to_string().contains("already enabled")
+            {
+                eprintln!("[local] TTL on {}: {e}", t.name);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Opens the database (a file in `data_dir`, or memory), creates the tables, serves them
+/// until `stop`, and sweeps expired items.
+pub async fn start(
+    model: &Model,
+    data_dir: Option<&Path>,
+    faults: Arc<Faults>,
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<Dynamo> {
+    let db = match data_dir {
+        Some(d) => dynoxide::Database::new(&d.join("dynamodb.sqlite").to_string_lossy()),
+        None => dynoxide::Database::memory(),
+    }
+    .map_err(|e| anyhow::anyhow!("cannot open the local DynamoDB database: {e}"))?;
+    create_tables(&db, model)?;
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let mut url = format!("http://{}", listener.local_addr()?);
+    {
+        let (server_db, mut stop) = (db.clone(), stop.clone());
+        tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = stop.changed().await;
+            };
+            if let Err(e) =
+                dynoxide::server::serve_with_shutdown(listener, server_db, shutdown).await
+            {
+                eprintln!("[local] DynamoDB server: {e}");
+            }
+        });
+    }
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(TTL_SWEEP).await;
+            let db = db.clone();
+            let _ = tokio::task::spawn_blocking(move || db.sweep_ttl()).await;
+        }
+    });
+    if faults.touch_store() {
+        url = front(model, url, faults, stop).await?;
+    }
+    Ok(Dynamo { url })
+}
+
+/// What the front needs: where the store is, each table's partition key, the faults.
+struct Front {
+    store: String,
+    keys: BTreeMap<String, String>,
+    faults: Arc<Faults>,
+    client: Client<HttpConnector, Full<Bytes>>,
+}
+
+/// Serves a front of the store at `store` that answers faulty writes itself.
+async fn front(
+    model: &Model,
+    store: String,
+    faults: Arc<Faults>,
+    mut stop: watch::Receiver<bool>,
+) -> anyhow::Result<String> {
+    let keys = model
+        .tables
+        .iter()
+        .filter_map(|t| {
+            let hash = t.keys.iter().find(|(_, _, k)| k == "HASH")?;
+            Some((t.name.clone(), hash.0.clone()))
+        })
+        .collect();
+    let state = Arc::new(Front {
+        store,
+        keys,
+        faults,
+        client: Client::builder(TokioExecutor::new()).build_http(),
+    });
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let app = axum::Router::new().fallback(forward).with_state(state);
+    tokio::spawn(async move {
+        let _ = axum::serve(super::nodelay(listener), app)
+            .with_graceful_shutdown(async move {
+                let _ = stop.changed().await;
+            })
+            .await;
+    });
+    eprintln!("[local] DynamoDB fault front on {url}");
+    Ok(url)
+}
+
+/// The partition key value a write is about, and whether it is an update.
+fn written_key(front: &Front, operation: &str, body: &Value) -> Option<(String, bool)> {
+    let table = body["TableName"].as_str()?;
+    let key_attr = front.keys.get(table)?;
+    let (item, update) = match operation {
+        "PutItem" => (&body["Item"], false),
+        "UpdateItem" | "DeleteItem" => (&body["Key"], true),
+        _ => return None,
+    };
+    Some((item[key_attr]["S"].as_str()?.to_owned(), update))
+}
+
+fn dynamo_error(kind: &str, message: &str) -> Response {
+    let body =
+        json!({"__type": format!("com.amazonaws.dynamodb.v20120810#{kind}"), "message": message});
+    let mut res = (StatusCode::BAD_REQUEST, body.to_string()).into_response();
+    res.headers_mut().insert(
+        "content-type",
+        HeaderValue::from_static("application/x-amz-json-1.0"),
+    );
+    res
+}
+
+async fn forward(State(front): State<Arc<Front>>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let Ok(body) = to_bytes(body, 16 * 1024 * 1024).await else {
+        return (StatusCode::PAYLOAD_TOO_LARGE, "").into_response();
+    };
+    let operation = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|t| t.split_once('.'))
+        .map(|(_, op)| op.to_owned())
+        .unwrap_or_default();
+    if let Ok(doc) = serde_json::from_slice::<Value>(&body)
+        && let Some((key, update)) = written_key(&front, &operation, &doc)
+    {
+        match front.faults.store(&key, update) {
+            Some(StoreFault::Throttle) => {
+                eprintln!("[local] fault injection: throttled {operation} of {key}");
+                return dynamo_error(
+                    "ThrottlingException",
+                    "Rate of requests exceeds the allowed throughput (fault injection)",
+                );
+            }
+            Some(StoreFault::Break) => {
+                eprintln!("[local] fault injection: refused {operation} of {key}");
+                return dynamo_error(
+                    "ValidationException",
+                    "The write was refused (fault injection)",
+                );
+            }
+            None => {}
+        }
+    }
+    let mut out = axum::http::Request::builder()
+        .method(parts.method)
+        .uri(format!("{}{}", front.store, parts.uri.path()));
+    for (k, v) in &parts.headers {
+        if k != "host" {
+            out = out.header(k, v);
+        }
+    }
+    let Ok(out) = out.body(Full::new(body)) else {
+        return (StatusCode::BAD_GATEWAY, "").into_response();
+    };
+    match front.client.request(out).await {
+        Ok(res) => {
+            let (parts, body) = res.into_parts();
+            match body.collect().await {
+                Ok(b) => Response::from_parts(parts, Body::from(b.to_bytes())),
+                Err(_) => (StatusCode::BAD_GATEWAY, "").into_response(),
+            }
+        }
+        Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::local::model::IndexSpec;
+
+    #[test]
+    fn tables_are_created_with_their_indexes_and_every_key_defined_once() {
+        let key = |n: &str, t: &str, k: &str| (n.to_owned(), t.to_owned(), k.to_owned());
+        let t = TableSpec {
+            name: "t".into(),
+            keys: vec![key("id", "S", "HASH")],
+            ttl_attribute: Some("ttl".into()),
+            indexes: vec![IndexSpec {
+                name: "attention".into(),
+                keys: vec![key("attention", "S", "HASH"), key("since", "N", "RANGE")],
+                projection: "INCLUDE".into(),
+                non_key_attributes: vec!["status".into()],
+            }],
+        };
+        let r = create_request(&t);
+        assert_eq!(r["AttributeDefinitions"].as_array().unwrap().len(), 3);
+        assert_eq!(
+            r["GlobalSecondaryIndexes"][0]["Projection"]["NonKeyAttributes"],
+            json!(["status"])
+        );
+        let _: dynoxide::actions::create_table::CreateTableRequest =
+            serde_json::from_value(r).unwrap();
+    }
+}

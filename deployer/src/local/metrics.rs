@@ -1,0 +1,257 @@
+//! CloudWatch on one machine, as far as alarms need it: metric data points (from the local
+//! services and from the functions' embedded-metric-format log lines) and the template's
+//! `AWS::CloudWatch::Alarm`s evaluated over them, each state change a log line.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+/// How an alarm aggregates a period.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Statistic {
+    Sum,
+    Maximum,
+}
+
+/// An alarm of the template, resolved.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlarmSpec {
+    pub id: String,
+    pub namespace: String,
+    pub metric: String,
+    pub dimensions: BTreeMap<String, String>,
+    pub statistic: Statistic,
+    pub threshold: f64,
+    pub period: Duration,
+}
+
+#[derive(Clone, Debug)]
+struct Point {
+    at: Instant,
+    namespace: String,
+    metric: String,
+    dimensions: BTreeMap<String, String>,
+    value: f64,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    points: Vec<Point>,
+    /// Alarm id -> in ALARM.
+    alarming: BTreeMap<String, bool>,
+    /// Alarm id -> how many times it went into ALARM.
+    fired: BTreeMap<String, u32>,
+    /// `namespace/metric` -> total of every data point.
+    totals: BTreeMap<String, f64>,
+}
+
+/// The metrics and alarms of one local cloud.
+#[derive(Debug)]
+pub struct Metrics {
+    alarms: Vec<AlarmSpec>,
+    state: Mutex<State>,
+}
+
+impl AlarmSpec {
+    fn watches(&self, p: &Point) -> bool {
+        self.namespace == p.namespace
+            && self.metric == p.metric
+            && self
+                .dimensions
+                .iter()
+                .all(|(k, v)| p.dimensions.get(k) == Some(v))
+    }
+
+    /// The statistic over the points of the last period, if any.
+    fn value(&self, points: &[Point], now: Instant) -> Option<f64> {
+        let recent = points
+            .iter()
+            .filter(|p| now.duration_since(p.at) <= self.period && self.watches(p))
+            .map(|p| p.value);
+        match self.statistic {
+            Statistic::Sum => recent.reduce(|a, b| a + b),
+            Statistic::Maximum => recent.reduce(f64::max),
+        }
+    }
+}
+
+impl Metrics {
+    pub fn new(alarms: Vec<AlarmSpec>) -> Self {
+        Metrics {
+            alarms,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records one data point and evaluates the alarms.
+    pub fn put(&self, namespace: &str, metric: &str, dimensions: &[(&str, &str)], value: f64) {
+        let dimensions: BTreeMap<String, String> = dimensions
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let shown: Vec<String> = dimensions.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        eprintln!(
+            "[local] metric {namespace}/{metric} {{{}}} {value}",
+            shown.join(",")
+        );
+        {
+            let mut state = self.lock();
+            *state
+                .totals
+                .entry(format!("{namespace}/{metric}"))
+                .or_default() += value;
+            state.points.push(Point {
+                at: Instant::now(),
+                namespace: namespace.to_owned(),
+                metric: metric.to_owned(),
+                dimensions,
+                value,
+            });
+        }
+        self.evaluate();
+    }
+
+    /// The data points of an embedded-metric-format log line, if `line` is one.
+    pub fn put_emf(&self, line: &str) {
+        let Some(doc) = line
+            .trim()
+            .starts_with('{')
+            .then(|| serde_json::from_str::<Value>(line.trim()).ok())
+            .flatten()
+        else {
+            return;
+        };
+        for directive in doc["_aws"]["CloudWatchMetrics"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let namespace = directive["Namespace"].as_str().unwrap_or("default");
+            let dims: Vec<(String, String)> = directive["Dimensions"][0]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|d| {
+                    let name = d.as_str()?;
+                    Some((name.to_owned(), doc[name].as_str()?.to_owned()))
+                })
+                .collect();
+            let dims: Vec<(&str, &str)> =
+                dims.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            for m in directive["Metrics"].as_array().into_iter().flatten() {
+                let Some(name) = m["Name"].as_str() else {
+                    continue;
+                };
+                if let Some(value) = doc[name].as_f64() {
+                    self.put(namespace, name, &dims, value);
+                }
+            }
+        }
+    }
+
+    /// Re-evaluates every alarm (also as periods pass with no new data).
+    pub fn evaluate(&self) {
+        let now = Instant::now();
+        let mut state = self.lock();
+        let oldest = self
+            .alarms
+            .iter()
+            .map(|a| a.period)
+            .max()
+            .unwrap_or_default();
+        state.points.retain(|p| now.duration_since(p.at) <= oldest);
+        for alarm in &self.alarms {
+            let value = alarm.value(&state.points, now);
+            let breaching = value.is_some_and(|v| v >= alarm.threshold);
+            let was = state
+                .alarming
+                .insert(alarm.id.clone(), breaching)
+                .unwrap_or(false);
+            if breaching && !was {
+                *state.fired.entry(alarm.id.clone()).or_default() += 1;
+                eprintln!(
+                    "[local] alarm {} is ALARM: {}/{} {:?} {} >= {} (the stage's alarm topic is notified)",
+                    alarm.id,
+                    alarm.namespace,
+                    alarm.metric,
+                    alarm.statistic,
+                    value.unwrap_or_default(),
+                    alarm.threshold
+                );
+            } else if !breaching && was {
+                eprintln!("[local] alarm {} is OK", alarm.id);
+            }
+        }
+    }
+
+    /// Totals per metric and alarm states, for `/_local/stats`.
+    pub fn snapshot(&self) -> Value {
+        let state = self.lock();
+        let alarms: serde_json::Map<String, Value> = self
+            .alarms
+            .iter()
+            .map(|a| {
+                let on = state.alarming.get(&a.id).copied().unwrap_or(false);
+                let fired = state.fired.get(&a.id).copied().unwrap_or(0);
+                (
+                    a.id.clone(),
+                    json!({"state": if on { "ALARM" } else { "OK" }, "fired": fired}),
+                )
+            })
+            .collect();
+        json!({"metrics": state.totals, "alarms": alarms})
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stuck_alarm() -> AlarmSpec {
+        AlarmSpec {
+            id: "StuckAlarm".into(),
+            namespace: "Webhooks".into(),
+            metric: "Stuck".into(),
+            dimensions: BTreeMap::from([("Stage".into(), "dev".into())]),
+            statistic: Statistic::Maximum,
+            threshold: 1.0,
+            period: Duration::from_secs(60),
+        }
+    }
+
+    #[test]
+    fn an_emf_line_feeds_the_alarm_of_its_metric_and_dimensions() {
+        let m = Metrics::new(vec![stuck_alarm()]);
+        let line = |stage: &str, stuck: u32| {
+            json!({
+                "_aws": {"Timestamp": 1, "CloudWatchMetrics": [{"Namespace": "Webhooks",
+                    "Dimensions": [["Stage"]], "Metrics": [{"Name": "Stuck", "Unit": "Count"}]}]},
+                "Stage": stage, "Stuck": stuck,
+            })
+            .to_string()
+        };
+        m.put_emf(&line("dev", 0));
+        assert_eq!(m.snapshot()["alarms"]["StuckAlarm"]["state"], "OK");
+        m.put_emf(&line("prod", 5));
+        assert_eq!(
+            m.snapshot()["alarms"]["StuckAlarm"]["state"],
+            "OK",
+            "another stage"
+        );
+        m.put_emf(&line("dev", 2));
+        let s = m.snapshot();
+        assert_eq!(
+            s["alarms"]["StuckAlarm"],
+            json!({"state": "ALARM", "fired": 1})
+        );
+        assert_eq!(s["metrics"]["Webhooks/Stuck"], 7.0);
+        m.put_emf("not json");
+        m.put_emf(r#"{"level":"INFO"}"#);
+    }
+}
