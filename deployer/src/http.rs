@@ -9,6 +9,9 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
+/// The longest one request may take, answer included.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 #[derive(Debug, Clone)]
 pub struct Client {
     inner: hyper_util::client::legacy::Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
@@ -43,18 +46,30 @@ impl Client {
         let req = req
             .body(Full::new(Bytes::from(body)))
             .with_context(|| format!("cannot build the request {method} {url}"))?;
-        let res = self
-            .inner
-            .request(req)
+        // One deadline for the whole exchange: the headers and the body.
+        let exchange = async {
+            let res = self
+                .inner
+                .request(req)
+                .await
+                .with_context(|| format!("{method} {url} failed"))?;
+            let status = res.status().as_u16();
+            let bytes = res
+                .into_body()
+                .collect()
+                .await
+                .with_context(|| format!("cannot read the answer to {method} {url}"))?
+                .to_bytes();
+            Ok::<_, anyhow::Error>((status, bytes))
+        };
+        let (status, bytes) = tokio::time::timeout(REQUEST_TIMEOUT, exchange)
             .await
-            .with_context(|| format!("{method} {url} failed"))?;
-        let status = res.status().as_u16();
-        let bytes = res
-            .into_body()
-            .collect()
-            .await
-            .with_context(|| format!("cannot read the answer to {method} {url}"))?
-            .to_bytes();
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "{method} {url} got no answer within {} s",
+                    REQUEST_TIMEOUT.as_secs()
+                )
+            })??;
         Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
     }
 }

@@ -9,6 +9,7 @@ pub mod cloud;
 pub mod http;
 pub mod local;
 pub mod synth;
+pub mod webhooks;
 
 use std::path::{Path, PathBuf};
 
@@ -88,6 +89,9 @@ pub enum Command {
     Outputs(cloud::commands::OutputsArgs),
     /// Send a signed webhook to a deployed stage and wait for it to complete.
     Smoke(cloud::commands::SmokeArgs),
+    /// List, show and redrive the webhooks of a stage (deployed, or `--local`).
+    #[command(subcommand)]
+    Webhooks(webhooks::Verb),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -103,6 +107,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Promote(args) => commands::promote(args),
         Command::Outputs(args) => commands::outputs(args),
         Command::Smoke(args) => commands::smoke(args),
+        Command::Webhooks(verb) => webhooks::run(verb),
     }
 }
 

@@ -197,7 +197,11 @@ fn a_crash_inside_the_second_step_resumes_without_rerunning_the_first() {
         "{logs}"
     );
     assert_eq!(body_runs(&logs, "validate"), 1, "{logs}");
-    assert_eq!(body_runs(&logs, "process"), 2, "killed once inside, run again: {logs}");
+    assert_eq!(
+        body_runs(&logs, "process"),
+        2,
+        "killed once inside, run again: {logs}"
+    );
     assert_eq!(body_runs(&logs, "finalize"), 1, "{logs}");
     // Where it landed, from the history: after process started, before it ended, the
     // invocation died; validate was never started again.

@@ -10,6 +10,7 @@ mod conformance;
 mod deploy;
 mod functions;
 mod local;
+mod reliability;
 mod snapshots;
 mod template;
 mod validation;

@@ -40,7 +40,12 @@ pub fn deployer_bin() -> PathBuf {
         .join("deployer");
     assert_fresh(
         &bin,
-        &["deployer", "stacks", "functions/webhook-contract"],
+        &[
+            "deployer",
+            "stacks",
+            "functions/webhook-contract",
+            "functions/webhook-core",
+        ],
         "-p deployer",
     );
     bin

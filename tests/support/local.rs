@@ -158,6 +158,57 @@ impl Drop for LocalCloud {
     }
 }
 
+impl LocalCloud {
+    /// GET `path` of the Lambda endpoint as JSON (the durable API, `/_local/...`).
+    pub fn lambda_json(&self, path: &str) -> serde_json::Value {
+        let (code, text) = http("GET", &format!("{}{path}", self.lambda), &[], "");
+        assert_eq!(code, 200, "GET {path}: {text}");
+        serde_json::from_str(&text).unwrap()
+    }
+
+    /// Where this local cloud's services are (`/_local/endpoints`).
+    pub fn endpoints(&self) -> serde_json::Value {
+        self.lambda_json("/_local/endpoints")
+    }
+
+    /// The local services' figures: executions, metrics, alarms, dead letters, pids.
+    pub fn stats(&self) -> serde_json::Value {
+        self.lambda_json("/_local/stats")
+    }
+
+    /// The durable executions of the webhook processor (named `name`, or all).
+    pub fn executions(&self, name: Option<&str>) -> Vec<serde_json::Value> {
+        let query = name.map_or(String::new(), |n| format!("?DurableExecutionName={n}"));
+        let v = self.lambda_json(&format!(
+            "/2025-12-01/functions/webhooks-dev-Processor/durable-executions{query}"
+        ));
+        v["DurableExecutions"].as_array().unwrap().clone()
+    }
+
+    /// The status of webhook `id` (`GET /webhooks/{id}`): HTTP status and JSON body.
+    pub fn status(&self, id: &str) -> (u16, serde_json::Value) {
+        let (code, text) = http("GET", &format!("{}/webhooks/{id}", self.api), &[], "");
+        (code, serde_json::from_str(&text).unwrap_or_default())
+    }
+
+    /// Polls until webhook `id` is COMPLETED or FAILED (at most `limit`); its status body.
+    pub fn wait_terminal(&self, id: &str, limit: Duration) -> serde_json::Value {
+        let deadline = Instant::now() + limit;
+        loop {
+            let (code, s) = self.status(id);
+            if code == 200 && (s["status"] == "COMPLETED" || s["status"] == "FAILED") {
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{id} is still {code} {s} after {limit:?}; logs:\n{}",
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+}
+
 /// `s` percent-encoded for one URL path segment (an ARN, say).
 pub fn path_segment(s: &str) -> String {
     s.bytes()

@@ -15,7 +15,7 @@ use super::package::{self, Package, Profile};
 use super::stack::{self, Applied, Plan, RequireApproval, StackInfo};
 use super::{Cloud, Progress, confirm, sdk_error};
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -621,7 +621,7 @@ pub fn promote(args: PromoteArgs) -> anyhow::Result<()> {
 }
 
 /// The stack of a deployed stage.
-async fn deployed(stage: Stage) -> anyhow::Result<(Cloud, String, StackInfo)> {
+pub(crate) async fn deployed(stage: Stage) -> anyhow::Result<(Cloud, String, StackInfo)> {
     let cloud = Cloud::connect().await?;
     let name = stage.stack_name();
     let info = stack::describe(&cloud, &name)

@@ -544,9 +544,15 @@ impl Durable {
                 let Some(f) = self.functions.get(&function).cloned() else {
                     return;
                 };
-                let outcome = f
-                    .invoke(serde_json::to_vec(&payload).unwrap_or_default())
-                    .await;
+                // ExecutionTimeout holds whatever the invocation does: past it, the loop
+                // times the execution out (its late checkpoints are refused).
+                let deadline = entry.exec.lock().await.deadline;
+                let until_deadline = Duration::from_secs_f64((deadline - now()).max(0.0));
+                let invocation = f.invoke(serde_json::to_vec(&payload).unwrap_or_default());
+                let outcome = tokio::select! {
+                    outcome = invocation => outcome,
+                    _ = tokio::time::sleep(until_deadline) => continue,
+                };
                 let mut e = entry.exec.lock().await;
                 if e.status != ExecStatus::Running {
                     continue;

@@ -182,16 +182,24 @@ async fn front(
     Ok(url)
 }
 
-/// The partition key value a write is about, and whether it is an update.
-fn written_key(front: &Front, operation: &str, body: &Value) -> Option<(String, bool)> {
-    let table = body["TableName"].as_str()?;
-    let key_attr = front.keys.get(table)?;
-    let (item, update) = match operation {
-        "PutItem" => (&body["Item"], false),
-        "UpdateItem" | "DeleteItem" => (&body["Key"], true),
-        _ => return None,
-    };
-    Some((item[key_attr]["S"].as_str()?.to_owned(), update))
+/// The record a status update is about: an `UpdateItem` that writes the `status`
+/// attribute (a processor step, a failure, a reconciler's repair; not the receiver's
+/// insert or its start bookkeeping). Store faults hit exactly those.
+fn status_update_of(front: &Front, operation: &str, body: &Value) -> Option<String> {
+    if operation != "UpdateItem" {
+        return None;
+    }
+    let writes_status = body["ExpressionAttributeNames"]
+        .as_object()
+        .is_some_and(|names| names.values().any(|v| v == "status"))
+        && body["UpdateExpression"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("SET"));
+    if !writes_status {
+        return None;
+    }
+    let key_attr = front.keys.get(body["TableName"].as_str()?)?;
+    Some(body["Key"][key_attr]["S"].as_str()?.to_owned())
 }
 
 fn dynamo_error(kind: &str, message: &str) -> Response {
@@ -218,9 +226,9 @@ async fn forward(State(front): State<Arc<Front>>, req: Request) -> Response {
         .map(|(_, op)| op.to_owned())
         .unwrap_or_default();
     if let Ok(doc) = serde_json::from_slice::<Value>(&body)
-        && let Some((key, update)) = written_key(&front, &operation, &doc)
+        && let Some(key) = status_update_of(&front, &operation, &doc)
     {
-        match front.faults.store(&key, update) {
+        match front.faults.store(&key) {
             Some(StoreFault::Throttle) => {
                 eprintln!("[local] fault injection: throttled {operation} of {key}");
                 return dynamo_error(

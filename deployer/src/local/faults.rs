@@ -20,9 +20,11 @@ pub enum Fault {
     /// Accept the asynchronous start of execution `name` and drop it, `times` times (as
     /// Lambda drops an event past its maximum age).
     DropStart { name: String, times: u32 },
-    /// Answer `ThrottlingException` to the first `times` writes of status record `key`.
+    /// Answer `ThrottlingException` to the first `times` status updates of record `key`
+    /// (its steps' writes, failure writes; not the receiver's insert).
     ThrottleStore { key: String, times: u32 },
-    /// Answer `ValidationException` (permanent) to the first `times` updates of record `key`.
+    /// Answer `ValidationException` (permanent) to the first `times` status updates of
+    /// record `key`.
     BreakStore { key: String, times: u32 },
 }
 
@@ -177,13 +179,12 @@ impl Faults {
         })
     }
 
-    /// The fault to answer a write of record `key` with, if any (`update` says whether the
-    /// write is an `UpdateItem`: breaks only hit updates, so the record can be created).
-    pub fn store(&self, key: &str, update: bool) -> Option<StoreFault> {
+    /// The fault to answer a status update of record `key` with, if any.
+    pub fn store(&self, key: &str) -> Option<StoreFault> {
         if self.fire(|f| matches!(f, Fault::ThrottleStore { key: k, .. } if k == key)) {
             return Some(StoreFault::Throttle);
         }
-        (update && self.fire(|f| matches!(f, Fault::BreakStore { key: k, .. } if k == key)))
+        self.fire(|f| matches!(f, Fault::BreakStore { key: k, .. } if k == key))
             .then_some(StoreFault::Break)
     }
 
@@ -267,9 +268,9 @@ mod tests {
         ]);
         assert!(!f.drop_start("b"));
         assert!(f.drop_start("a") && f.drop_start("a") && !f.drop_start("a"));
-        assert_eq!(f.store("k", false), None, "breaks hit updates only");
-        assert_eq!(f.store("k", true), Some(StoreFault::Break));
-        assert_eq!(f.store("k", true), None);
+        assert_eq!(f.store("j"), None, "another record");
+        assert_eq!(f.store("k"), Some(StoreFault::Break));
+        assert_eq!(f.store("k"), None, "once");
         assert!(f.kill_pending("a", "process") && !f.kill_pending("a", "validate"));
         assert!(f.kill_now("a", "process"));
         assert!(!f.kill_pending("a", "process") && !f.kill_now("a", "process"));

@@ -95,11 +95,14 @@ impl Metrics {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
-        let shown: Vec<String> = dimensions.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        eprintln!(
-            "[local] metric {namespace}/{metric} {{{}}} {value}",
-            shown.join(",")
-        );
+        // Zero data points (a reconciler run that found nothing) keep the log readable.
+        if value != 0.0 {
+            let shown: Vec<String> = dimensions.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            eprintln!(
+                "[local] metric {namespace}/{metric} {{{}}} {value}",
+                shown.join(",")
+            );
+        }
         {
             let mut state = self.lock();
             *state

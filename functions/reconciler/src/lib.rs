@@ -231,7 +231,9 @@ impl<S: Starter> Reconciler<S> {
             }
         }
         println!("{}", emf(&self.stage, &report, now_ms));
-        tracing::info!(?report, "reconciled");
+        if report.examined > 0 {
+            tracing::info!(?report, "reconciled");
+        }
         Ok(report)
     }
 

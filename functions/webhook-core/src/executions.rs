@@ -177,10 +177,13 @@ impl Executions {
             started_ms: millis(out.start_timestamp()),
             ended_ms: out.end_timestamp().map(millis),
             error: out.error().map(|e| {
-                (
-                    e.error_type().unwrap_or("Unknown").to_owned(),
-                    e.error_message().unwrap_or_default().to_owned(),
-                )
+                let kind = e.error_type().unwrap_or("Unknown");
+                let message = e.error_message().unwrap_or_default();
+                // The durable SDKs record the whole source chain, `<type>: <message>`.
+                let message = message
+                    .strip_prefix(&format!("{kind}: "))
+                    .unwrap_or(message);
+                (kind.to_owned(), message.to_owned())
             }),
         })
     }

@@ -1,0 +1,185 @@
+//! Which webhooks `deployer webhooks` works on: a deployed stage (its stack's outputs,
+//! through the standard AWS chain) or a running `deployer local` (its endpoints).
+
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use aws_config::BehaviorVersion;
+use aws_config::timeout::TimeoutConfig;
+use stacks::webhook::Stage;
+use webhook_core::Store;
+use webhook_core::executions::Executions;
+use webhook_core::starter::LambdaStarter;
+
+/// The longest one AWS call of these verbs may take.
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Where the webhooks are.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TargetArgs {
+    /// The deployed stage (its stack's outputs name the table and the processor).
+    #[arg(long, value_parser = crate::stage_parser(), default_value = "dev")]
+    pub stage: Stage,
+    /// A running `deployer local` instead of AWS, at URL (its API's address).
+    #[arg(
+        long,
+        value_name = "URL",
+        num_args = 0..=1,
+        default_missing_value = "http://127.0.0.1:3000"
+    )]
+    pub local: Option<String>,
+}
+
+/// The store, the processor's executions and a starter, for one stage.
+#[derive(Debug)]
+pub struct Target {
+    pub stage: String,
+    pub store: Store,
+    pub executions: Executions,
+    pub starter: LambdaStarter,
+    /// Seconds after which a non-terminal webhook is stuck.
+    pub stuck_after_s: u64,
+}
+
+fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .operation_timeout(CALL_TIMEOUT)
+        .connect_timeout(Duration::from_secs(5))
+        .build()
+}
+
+impl Target {
+    pub async fn resolve(args: &TargetArgs) -> anyhow::Result<Self> {
+        match &args.local {
+            Some(url) => Target::local(url, args.stage).await,
+            None => Target::deployed(args.stage).await,
+        }
+    }
+
+    fn new(
+        sdk: &aws_config::SdkConfig,
+        stage: Stage,
+        table: &str,
+        alias: &str,
+        stuck_after_s: u64,
+    ) -> Self {
+        let lambda = aws_sdk_lambda::Client::new(sdk);
+        Target {
+            stage: stage.to_string(),
+            store: Store::new(aws_sdk_dynamodb::Client::new(sdk), table, stage_ttl(stage)),
+            executions: Executions::new(lambda.clone(), alias),
+            starter: LambdaStarter::new(lambda, alias),
+            stuck_after_s,
+        }
+    }
+
+    /// A deployed stage, through the standard AWS chain.
+    async fn deployed(stage: Stage) -> anyhow::Result<Self> {
+        let (_, name, info) = crate::cloud::commands::deployed(stage).await?;
+        let output = |k: &str| {
+            info.outputs
+                .get(k)
+                .cloned()
+                .with_context(|| format!("stack {name} has no output {k}: deploy it again"))
+        };
+        let stuck = output("StuckAfterSeconds")?
+            .parse()
+            .with_context(|| format!("stack {name}: StuckAfterSeconds is not a number"))?;
+        let sdk = aws_config::defaults(BehaviorVersion::latest())
+            .timeout_config(timeouts())
+            .load()
+            .await;
+        Ok(Target::new(
+            &sdk,
+            stage,
+            &output("TableName")?,
+            &output("ProcessorAliasArn")?,
+            stuck,
+        ))
+    }
+
+    /// A running `deployer local` at `url` (any URL of its API; its origin is used).
+    async fn local(url: &str, stage: Stage) -> anyhow::Result<Self> {
+        let origin = origin(url)?;
+        let client = crate::http::Client::new()?;
+        let (status, text) = client
+            .request("GET", &format!("{origin}/_local/endpoints"), &[], vec![])
+            .await
+            .with_context(|| format!("no `deployer local` answers at {origin}: start it (`make local`) or pass its URL to --local"))?;
+        if status != 200 {
+            bail!("{origin} is not a `deployer local` (GET /_local/endpoints answered {status})");
+        }
+        let e: serde_json::Value = serde_json::from_str(&text)
+            .with_context(|| format!("{origin}/_local/endpoints did not answer JSON"))?;
+        let field = |k: &str| {
+            e[k].as_str().map(str::to_owned).with_context(|| {
+                format!("{origin}: this local cloud has no {k} (is it `--app conformance`?)")
+            })
+        };
+        let sdk = aws_config::SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(aws_config::Region::new(field("region")?))
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(
+                    aws_credential_types::Credentials::new("local", "local", None, None, "local"),
+                ),
+            )
+            .timeout_config(timeouts())
+            .build();
+        let dynamo = aws_sdk_dynamodb::config::Builder::from(&sdk)
+            .endpoint_url(field("dynamodb")?)
+            .build();
+        let lambda = aws_sdk_lambda::config::Builder::from(&sdk)
+            .endpoint_url(field("lambda")?)
+            .build();
+        let alias = field("processorAlias")?;
+        let lambda = aws_sdk_lambda::Client::from_conf(lambda);
+        Ok(Target {
+            stage: stage.to_string(),
+            store: Store::new(
+                aws_sdk_dynamodb::Client::from_conf(dynamo),
+                field("table")?,
+                stage_ttl(stage),
+            ),
+            executions: Executions::new(lambda.clone(), alias.clone()),
+            starter: LambdaStarter::new(lambda, alias),
+            stuck_after_s: e["stuckAfterSeconds"].as_u64().unwrap_or(u64::MAX),
+        })
+    }
+}
+
+/// Days records of `stage` live (writes here renew the TTL as the functions do).
+fn stage_ttl(stage: Stage) -> u32 {
+    stacks::webhook::StageConfig::of(stage).ttl_days
+}
+
+/// `http://host:port` of `url`.
+fn origin(url: &str) -> anyhow::Result<String> {
+    let (scheme, rest) = url
+        .split_once("://")
+        .with_context(|| format!("`{url}` is not a URL (http://127.0.0.1:3000)"))?;
+    let host = rest.split('/').next().unwrap_or(rest);
+    if host.is_empty() {
+        bail!("`{url}` has no host");
+    }
+    Ok(format!("{scheme}://{host}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::origin;
+
+    #[test]
+    fn the_origin_of_an_api_url() {
+        assert_eq!(
+            origin("http://127.0.0.1:3000/dev").unwrap(),
+            "http://127.0.0.1:3000"
+        );
+        assert_eq!(
+            origin("http://127.0.0.1:3000").unwrap(),
+            "http://127.0.0.1:3000"
+        );
+        assert!(origin("127.0.0.1:3000").is_err());
+        assert!(origin("http:///dev").is_err());
+    }
+}

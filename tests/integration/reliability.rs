@@ -1,0 +1,498 @@
+//! No acknowledged webhook is lost: every fault the issue lists, injected into a real
+//! `deployer local` per webhook, ends with the webhook COMPLETED or FAILED (after the
+//! reconciler runs), visible in `deployer webhooks list`, with exactly one execution per
+//! attempt; what cannot be repaired is reported stuck.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tests::local::{LocalCloud, http};
+
+const SECRET: &str = "reliability-secret";
+const ORDER: &str = r#"{"type":"order","orderId":"R-1"}"#;
+
+fn id_of(delivery: &str) -> String {
+    webhook_core::ids::Delivery::Header {
+        name: "x-webhook-id",
+        value: delivery.to_owned(),
+    }
+    .webhook_id()
+    .to_string()
+}
+
+fn post(cloud: &LocalCloud, delivery: &str, body: &str) -> (u16, Value) {
+    let sig = webhook_core::signature::sign(SECRET.as_bytes(), body.as_bytes());
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("X-Webhook-Id", delivery),
+        ("X-Hub-Signature-256", sig.as_str()),
+    ];
+    let (code, text) = http("POST", &format!("{}/webhooks", cloud.api), &headers, body);
+    (code, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// `deployer webhooks <args> --local <api>`, which must succeed; its stdout as JSON.
+fn webhooks(cloud: &LocalCloud, args: &[&str]) -> Value {
+    let mut all = vec!["webhooks"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--local", &cloud.api, "--output", "json"]);
+    let run = tests::deployer(&tests::workspace_root(), &all).success();
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {run}"))
+}
+
+/// The statuses `webhooks list --status <status>` shows, by id.
+fn listed(cloud: &LocalCloud, status: &str) -> Vec<String> {
+    webhooks(cloud, &["list", "--status", status])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Execution names of `id`: one per attempt, each exactly once.
+fn execution_names(cloud: &LocalCloud, id: &str) -> Vec<String> {
+    let mut names: Vec<String> = cloud
+        .executions(None)
+        .iter()
+        .map(|e| e["DurableExecutionName"].as_str().unwrap().to_owned())
+        .filter(|n| n == id || n.starts_with(&format!("{id}-")))
+        .collect();
+    names.sort();
+    names
+}
+
+/// One scenario: its delivery, its fault (if any), what it must end as.
+struct Case {
+    delivery: &'static str,
+    fault: Option<&'static str>,
+    body: &'static str,
+    status: &'static str,
+    error_type: Option<&'static str>,
+}
+
+const CASES: [Case; 6] = [
+    Case {
+        delivery: "killed-before-start",
+        fault: Some("kill-before-start"),
+        body: ORDER,
+        status: "COMPLETED",
+        error_type: None,
+    },
+    Case {
+        delivery: "start-dropped",
+        fault: Some("drop-start"),
+        body: ORDER,
+        status: "COMPLETED",
+        error_type: None,
+    },
+    Case {
+        delivery: "store-broken",
+        fault: Some("break-store:1"),
+        body: ORDER,
+        status: "FAILED",
+        error_type: Some("PermanentError"),
+    },
+    Case {
+        delivery: "store-throttled",
+        // Six step attempts of three SDK attempts each: the step exhausts its retries,
+        // the failure write goes through.
+        fault: Some("throttle-store:18"),
+        body: ORDER,
+        status: "FAILED",
+        error_type: Some("TransientError"),
+    },
+    Case {
+        delivery: "step-panics",
+        fault: Some("panic-in-step:process"),
+        body: ORDER,
+        status: "FAILED",
+        error_type: Some("Panic"),
+    },
+    Case {
+        delivery: "invalid",
+        fault: None,
+        body: r#"{"type":"refund"}"#,
+        status: "FAILED",
+        error_type: Some("ValidationFailed"),
+    },
+];
+
+/// `--fault` of a case: `kind=<id>[:arg]`.
+fn fault_arg(case: &Case) -> Option<String> {
+    let id = id_of(case.delivery);
+    case.fault.map(|f| match f.split_once(':') {
+        Some((kind, arg)) => format!("{kind}={id}:{arg}"),
+        None => format!("{f}={id}"),
+    })
+}
+
+/// A local cloud whose reconciler runs every second, with `extra` arguments.
+fn reconciled_cloud(extra: &[String]) -> LocalCloud {
+    let mut args = vec![
+        "--ephemeral",
+        "--reconcile-every",
+        "1s",
+        "--set",
+        "reconcile-grace-s=1",
+        "--time-scale",
+        "0.01",
+    ];
+    args.extend(extra.iter().map(String::as_str));
+    LocalCloud::start(&args, Some(SECRET))
+}
+
+#[test]
+fn every_fault_ends_completed_or_failed_with_one_execution_each() {
+    let faults: Vec<String> = CASES
+        .iter()
+        .filter_map(fault_arg)
+        .flat_map(|f| ["--fault".to_owned(), f])
+        .collect();
+    let cloud = reconciled_cloud(&faults);
+    for case in &CASES {
+        let (code, body) = post(&cloud, case.delivery, case.body);
+        // The receiver killed before its start answers through API Gateway's 502.
+        let expected = if case.fault == Some("kill-before-start") {
+            502
+        } else {
+            202
+        };
+        assert_eq!(
+            code,
+            expected,
+            "{}: {body}\n{}",
+            case.delivery,
+            cloud.logs()
+        );
+    }
+    for case in &CASES {
+        let id = id_of(case.delivery);
+        let done = cloud.wait_terminal(&id, Duration::from_secs(60));
+        assert_eq!(done["status"], case.status, "{}: {done}", case.delivery);
+        assert_eq!(
+            done["error"]["type"].as_str(),
+            case.error_type,
+            "{}: {done}",
+            case.delivery
+        );
+        assert_eq!(
+            execution_names(&cloud, &id),
+            [id.clone()],
+            "{}: one execution",
+            case.delivery
+        );
+    }
+    // Where each failure happened.
+    let (_, panicked) = cloud.status(&id_of("step-panics"));
+    assert_eq!(
+        (
+            panicked["error"]["step"].as_str(),
+            panicked["error"]["attempts"].as_u64()
+        ),
+        (Some("process"), Some(1))
+    );
+    let (_, throttled) = cloud.status(&id_of("store-throttled"));
+    assert_eq!(throttled["error"]["attempts"], 6, "{throttled}");
+
+    // The lists agree with the records.
+    let completed = listed(&cloud, "completed");
+    let failed = listed(&cloud, "failed");
+    for case in &CASES {
+        let id = id_of(case.delivery);
+        let list = if case.status == "COMPLETED" {
+            &completed
+        } else {
+            &failed
+        };
+        assert!(list.contains(&id), "{}: {list:?}", case.delivery);
+    }
+    let stats = cloud.stats();
+    assert!(
+        stats["alarms"]["ProcessorFailedAlarm"]["fired"].as_u64() >= Some(1),
+        "{stats}"
+    );
+    assert!(
+        stats["alarms"]["ProcessorEventsDroppedAlarm"]["fired"].as_u64() >= Some(1),
+        "{stats}"
+    );
+    let dead: Vec<&Value> = stats["deadLetters"].as_array().unwrap().iter().collect();
+    assert!(
+        dead.iter()
+            .any(|d| d["execution"] == id_of("start-dropped")),
+        "{stats}"
+    );
+}
+
+#[test]
+fn a_timed_out_execution_is_failed_and_what_never_starts_is_reported_stuck() {
+    let times_out = id_of("times-out");
+    let stuck = id_of("never-starts");
+    let cloud = reconciled_cloud(&[
+        "--set".into(),
+        "execution-timeout-s=3".into(),
+        "--fault".into(),
+        format!("hold-in-step={times_out}:process"),
+        "--fault".into(),
+        format!("drop-start={stuck}:1000000"),
+    ]);
+    assert_eq!(post(&cloud, "times-out", ORDER).0, 202);
+    assert_eq!(post(&cloud, "never-starts", ORDER).0, 202);
+    let done = cloud.wait_terminal(&times_out, Duration::from_secs(30));
+    assert_eq!(done["error"]["type"], "ExecutionTimedOut", "{done}");
+    assert_eq!(execution_names(&cloud, &times_out), [times_out.clone()]);
+
+    // Every start of the other is dropped: stuck past the bound (ExecutionTimeout 3 s
+    // + 2 x 1 s + grace 1 s), in the list and in the Stuck alarm.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !listed(&cloud, "stuck").contains(&stuck) {
+        assert!(
+            Instant::now() < deadline,
+            "never reported stuck:\n{}",
+            cloud.logs()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(cloud.status(&stuck).1["status"], "RECEIVED");
+    assert!(execution_names(&cloud, &stuck).is_empty());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let stats = cloud.stats();
+        if stats["alarms"]["StuckAlarm"]["state"] == "ALARM" {
+            assert!(
+                stats["alarms"]["ProcessorTimedOutAlarm"]["fired"].as_u64() >= Some(1),
+                "{stats}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "no stuck alarm: {stats}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(cloud.logs().contains("[local] alarm StuckAlarm is ALARM"));
+    assert!(
+        cloud.logs().contains("stuck webhook"),
+        "the reconciler's log line"
+    );
+}
+
+#[test]
+fn a_failed_webhook_stays_failed_on_redelivery_and_completes_when_redriven() {
+    let id = id_of("redriven");
+    let panic = format!("panic-in-step={id}:finalize");
+    let cloud = LocalCloud::start(
+        &["--ephemeral", "--time-scale", "0.01", "--fault", &panic],
+        Some(SECRET),
+    );
+    assert_eq!(post(&cloud, "redriven", ORDER).0, 202);
+    let done = cloud.wait_terminal(&id, Duration::from_secs(10));
+    assert_eq!(done["status"], "FAILED", "{done}");
+
+    // A redelivery is a duplicate: no new execution, and it says how to redrive.
+    let (code, again) = post(&cloud, "redriven", ORDER);
+    assert_eq!(code, 202);
+    assert_eq!(again["status"], "FAILED");
+    assert!(
+        again["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("deployer webhooks redrive {id}")),
+        "{again}"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(execution_names(&cloud, &id), [id.clone()]);
+
+    // Redrive: attempt 2 runs under its own name (the fault was for attempt 1's).
+    let summary = webhooks(&cloud, &["redrive", &id]);
+    assert_eq!(
+        (summary["redriven"].as_u64(), summary["errors"].as_u64()),
+        (Some(1), Some(0)),
+        "{summary}"
+    );
+    let done = cloud.wait_terminal(&id, Duration::from_secs(10));
+    assert_eq!(
+        (done["status"].as_str(), done["attempt"].as_u64()),
+        (Some("COMPLETED"), Some(2)),
+        "{done}"
+    );
+    assert_eq!(
+        execution_names(&cloud, &id),
+        [id.clone(), format!("{id}-2")]
+    );
+
+    // A completed webhook is not redriven; an unknown one is skipped; a bad id is an error.
+    let bad = tests::deployer(
+        &tests::workspace_root(),
+        &[
+            "webhooks",
+            "redrive",
+            &id,
+            "wh_00000000000000000000000000000000",
+            "nope",
+            "--local",
+            &cloud.api,
+        ],
+    );
+    assert_eq!(bad.code, Some(1), "{bad}");
+    assert_eq!(
+        bad.stdout.trim(),
+        "redriven 0, skipped 2, errors 1",
+        "{bad}"
+    );
+    assert!(
+        bad.stderr.contains("skipped") && bad.stderr.contains("it is COMPLETED, not FAILED"),
+        "{bad}"
+    );
+    assert_eq!(execution_names(&cloud, &id).len(), 2, "nothing started");
+
+    // `show` tells both attempts apart.
+    let shown = webhooks(&cloud, &["show", &id]);
+    let attempts = shown["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 2, "{shown}");
+    assert_eq!(attempts[0]["executionStatus"], "FAILED");
+    assert_eq!(attempts[1]["executionStatus"], "SUCCEEDED");
+    assert!(
+        attempts[1]["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["name"] == "finalize"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn a_record_past_its_ttl_redelivered_is_processed_again() {
+    let cloud = LocalCloud::start(
+        &[
+            "--ephemeral",
+            "--reconcile-every",
+            "1s",
+            "--set",
+            "reconcile-grace-s=1",
+        ],
+        Some(SECRET),
+    );
+    let id = id_of("expires");
+    assert_eq!(post(&cloud, "expires", ORDER).0, 202);
+    assert_eq!(
+        cloud.wait_terminal(&id, Duration::from_secs(10))["status"],
+        "COMPLETED"
+    );
+
+    // Expire the record (its TTL in the past); the TTL sweep deletes it.
+    let endpoints = cloud.endpoints();
+    let client = tests::functions::dynamo_at(endpoints["dynamodb"].as_str().unwrap());
+    let table = endpoints["table"].as_str().unwrap().to_owned();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        client
+            .update_item()
+            .table_name(&table)
+            .key("id", aws_sdk_dynamodb::types::AttributeValue::S(id.clone()))
+            .update_expression("SET #t = :t")
+            .expression_attribute_names("#t", "ttl")
+            .expression_attribute_values(
+                ":t",
+                aws_sdk_dynamodb::types::AttributeValue::N("1".into()),
+            )
+            .send()
+            .await
+            .unwrap();
+    });
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while cloud.status(&id).0 != 404 {
+        assert!(Instant::now() < deadline, "the record was never swept");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // The same delivery again: a new record, whose start finds the old execution; the
+    // reconciler sees that execution predates the record and starts attempt 2.
+    assert_eq!(post(&cloud, "expires", ORDER).0, 202);
+    let done = cloud.wait_terminal(&id, Duration::from_secs(20));
+    assert_eq!(
+        (done["status"].as_str(), done["attempt"].as_u64()),
+        (Some("COMPLETED"), Some(2)),
+        "{done}"
+    );
+    assert_eq!(
+        execution_names(&cloud, &id),
+        [id.clone(), format!("{id}-2")]
+    );
+}
+
+#[test]
+fn webhooks_verbs_refuse_bad_input_clearly() {
+    let root = tests::workspace_root();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let run = tests::deployer(&root, &["webhooks", "list", "--local", &url]);
+    assert_eq!(run.code, Some(1), "{run}");
+    assert!(
+        run.stderr.contains("no `deployer local` answers at"),
+        "{run}"
+    );
+    let run = tests::deployer(
+        &root,
+        &["webhooks", "list", "--status", "lost", "--local", &url],
+    );
+    assert_eq!(run.code, Some(2), "{run}");
+    let run = tests::deployer(&root, &["webhooks", "redrive", "--local", &url]);
+    assert_eq!(run.code, Some(2), "ids or --status: {run}");
+    let run = tests::deployer(&root, &["webhooks", "show", "not-an-id", "--local", &url]);
+    assert_eq!(run.code, Some(1), "{run}");
+}
+
+#[test]
+fn the_durable_journal_never_acknowledges_what_it_could_not_keep() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_str().unwrap();
+    let journal = data.path().join("executions");
+    let mut cloud = LocalCloud::start(&["--data-dir", dir], Some(SECRET));
+
+    // The journal's directory is gone (a file in its place): the start cannot be written,
+    // so it is not acknowledged: the receiver answers 503 and the record says so.
+    std::fs::remove_dir_all(&journal).unwrap();
+    std::fs::write(&journal, b"not a directory").unwrap();
+    let (code, body) = post(&cloud, "unwritable", ORDER);
+    assert_eq!(code, 503, "{body}");
+    assert!(
+        cloud.logs().contains("cannot persist execution"),
+        "{}",
+        cloud.logs()
+    );
+    assert!(cloud.executions(None).is_empty(), "nothing half-started");
+    // Repaired, the provider's retry goes through.
+    std::fs::remove_file(&journal).unwrap();
+    std::fs::create_dir(&journal).unwrap();
+    assert_eq!(post(&cloud, "unwritable", ORDER).0, 202);
+    let id = id_of("unwritable");
+    assert_eq!(
+        cloud.wait_terminal(&id, Duration::from_secs(10))["status"],
+        "COMPLETED"
+    );
+    assert!(cloud.interrupt().success());
+
+    // A corrupt execution file stops the next start, naming the file and what to do; its
+    // execution's name is never silently freed.
+    let file = std::fs::read_dir(&journal)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "json"))
+        .expect("the execution's file");
+    std::fs::write(&file, b"{\"arn\": ").unwrap();
+    let run = tests::deployer(
+        &tests::workspace_root(),
+        &["local", "--no-build", "--port", "0", "--data-dir", dir],
+    );
+    assert_eq!(run.code, Some(1), "{run}");
+    assert!(
+        run.stderr.contains(&format!(
+            "durable execution file {} is corrupt",
+            file.display()
+        )),
+        "{run}"
+    );
+    assert!(run.stderr.contains("quarantine"), "{run}");
+    assert!(!run.stdout.contains("API:"), "{run}");
+}
