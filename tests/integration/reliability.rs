@@ -178,7 +178,7 @@ fn every_fault_ends_completed_or_failed_with_one_execution_each() {
         );
         assert_eq!(
             execution_names(&cloud, &id),
-            [id.clone()],
+            std::slice::from_ref(&id),
             "{}: one execution",
             case.delivery
         );
@@ -240,7 +240,10 @@ fn a_timed_out_execution_is_failed_and_what_never_starts_is_reported_stuck() {
     assert_eq!(post(&cloud, "never-starts", ORDER).0, 202);
     let done = cloud.wait_terminal(&times_out, Duration::from_secs(30));
     assert_eq!(done["error"]["type"], "ExecutionTimedOut", "{done}");
-    assert_eq!(execution_names(&cloud, &times_out), [times_out.clone()]);
+    assert_eq!(
+        execution_names(&cloud, &times_out),
+        std::slice::from_ref(&times_out)
+    );
 
     // Every start of the other is dropped: stuck past the bound (ExecutionTimeout 3 s
     // + 2 x 1 s + grace 1 s), in the list and in the Stuck alarm.
@@ -299,7 +302,7 @@ fn a_failed_webhook_stays_failed_on_redelivery_and_completes_when_redriven() {
         "{again}"
     );
     std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(execution_names(&cloud, &id), [id.clone()]);
+    assert_eq!(execution_names(&cloud, &id), std::slice::from_ref(&id));
 
     // Redrive: attempt 2 runs under its own name (the fault was for attempt 1's).
     let summary = webhooks(&cloud, &["redrive", &id]);
