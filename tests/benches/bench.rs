@@ -607,6 +607,145 @@ fn local_rows() -> Vec<Row> {
     ]
 }
 
+/// The chaos run of the integration suite, on release binaries: webhooks lost (of those
+/// acknowledged), duplicated, and the time from the last fault to the last terminal status.
+fn chaos_rows() -> Vec<Row> {
+    let r = tests::chaos::run(500, &["--release", "--instances", "2"]);
+    vec![
+        Row {
+            metric: format!(
+                "chaos: webhooks lost of {} acknowledged ({} kill -9, 1 restart)",
+                r.acknowledged, r.kills
+            ),
+            value: r.lost as f64 + (r.webhooks - r.acknowledged) as f64,
+            unit: "webh",
+            target: "0 of 500",
+        },
+        Row {
+            metric: "chaos: webhooks with a duplicate execution".to_owned(),
+            value: r.duplicates as f64,
+            unit: "webh",
+            target: "0",
+        },
+        Row {
+            metric: "chaos: last fault to last terminal status".to_owned(),
+            value: r.settle.as_secs_f64(),
+            unit: "s",
+            target: "",
+        },
+    ]
+}
+
+/// One reconciler run over 10,000 records that need attention (never started), against
+/// the local cloud's DynamoDB and durable service: the attention index, one execution
+/// lookup and one start per record; no scan.
+async fn reconciler_rows() -> Vec<Row> {
+    const RECORDS: usize = 10_000;
+    let cloud = tests::local::LocalCloud::start(&["--ephemeral", "--release"], None);
+    let e = cloud.endpoints();
+    let (dynamo, lambda) = (
+        e["dynamodb"].as_str().expect("a DynamoDB endpoint"),
+        e["lambda"].as_str().expect("a Lambda endpoint"),
+    );
+    let table = e["table"].as_str().expect("a table").to_owned();
+    let alias = e["processorAlias"].as_str().expect("a processor alias").to_owned();
+    let client = f::dynamo_at(dynamo);
+    seed_open_records(&client, &table, RECORDS).await;
+    let lambda_config = aws_sdk_lambda::Config::builder()
+        .behavior_version(aws_sdk_lambda::config::BehaviorVersion::latest())
+        .region(aws_sdk_lambda::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_lambda::config::Credentials::new(
+            "l", "l", None, None, "b",
+        ))
+        .endpoint_url(lambda)
+        .build();
+    let lambda = aws_sdk_lambda::Client::from_conf(lambda_config);
+    let reconciler = reconciler::Reconciler {
+        store: webhook_core::Store::new(client, table, 14),
+        executions: webhook_core::executions::Executions::new(lambda.clone(), alias.clone()),
+        starter: webhook_core::starter::LambdaStarter::new(lambda, alias),
+        policy: reconciler::Policy {
+            grace_ms: 60_000,
+            stuck_after_ms: u64::MAX,
+            batch: RECORDS,
+        },
+        stage: "bench".to_owned(),
+    };
+    let started = Instant::now();
+    let report = reconciler
+        .run(webhook_core::time::Instant::now())
+        .await
+        .expect("the reconciler runs");
+    let took = started.elapsed();
+    assert_eq!(report.examined, RECORDS, "{report:?}");
+    vec![Row {
+        metric: format!(
+            "reconciler: one run over {RECORDS} non-terminal records ({} started, no Scan)",
+            report.restarted
+        ),
+        value: took.as_secs_f64(),
+        unit: "s",
+        target: "< 5 s",
+    }]
+}
+
+/// `n` RECEIVED records that entered their state ten minutes ago, as the receiver writes
+/// them (attention index included), and no execution.
+async fn seed_open_records(client: &aws_sdk_dynamodb::Client, table: &str, n: usize) {
+    use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+    let since = webhook_core::time::Instant::from_epoch_millis(
+        webhook_core::time::Instant::now().epoch_millis() - 600_000,
+    );
+    let s = |v: &str| AttributeValue::S(v.to_owned());
+    let items: Vec<WriteRequest> = (0..n)
+        .map(|i| {
+            let id = webhook_core::ids::Delivery::Header {
+                name: "x-webhook-id",
+                value: format!("seed-{i}"),
+            }
+            .webhook_id();
+            let shard = id.as_str().chars().last().unwrap_or('0');
+            let item = std::collections::HashMap::from([
+                ("id".to_owned(), s(id.as_str())),
+                ("status".to_owned(), s("RECEIVED")),
+                ("statusRank".to_owned(), AttributeValue::N("0".into())),
+                ("attempt".to_owned(), AttributeValue::N("1".into())),
+                ("receivedAt".to_owned(), s(&since.rfc3339())),
+                ("updatedAt".to_owned(), s(&since.rfc3339())),
+                ("expiresAt".to_owned(), s(&since.plus_days(14).rfc3339())),
+                (
+                    "ttl".to_owned(),
+                    AttributeValue::N(since.plus_days(14).epoch_seconds().to_string()),
+                ),
+                ("deliveryId".to_owned(), s(&format!("seed-{i}"))),
+                ("payload".to_owned(), s(r#"{"type":"user"}"#)),
+                ("startState".to_owned(), s("PENDING")),
+                ("attention".to_owned(), s(&format!("open#{shard}"))),
+                (
+                    "attentionSince".to_owned(),
+                    AttributeValue::N(since.epoch_millis().to_string()),
+                ),
+            ]);
+            WriteRequest::builder()
+                .put_request(
+                    PutRequest::builder()
+                        .set_item(Some(item))
+                        .build()
+                        .expect("an item"),
+                )
+                .build()
+        })
+        .collect();
+    for batch in items.chunks(25) {
+        client
+            .batch_write_item()
+            .request_items(table, batch.to_vec())
+            .send()
+            .await
+            .expect("seeding the table");
+    }
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; there is nothing to filter.
     let writes = Arc::new(AtomicUsize::new(0));
@@ -624,6 +763,8 @@ fn main() {
     rows.extend(package_rows());
     rows.extend(deploy_rows());
     rows.extend(local_rows());
+    rows.extend(runtime.block_on(reconciler_rows()));
+    rows.extend(chaos_rows());
     let width = rows.iter().map(|r| r.metric.len()).max().unwrap_or(6);
     println!(
         "| {:width$} | {:>10} | {:4} | target",

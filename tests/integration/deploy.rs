@@ -146,7 +146,7 @@ fn bootstrap_deploy_request_no_op_and_one_change() {
         &["--outputs-file", outputs_file.to_str().unwrap()],
     )
     .success();
-    for f in ["processor", "receiver", "status"] {
+    for f in ["processor", "receiver", "reconciler", "status"] {
         assert!(run.stderr.contains(&format!("uploaded {f} (")), "{run}");
     }
     assert!(
@@ -267,7 +267,7 @@ fn bootstrap_deploy_request_no_op_and_one_change() {
     assert!(run.stderr.contains("webhooks-dev: no changes"), "{run}");
     assert!(
         run.stderr
-            .contains("unchanged, not uploaded: processor, receiver, status"),
+            .contains("unchanged, not uploaded: processor, receiver, reconciler, status"),
         "{run}"
     );
     assert!(!run.stderr.contains("uploaded processor ("), "{run}");
@@ -404,7 +404,7 @@ fn failures_recreate_promotion_and_destroy() {
     let debug = fake.path().join("debug");
     std::fs::create_dir_all(&debug).unwrap();
     std::fs::write(debug.join("processor"), vec![0u8; 270 * 1024 * 1024]).unwrap();
-    for f in ["receiver", "status"] {
+    for f in ["receiver", "reconciler", "status"] {
         std::fs::write(debug.join(f), b"not a binary").unwrap();
     }
     let mut args = vec![
@@ -554,7 +554,7 @@ fn a_binary_that_needs_a_newer_glibc_than_lambda_is_refused() {
     let fake = tempfile::tempdir().unwrap();
     let debug = fake.path().join("debug");
     std::fs::create_dir_all(&debug).unwrap();
-    for f in ["receiver", "processor", "status"] {
+    for f in ["receiver", "processor", "status", "reconciler"] {
         std::fs::write(
             debug.join(f),
             b"\x7fELF\0libc.so.6\0GLIBC_2.17\0GLIBC_2.38\0",
@@ -596,7 +596,7 @@ fn a_binary_that_needs_a_newer_glibc_than_lambda_is_refused() {
     )
     .success();
     assert_eq!(first.stdout, second.stdout);
-    assert_eq!(first.stdout.lines().count(), 3, "{first}");
+    assert_eq!(first.stdout.lines().count(), 4, "{first}");
 }
 
 #[test]

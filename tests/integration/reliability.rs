@@ -499,3 +499,14 @@ fn the_durable_journal_never_acknowledges_what_it_could_not_keep() {
     assert!(run.stderr.contains("quarantine"), "{run}");
     assert!(!run.stdout.contains("API:"), "{run}");
 }
+
+#[test]
+fn chaos_loses_nothing_and_duplicates_nothing() {
+    let report = tests::chaos::run(500, &["--instances", "2"]);
+    eprintln!("{report:?}");
+    assert_eq!(report.acknowledged, 500, "{report:?}");
+    assert_eq!(report.lost, 0, "{report:?}");
+    assert_eq!(report.duplicates, 0, "{report:?}");
+    assert_eq!(report.completed + report.failed, 500, "{report:?}");
+    assert!(report.kills >= 5, "the chaos killed processes: {report:?}");
+}

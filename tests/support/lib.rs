@@ -4,6 +4,7 @@
 // Test support reports a broken setting by panicking, like a test.
 #![allow(clippy::unwrap_used)]
 
+pub mod chaos;
 pub mod dex;
 pub mod dynamodb;
 pub mod functions;

@@ -284,10 +284,17 @@ impl Durable {
             let exec = read_execution(&path).await?;
             let running = exec.status == ExecStatus::Running;
             let arn = exec.arn.clone();
-            self.names.lock().await.insert(
+            let before = self.names.lock().await.insert(
                 (exec.function.clone(), exec.name.clone()),
                 (arn.clone(), exec.input.clone()),
             );
+            if let Some((other, _)) = before {
+                eprintln!(
+                    "[local] journal: two executions named {}: {other} and {arn} ({})",
+                    exec.name,
+                    path.display()
+                );
+            }
             let entry = Arc::new(Entry {
                 exec: Mutex::new(exec),
                 wake: Notify::new(),
@@ -305,7 +312,18 @@ impl Durable {
     /// Starts an execution of `function` (a logical id) through `qualifier`, or returns the
     /// existing one of the same name and input. The execution is on disk before it is
     /// acknowledged.
+    ///
+    /// The work runs in a task of its own: a caller that goes away (a killed receiver
+    /// closes its connection, which drops the request's future) must not leave an execution
+    /// written to the journal but unknown to the service, whose name a retry would reuse.
     pub async fn start(self: &Arc<Self>, req: Start) -> Result<(String, bool), ServiceError> {
+        let this = self.clone();
+        tokio::spawn(async move { this.start_now(req).await })
+            .await
+            .map_err(|e| ServiceError::Storage(format!("the start was interrupted: {e}")))?
+    }
+
+    async fn start_now(self: Arc<Self>, req: Start) -> Result<(String, bool), ServiceError> {
         let Start {
             function,
             qualifier,
@@ -649,7 +667,27 @@ impl Durable {
     /// `CheckpointDurableExecution`: the batch is applied to a copy of the execution, which
     /// replaces it only once it is on disk; an invalid update or a failed write changes
     /// nothing and is answered with an error (the SDK retries a 5xx).
-    pub async fn checkpoint(&self, arn: &str, body: &Value) -> Result<Value, ServiceError> {
+    ///
+    /// Like [`Durable::start`], the work runs in a task of its own, so that a caller that
+    /// goes away cannot leave the journal ahead of the service.
+    pub async fn checkpoint(
+        self: &Arc<Self>,
+        arn: &str,
+        body: Value,
+    ) -> Result<Value, ServiceError> {
+        let this = self.clone();
+        let arn = arn.to_owned();
+        let (out, hold) = tokio::spawn(async move { this.checkpoint_now(&arn, &body).await })
+            .await
+            .map_err(|e| ServiceError::Storage(format!("the checkpoint was interrupted: {e}")))??;
+        if hold {
+            eprintln!("[local] fault injection: holding the checkpoint of a step start");
+            std::future::pending::<()>().await;
+        }
+        Ok(out)
+    }
+
+    async fn checkpoint_now(&self, arn: &str, body: &Value) -> Result<(Value, bool), ServiceError> {
         let entry = self.entry(arn).await?;
         let updates: &[Value] = body["Updates"].as_array().map_or(&[], Vec::as_slice);
         self.await_pending_kill(&entry, updates).await?;
@@ -684,11 +722,7 @@ impl Durable {
         if terminal {
             entry.done.notify_waiters();
         }
-        if hold {
-            eprintln!("[local] fault injection: holding the checkpoint of a step start");
-            std::future::pending::<()>().await;
-        }
-        Ok(out)
+        Ok((out, hold))
     }
 
     /// A step's end must not be recorded while a kill of that step is pending (the kill
@@ -830,6 +864,22 @@ impl Durable {
 
     pub async fn list(&self, function: &str, name: Option<&str>) -> Value {
         let mut out = Vec::new();
+        // By name: one lookup, not a walk over every execution (the reconciler asks this
+        // for each record it examines).
+        if let Some(name) = name {
+            let arn = self
+                .names
+                .lock()
+                .await
+                .get(&(function.to_owned(), name.to_owned()))
+                .map(|(arn, _)| arn.clone());
+            if let Some(arn) = arn
+                && let Ok(entry) = self.entry(&arn).await
+            {
+                out.push(entry.exec.lock().await.summary());
+            }
+            return json!({"DurableExecutions": out});
+        }
         for entry in self.executions.lock().await.values() {
             let e = entry.exec.lock().await;
             if e.function == function && name.is_none_or(|n| n == e.name) {
@@ -839,7 +889,15 @@ impl Durable {
         json!({"DurableExecutions": out})
     }
 
-    pub async fn stop(&self, arn: &str) -> Result<Value, ServiceError> {
+    pub async fn stop(self: &Arc<Self>, arn: &str) -> Result<Value, ServiceError> {
+        let this = self.clone();
+        let arn = arn.to_owned();
+        tokio::spawn(async move { this.stop_now(&arn).await })
+            .await
+            .map_err(|e| ServiceError::Storage(format!("the stop was interrupted: {e}")))?
+    }
+
+    async fn stop_now(&self, arn: &str) -> Result<Value, ServiceError> {
         let entry = self.entry(arn).await?;
         let mut e = entry.exec.lock().await;
         let t = now();

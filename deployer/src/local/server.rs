@@ -348,7 +348,7 @@ async fn checkpoint(
             );
         }
     };
-    json_or(l.durable.checkpoint(&arn, &body).await)
+    json_or(l.durable.checkpoint(&arn, body).await)
 }
 
 async fn state_page(
