@@ -648,7 +648,10 @@ async fn reconciler_rows() -> Vec<Row> {
         e["lambda"].as_str().expect("a Lambda endpoint"),
     );
     let table = e["table"].as_str().expect("a table").to_owned();
-    let alias = e["processorAlias"].as_str().expect("a processor alias").to_owned();
+    let alias = e["processorAlias"]
+        .as_str()
+        .expect("a processor alias")
+        .to_owned();
     let client = f::dynamo_at(dynamo);
     seed_open_records(&client, &table, RECORDS).await;
     let lambda_config = aws_sdk_lambda::Config::builder()
