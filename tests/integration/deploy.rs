@@ -640,3 +640,71 @@ fn ctrl_c_leaves_the_deployment_running_and_deploy_attaches_again() {
     );
     assert!(parameters(ms, account, "webhooks-dev").is_some());
 }
+
+#[test]
+fn the_webhooks_verbs_read_a_deployed_stage() {
+    let ms = ministack();
+    let account = "000000000021";
+    bootstrap(ms, account);
+    let run = deploy(ms, account, "dev", &[]).success();
+    let out = outputs(&run);
+    let table = out["TableName"].clone();
+    // A webhook that failed, written as the functions write it, into the deployed table.
+    let id = webhook_core::ids::Delivery::Header {
+        name: "x-webhook-id",
+        value: "deployed-failure".to_owned(),
+    }
+    .webhook_id();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .endpoint_url(&ms.endpoint)
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new(account, "test", None, None, "tests"))
+            .build();
+        let store =
+            webhook_core::Store::new(aws_sdk_dynamodb::Client::from_conf(config), &table, 14);
+        let now = webhook_core::time::Instant::now();
+        let new = webhook_core::store::NewWebhook {
+            id: id.clone(),
+            delivery_id: "deployed-failure".to_owned(),
+            payload: r#"{"type":"order","orderId":"D-1"}"#.to_owned(),
+        };
+        store.insert(new, now).await.unwrap();
+        let failure = webhook_core::record::Failure::new("Panic", "boom").in_step("process", 1);
+        store.fail(&id, 1, &failure, now).await.unwrap();
+    });
+    let verb = |args: &[&str]| {
+        let mut all = vec!["webhooks"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--stage", "dev", "--output", "json"]);
+        ms.deployer(account, &all, &[])
+    };
+    // The attention index of the deployed table.
+    let run = verb(&["list", "--status", "failed"]).success();
+    let listed: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(listed[0]["id"], id.as_str(), "{run}");
+    assert_eq!(listed[0]["status"], "FAILED", "{run}");
+    let run = verb(&["list", "--status", "received"]).success();
+    assert_eq!(run.stdout.trim(), "[]", "{run}");
+    // The record and its (never started) execution, through the Lambda API.
+    let run = verb(&["show", id.as_str()]).success();
+    let shown: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(shown["record"]["error"]["type"], "Panic", "{run}");
+    assert_eq!(shown["attempts"][0]["executionName"], id.as_str(), "{run}");
+    // A redrive: attempt 2, started through the stage's processor alias.
+    let run = verb(&["redrive", id.as_str()]);
+    let summary: Value = serde_json::from_str(&run.stdout).unwrap_or_default();
+    assert_eq!(summary["redriven"], 1, "{run}");
+    let run = verb(&["show", id.as_str()]).success();
+    let shown: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(shown["record"]["attempt"], 2, "{run}");
+    // A stage that is not deployed says so.
+    let run = ms.deployer(account, &["webhooks", "list", "--stage", "prod"], &[]);
+    assert_eq!(run.code, Some(1), "{run}");
+    assert!(
+        run.stderr.contains("stack webhooks-prod does not exist"),
+        "{run}"
+    );
+}

@@ -278,7 +278,7 @@ mod tests {
     fn tables_are_created_with_their_indexes_and_every_key_defined_once() {
         let key = |n: &str, t: &str, k: &str| (n.to_owned(), t.to_owned(), k.to_owned());
         let t = TableSpec {
-            name: "t".into(),
+            name: "webhooks".into(),
             keys: vec![key("id", "S", "HASH")],
             ttl_attribute: Some("ttl".into()),
             indexes: vec![IndexSpec {

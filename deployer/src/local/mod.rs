@@ -360,7 +360,10 @@ fn banner(base: &str) {
             "  curl -s -X POST {base}/webhooks -H 'Content-Type: application/json' -H 'X-Webhook-Id: demo-1'{signature} -d '{body}'"
         ),
         format!("  curl -s {base}/webhooks/<id>"),
-        "  cargo run -p deployer -- webhooks list --local".to_owned(),
+        format!(
+            "  cargo run -p deployer -- webhooks list --local {}",
+            base.rsplit_once('/').map_or(base, |(origin, _)| origin)
+        ),
     ]);
 }
 
