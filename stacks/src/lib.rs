@@ -14,7 +14,7 @@
 //! let template = webhook::synth(Stage::Dev).unwrap();
 //! let yaml = template.render(Format::Yaml).unwrap();
 //! assert!(yaml.contains("AWS::Lambda::Alias"));
-//! assert_eq!(template.manifest().assets.len(), 3);
+//! assert_eq!(template.manifest().assets.len(), 4);
 //! ```
 
 mod api;

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tests::dex::DexRunner;
-use tests::local::{LocalCloud, http, path_segment};
+use tests::local::{LocalCloud, http, path_segment, webhook_id as id_of};
 
 const SECRET: &str = "local-test-secret";
 
@@ -156,16 +156,6 @@ fn api_gateway_answers_like_api_gateway() {
     let (code, body) = http("GET", &format!("{}/webhooks/nope", cloud.api), &[], "");
     assert_eq!(code, 400, "{body}");
     assert!(cloud.logs().contains("WARNING: WEBHOOK_SECRET is not set"));
-}
-
-/// The webhook id (and first execution name) of delivery `delivery`.
-fn id_of(delivery: &str) -> String {
-    webhook_core::ids::Delivery::Header {
-        name: "x-webhook-id",
-        value: delivery.to_owned(),
-    }
-    .webhook_id()
-    .to_string()
 }
 
 /// How many times `step`'s body ran, from the processor's log lines.

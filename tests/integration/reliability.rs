@@ -6,19 +6,10 @@
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use tests::local::{LocalCloud, http};
+use tests::local::{LocalCloud, http, webhook_id as id_of};
 
 const SECRET: &str = "reliability-secret";
 const ORDER: &str = r#"{"type":"order","orderId":"R-1"}"#;
-
-fn id_of(delivery: &str) -> String {
-    webhook_core::ids::Delivery::Header {
-        name: "x-webhook-id",
-        value: delivery.to_owned(),
-    }
-    .webhook_id()
-    .to_string()
-}
 
 fn post(cloud: &LocalCloud, delivery: &str, body: &str) -> (u16, Value) {
     let sig = webhook_core::signature::sign(SECRET.as_bytes(), body.as_bytes());
@@ -60,6 +51,20 @@ fn execution_names(cloud: &LocalCloud, id: &str) -> Vec<String> {
         .collect();
     names.sort();
     names
+}
+
+/// Waits for `id` to be COMPLETED on attempt 2, with one execution per attempt.
+fn completed_on_attempt_two(cloud: &LocalCloud, id: &str, limit: Duration) {
+    let done = cloud.wait_terminal(id, limit);
+    assert_eq!(
+        (done["status"].as_str(), done["attempt"].as_u64()),
+        (Some("COMPLETED"), Some(2)),
+        "{done}"
+    );
+    assert_eq!(
+        execution_names(cloud, id),
+        [id.to_owned(), format!("{id}-2")]
+    );
 }
 
 /// One scenario: its delivery, its fault (if any), what it must end as.
@@ -311,16 +316,7 @@ fn a_failed_webhook_stays_failed_on_redelivery_and_completes_when_redriven() {
         (Some(1), Some(0)),
         "{summary}"
     );
-    let done = cloud.wait_terminal(&id, Duration::from_secs(10));
-    assert_eq!(
-        (done["status"].as_str(), done["attempt"].as_u64()),
-        (Some("COMPLETED"), Some(2)),
-        "{done}"
-    );
-    assert_eq!(
-        execution_names(&cloud, &id),
-        [id.clone(), format!("{id}-2")]
-    );
+    completed_on_attempt_two(&cloud, &id, Duration::from_secs(10));
 
     // A completed webhook is not redriven; an unknown one is skipped; a bad id is an error.
     let bad = tests::deployer(
@@ -411,16 +407,7 @@ fn a_record_past_its_ttl_redelivered_is_processed_again() {
     // The same delivery again: a new record, whose start finds the old execution; the
     // reconciler sees that execution predates the record and starts attempt 2.
     assert_eq!(post(&cloud, "expires", ORDER).0, 202);
-    let done = cloud.wait_terminal(&id, Duration::from_secs(20));
-    assert_eq!(
-        (done["status"].as_str(), done["attempt"].as_u64()),
-        (Some("COMPLETED"), Some(2)),
-        "{done}"
-    );
-    assert_eq!(
-        execution_names(&cloud, &id),
-        [id.clone(), format!("{id}-2")]
-    );
+    completed_on_attempt_two(&cloud, &id, Duration::from_secs(20));
 }
 
 #[test]

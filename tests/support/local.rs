@@ -209,6 +209,17 @@ impl LocalCloud {
     }
 }
 
+/// The webhook id (and first execution name) the receiver gives delivery `delivery`
+/// (sent as `X-Webhook-Id`).
+pub fn webhook_id(delivery: &str) -> String {
+    webhook_core::ids::Delivery::Header {
+        name: "x-webhook-id",
+        value: delivery.to_owned(),
+    }
+    .webhook_id()
+    .to_string()
+}
+
 /// `s` percent-encoded for one URL path segment (an ARN, say).
 pub fn path_segment(s: &str) -> String {
     s.bytes()
