@@ -5,7 +5,7 @@ VENV := .venv
 PYTHON ?= python3
 STAGE ?= dev
 
-.PHONY: help test lint bench synth local tools clean
+.PHONY: help test lint bench synth local tools clean strace
 
 help:
 	@echo "make local   run the whole stack on this machine (STAGE=dev, PORT=3000, WEBHOOK_SECRET)"
@@ -42,7 +42,12 @@ $(CONFORMANCE): $(VENV)/.stamp
 	$(VENV)/bin/python -m zipfile -e tests/peers/conformance/*.whl tests/peers/conformance/
 	touch $@
 
-tools: $(VENV)/.stamp $(MINISTACK) $(PEERS) $(CONFORMANCE)
+# strace (Debian's package): the journal test reads the local cloud's sync calls with it.
+STRACE := strace
+$(STRACE):
+	@command -v strace >/dev/null || apt-get install -y strace || { apt-get update && apt-get install -y strace; }
+
+tools: $(VENV)/.stamp $(MINISTACK) $(PEERS) $(CONFORMANCE) $(STRACE)
 
 lint:
 	cargo fmt --all -- --check

@@ -497,3 +497,103 @@ fn chaos_loses_nothing_and_duplicates_nothing() {
     assert_eq!(report.completed + report.failed, 500, "{report:?}");
     assert!(report.kills >= 5, "the chaos killed processes: {report:?}");
 }
+
+/// One system call of a thread's strace log: (call, its arguments, its result).
+fn syscall(line: &str) -> Option<(&str, &str, &str)> {
+    let (call, rest) = line.split_once('(')?;
+    // strace pads the result: `fsync(59)                         = 0`.
+    let (args, result) = rest.rsplit_once(')')?;
+    let result = result
+        .trim_start()
+        .strip_prefix('=')?
+        .split_whitespace()
+        .next()?;
+    Some((call, args, result))
+}
+
+/// In one thread's strace log, the journal writes (renames of `<journal>/*.json.tmp`) and
+/// how many of them were durable before they were answered: the temporary file synced
+/// before the rename, the directory synced after it.
+fn durable_renames(trace: &str, journal: &str) -> (usize, usize) {
+    let calls: Vec<(&str, &str, &str)> = trace.lines().filter_map(syscall).collect();
+    let mut renames = 0;
+    let mut synced = 0;
+    for (at, (call, args, _)) in calls.iter().enumerate() {
+        if !call.starts_with("rename") || !args.contains(".json.tmp") || !args.contains(journal) {
+            continue;
+        }
+        renames += 1;
+        let tmp = args.split('"').nth(1).unwrap_or_default();
+        let before = &calls[..at];
+        let opened = before
+            .iter()
+            .rposition(|c| c.0 == "openat" && c.1.contains(&format!("\"{tmp}\"")));
+        let file_synced = opened.is_some_and(|o| {
+            let fd = before[o].2;
+            before[o..].iter().any(|c| c.0 == "fsync" && c.1 == fd)
+        });
+        let after = &calls[at + 1..calls.len().min(at + 5)];
+        let dir_fd = after
+            .iter()
+            .find(|c| c.0 == "openat" && c.1.contains(&format!("\"{journal}\"")))
+            .map(|c| c.2);
+        let dir_synced = dir_fd.is_some_and(|fd| after.iter().any(|c| c.0 == "fsync" && c.1 == fd));
+        if file_synced && dir_synced {
+            synced += 1;
+        }
+    }
+    (renames, synced)
+}
+
+#[test]
+fn the_journal_syncs_each_file_and_its_directory_before_acknowledging() {
+    let strace = tests::require_tool("strace", "apt-get install -y strace");
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_str().unwrap();
+    let traces = tempfile::tempdir().unwrap();
+    let trace = traces.path().join("trace");
+    let trace_arg = trace.to_str().unwrap();
+    let wrapper = [
+        strace.to_str().unwrap(),
+        // One file per thread: no interleaved, split lines.
+        "-ff",
+        "-qq",
+        "-e",
+        "trace=openat,fsync,fdatasync,rename,renameat,renameat2",
+        "-o",
+        trace_arg,
+        "--",
+    ];
+    let journal = data.path().join("executions");
+    let mut cloud = LocalCloud::start_under(&wrapper, &["--data-dir", dir], Some(SECRET));
+    assert_eq!(post(&cloud, "synced", ORDER).0, 202);
+    let id = id_of("synced");
+    assert_eq!(
+        cloud.wait_terminal(&id, Duration::from_secs(20))["status"],
+        "COMPLETED"
+    );
+    // The execution itself ends a moment after the record (its last checkpoint).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while cloud
+        .executions(Some(&id))
+        .first()
+        .is_none_or(|e| e["Status"] != "SUCCEEDED")
+    {
+        assert!(Instant::now() < deadline, "the execution did not end");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    cloud.interrupt_wrapped();
+    let (mut renames, mut synced) = (0, 0);
+    for file in std::fs::read_dir(traces.path()).unwrap() {
+        let text = std::fs::read_to_string(file.unwrap().path()).unwrap();
+        let (r, s) = durable_renames(&text, journal.to_str().unwrap());
+        renames += r;
+        synced += s;
+    }
+    // The start and each checkpoint of the execution: one journal write each.
+    assert!(renames >= 5, "{renames} journal writes in the trace");
+    assert_eq!(
+        synced, renames,
+        "journal writes not synced before their rename and after it"
+    );
+}

@@ -152,6 +152,17 @@ pub fn venv_tool(name: &str, env_var: &str) -> PathBuf {
     path
 }
 
+/// A program from the machine's packages on the PATH (`make test` installs it); its
+/// absence fails the test with how to install it.
+pub fn require_tool(name: &str, install: &str) -> PathBuf {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    });
+    found.unwrap_or_else(|| panic!("{name} is not installed: {install} (`make test` does)"))
+}
+
 /// Runs `program` with `args`.
 pub fn run(program: &Path, args: &[&str]) -> Run {
     let output = Command::new(program)

@@ -25,6 +25,12 @@ pub struct LocalCloud {
 impl LocalCloud {
     /// Starts `deployer local --port 0 --no-build <args>` with `WEBHOOK_SECRET=secret`.
     pub fn start(args: &[&str], secret: Option<&str>) -> Self {
+        LocalCloud::start_under(&[], args, secret)
+    }
+
+    /// Like [`LocalCloud::start`], run by `wrapper` (a program and its arguments, such as
+    /// `strace -f -o FILE --`).
+    pub fn start_under(wrapper: &[&str], args: &[&str], secret: Option<&str>) -> Self {
         for f in ["receiver", "processor", "status", "reconciler"] {
             let bin = deployer_bin().with_file_name(f);
             let own = format!("functions/{f}");
@@ -35,7 +41,14 @@ impl LocalCloud {
             ];
             assert_fresh(&bin, &sources, &format!("-p {f}"));
         }
-        let mut cmd = Command::new(deployer_bin());
+        let mut cmd = match wrapper.split_first() {
+            Some((program, rest)) => {
+                let mut c = Command::new(program);
+                c.args(rest).arg(deployer_bin());
+                c
+            }
+            None => Command::new(deployer_bin()),
+        };
         cmd.args(["local", "--port", "0", "--no-build"])
             .args(args)
             .current_dir(workspace_root())
@@ -131,6 +144,24 @@ impl LocalCloud {
                 let _ = self.child.kill();
                 panic!("deployer local did not stop within 10 s of SIGINT");
             }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// For a cloud started under a wrapper: SIGINT to the `deployer` the wrapper runs (its
+    /// child), then waits for both to exit.
+    pub fn interrupt_wrapped(&mut self) {
+        let wrapper = self.child.id();
+        let children = std::fs::read_to_string(format!("/proc/{wrapper}/task/{wrapper}/children"))
+            .unwrap_or_default();
+        for pid in children
+            .split_whitespace()
+            .filter_map(|p| p.parse::<i32>().ok())
+        {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGINT);
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
