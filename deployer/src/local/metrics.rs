@@ -2,7 +2,7 @@
 //! services and from the functions' embedded-metric-format log lines) and the template's
 //! `AWS::CloudWatch::Alarm`s evaluated over them, each state change a log line.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -27,18 +27,10 @@ pub struct AlarmSpec {
     pub period: Duration,
 }
 
-#[derive(Clone, Debug)]
-struct Point {
-    at: Instant,
-    namespace: String,
-    metric: String,
-    dimensions: BTreeMap<String, String>,
-    value: f64,
-}
-
 #[derive(Debug, Default)]
 struct State {
-    points: Vec<Point>,
+    /// Alarm id -> the data points of its metric within its period, oldest first.
+    windows: BTreeMap<String, VecDeque<(Instant, f64)>>,
     /// Alarm id -> in ALARM.
     alarming: BTreeMap<String, bool>,
     /// Alarm id -> how many times it went into ALARM.
@@ -55,24 +47,26 @@ pub struct Metrics {
 }
 
 impl AlarmSpec {
-    fn watches(&self, p: &Point) -> bool {
-        self.namespace == p.namespace
-            && self.metric == p.metric
+    fn watches(
+        &self,
+        namespace: &str,
+        metric: &str,
+        dimensions: &BTreeMap<String, String>,
+    ) -> bool {
+        self.namespace == namespace
+            && self.metric == metric
             && self
                 .dimensions
                 .iter()
-                .all(|(k, v)| p.dimensions.get(k) == Some(v))
+                .all(|(k, v)| dimensions.get(k) == Some(v))
     }
 
-    /// The statistic over the points of the last period, if any.
-    fn value(&self, points: &[Point], now: Instant) -> Option<f64> {
-        let recent = points
-            .iter()
-            .filter(|p| now.duration_since(p.at) <= self.period && self.watches(p))
-            .map(|p| p.value);
+    /// The statistic over `window`, if it has points.
+    fn value(&self, window: &VecDeque<(Instant, f64)>) -> Option<f64> {
+        let values = window.iter().map(|(_, v)| *v);
         match self.statistic {
-            Statistic::Sum => recent.reduce(|a, b| a + b),
-            Statistic::Maximum => recent.reduce(f64::max),
+            Statistic::Sum => values.reduce(|a, b| a + b),
+            Statistic::Maximum => values.reduce(f64::max),
         }
     }
 }
@@ -89,35 +83,42 @@ impl Metrics {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Records one data point and evaluates the alarms.
+    /// Records one data point and evaluates the alarms that watch it (each keeps only its
+    /// own period's points: a metric no alarm watches costs a total and nothing else).
     pub fn put(&self, namespace: &str, metric: &str, dimensions: &[(&str, &str)], value: f64) {
         let dimensions: BTreeMap<String, String> = dimensions
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
-        // Zero data points (a reconciler run that found nothing) keep the log readable.
-        if value != 0.0 {
+        // The log shows the points an alarm watches, but not zeros (a reconciler run that
+        // found nothing): the log stays readable under load.
+        let watched = self
+            .alarms
+            .iter()
+            .any(|a| a.watches(namespace, metric, &dimensions));
+        if watched && value != 0.0 {
             let shown: Vec<String> = dimensions.iter().map(|(k, v)| format!("{k}={v}")).collect();
             eprintln!(
                 "[local] metric {namespace}/{metric} {{{}}} {value}",
                 shown.join(",")
             );
         }
-        {
-            let mut state = self.lock();
-            *state
-                .totals
-                .entry(format!("{namespace}/{metric}"))
-                .or_default() += value;
-            state.points.push(Point {
-                at: Instant::now(),
-                namespace: namespace.to_owned(),
-                metric: metric.to_owned(),
-                dimensions,
-                value,
-            });
+        let now = Instant::now();
+        let mut state = self.lock();
+        *state
+            .totals
+            .entry(format!("{namespace}/{metric}"))
+            .or_default() += value;
+        for alarm in &self.alarms {
+            if alarm.watches(namespace, metric, &dimensions) {
+                state
+                    .windows
+                    .entry(alarm.id.clone())
+                    .or_default()
+                    .push_back((now, value));
+                Self::evaluate_one(&mut state, alarm, now);
+            }
         }
-        self.evaluate();
     }
 
     /// The data points of an embedded-metric-format log line, if `line` is one.
@@ -158,38 +159,43 @@ impl Metrics {
         }
     }
 
-    /// Re-evaluates every alarm (also as periods pass with no new data).
+    /// Drops the points of `alarm` older than its period and logs a change of state.
+    fn evaluate_one(state: &mut State, alarm: &AlarmSpec, now: Instant) {
+        let window = state.windows.entry(alarm.id.clone()).or_default();
+        while window
+            .front()
+            .is_some_and(|(at, _)| now.duration_since(*at) > alarm.period)
+        {
+            window.pop_front();
+        }
+        let value = alarm.value(window);
+        let breaching = value.is_some_and(|v| v >= alarm.threshold);
+        let was = state
+            .alarming
+            .insert(alarm.id.clone(), breaching)
+            .unwrap_or(false);
+        if breaching && !was {
+            *state.fired.entry(alarm.id.clone()).or_default() += 1;
+            eprintln!(
+                "[local] alarm {} is ALARM: {}/{} {:?} {} >= {} (the stage's alarm topic is notified)",
+                alarm.id,
+                alarm.namespace,
+                alarm.metric,
+                alarm.statistic,
+                value.unwrap_or_default(),
+                alarm.threshold
+            );
+        } else if !breaching && was {
+            eprintln!("[local] alarm {} is OK", alarm.id);
+        }
+    }
+
+    /// Re-evaluates every alarm (as periods pass with no new data).
     pub fn evaluate(&self) {
         let now = Instant::now();
         let mut state = self.lock();
-        let oldest = self
-            .alarms
-            .iter()
-            .map(|a| a.period)
-            .max()
-            .unwrap_or_default();
-        state.points.retain(|p| now.duration_since(p.at) <= oldest);
         for alarm in &self.alarms {
-            let value = alarm.value(&state.points, now);
-            let breaching = value.is_some_and(|v| v >= alarm.threshold);
-            let was = state
-                .alarming
-                .insert(alarm.id.clone(), breaching)
-                .unwrap_or(false);
-            if breaching && !was {
-                *state.fired.entry(alarm.id.clone()).or_default() += 1;
-                eprintln!(
-                    "[local] alarm {} is ALARM: {}/{} {:?} {} >= {} (the stage's alarm topic is notified)",
-                    alarm.id,
-                    alarm.namespace,
-                    alarm.metric,
-                    alarm.statistic,
-                    value.unwrap_or_default(),
-                    alarm.threshold
-                );
-            } else if !breaching && was {
-                eprintln!("[local] alarm {} is OK", alarm.id);
-            }
+            Self::evaluate_one(&mut state, alarm, now);
         }
     }
 

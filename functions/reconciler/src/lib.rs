@@ -28,7 +28,7 @@ use webhook_core::time::Instant;
 use webhook_core::{Store, StoreError};
 
 /// Records examined at once.
-const CONCURRENCY: usize = 16;
+const CONCURRENCY: usize = 64;
 
 /// When to act and when to report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -128,7 +128,8 @@ pub fn decide(
 #[serde(rename_all = "camelCase")]
 pub struct Report {
     pub examined: usize,
-    /// Executions started: never-started attempts and new attempts.
+    /// Starts requested: attempts the record never saw started (the start finds an
+    /// execution of that name when there is one) and new attempts.
     pub restarted: usize,
     pub marked_failed: usize,
     pub stuck: usize,
@@ -237,10 +238,14 @@ impl<S: Starter> Reconciler<S> {
         Ok(report)
     }
 
+    /// The execution of the record's attempt, when the record knows its ARN. A record that
+    /// does not was never seen started: starting it is idempotent (the execution is named
+    /// after the attempt and its input is the same), so it is started without asking first;
+    /// the start answers with the ARN, and the next run looks at that execution.
     async fn execution_of(&self, entry: &Entry) -> Result<Option<Execution>, LookupError> {
         match &entry.execution_arn {
             Some(arn) => self.executions.get(arn).await.map(Some),
-            None => self.executions.of(&entry.id, entry.attempt).await,
+            None => Ok(None),
         }
     }
 
@@ -284,9 +289,13 @@ impl<S: Starter> Reconciler<S> {
     async fn start(&self, entry: &Entry, attempt: u32, now: Instant) -> Result<(), RecordError> {
         tracing::warn!(id = %entry.id, attempt, "starting an execution the record lacks");
         let started = self.starter.start(&entry.id, attempt).await?;
-        let start = Start::Started {
-            execution_arn: started.execution_arn,
+        // An execution of the same name with another input (started before attempts were
+        // part of the input) answers without an ARN: find it by name.
+        let execution_arn = match started.execution_arn {
+            Some(arn) => Some(arn),
+            None => self.executions.of(&entry.id, attempt).await?.map(|e| e.arn),
         };
+        let start = Start::Started { execution_arn };
         self.store
             .record_start(&entry.id, attempt, &start, now)
             .await?;
