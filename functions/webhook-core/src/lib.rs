@@ -7,10 +7,12 @@
 pub mod config;
 pub mod executions;
 pub mod faults;
+pub mod forms;
 pub mod http;
 pub mod ids;
 pub mod record;
 pub mod rules;
+pub mod schemes;
 pub mod secret;
 pub mod signature;
 pub mod starter;
