@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use webhook_contract::{DEFAULT_TTL_DAYS, DURABLE_ALIAS, env, metrics, routes, table};
+use webhook_contract::{DEFAULT_TTL_DAYS, DURABLE_ALIAS, env, metrics, routes, sources, table};
 
 use crate::api::{RestApiBuilder, StageSettings, stage_url};
 use crate::grant::dynamodb::{GET_ITEM, PUT_ITEM, UPDATE_ITEM};
@@ -87,6 +87,42 @@ pub struct Throttle {
     pub burst: u32,
 }
 
+/// A webhook source: its route (`POST /webhooks/<name>`), its signature scheme (one of
+/// [`sources::SCHEMES`]) and, in the stack, its own generated secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceConfig {
+    pub name: String,
+    pub scheme: String,
+}
+
+impl SourceConfig {
+    pub fn new(name: &str, scheme: &str) -> Self {
+        SourceConfig {
+            name: name.to_owned(),
+            scheme: scheme.to_owned(),
+        }
+    }
+
+    /// The logical id of its secret: `WebhookSecret` for `default` (as before sources),
+    /// `Source<Name>Secret` otherwise.
+    pub fn secret_id(&self) -> String {
+        if self.name == sources::DEFAULT {
+            return "WebhookSecret".to_owned();
+        }
+        let pascal: String = self
+            .name
+            .split('-')
+            .map(|part| {
+                let mut c = part.chars();
+                c.next()
+                    .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                    .unwrap_or_default()
+            })
+            .collect();
+        format!("Source{pascal}Secret")
+    }
+}
+
 /// Everything that differs between stages.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StageConfig {
@@ -120,6 +156,8 @@ pub struct StageConfig {
     pub redrive_window_days: u32,
     /// Where alarm notifications are mailed (an SNS email subscription), if anywhere.
     pub alarm_email: Option<String>,
+    /// The webhook sources, `default` (GitHub's scheme, `POST /webhooks`) first.
+    pub sources: Vec<SourceConfig>,
 }
 
 impl StageConfig {
@@ -150,9 +188,16 @@ impl StageConfig {
             reconcile_batch: 1000,
             redrive_window_days: 7,
             alarm_email: None,
+            sources: vec![SourceConfig::new(sources::DEFAULT, "github")],
         };
         match stage {
-            Stage::Dev => dev,
+            // One source per scheme, named after it, to try each locally.
+            Stage::Dev => StageConfig {
+                sources: std::iter::once(SourceConfig::new(sources::DEFAULT, "github"))
+                    .chain(sources::SCHEMES.iter().map(|s| SourceConfig::new(s, s)))
+                    .collect(),
+                ..dev
+            },
             Stage::Staging => StageConfig {
                 api_memory_mb: 512,
                 processor_memory_mb: 512,
@@ -193,7 +238,7 @@ impl StageConfig {
 
 /// The stage settings `deployer deploy --set KEY=VALUE` (and `deployer local --set`) may
 /// override.
-pub const SETTINGS: [&str; 14] = [
+pub const SETTINGS: [&str; 15] = [
     "api-memory-mb",
     "processor-memory-mb",
     "log-retention-days",
@@ -208,6 +253,7 @@ pub const SETTINGS: [&str; 14] = [
     "redrive-window-days",
     "alarm-email",
     "processor-timeout-s",
+    "sources",
 ];
 
 impl StageConfig {
@@ -236,6 +282,16 @@ impl StageConfig {
             "alarm-email" => {
                 self.alarm_email = (!value.is_empty()).then(|| value.to_owned());
             }
+            // `name:scheme,...` (a bare scheme names its source after itself), besides
+            // `default`.
+            "sources" => {
+                let mut list = vec![SourceConfig::new(sources::DEFAULT, "github")];
+                for item in value.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+                    let (name, scheme) = item.split_once(':').unwrap_or((item, item));
+                    list.push(SourceConfig::new(name, scheme));
+                }
+                self.sources = list;
+            }
             _ => {
                 return Err(format!(
                     "unknown setting `{key}`; the settings are {}",
@@ -244,6 +300,38 @@ impl StageConfig {
             }
         }
         Ok(())
+    }
+
+    /// Each source needs a valid, unique name and a known scheme; `default` must be there.
+    fn source_problems(&self, bad: &mut impl FnMut(&'static str, String, String)) {
+        let mut seen = std::collections::BTreeSet::new();
+        for s in &self.sources {
+            let valid = (1..=32).contains(&s.name.len())
+                && s.name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            if !valid || !seen.insert(s.name.as_str()) {
+                bad(
+                    "sources",
+                    s.name.clone(),
+                    "a unique source name of 1 to 32 lowercase letters, digits and hyphens".into(),
+                );
+            }
+            if !sources::SCHEMES.contains(&s.scheme.as_str()) {
+                bad(
+                    "sources",
+                    format!("{}:{}", s.name, s.scheme),
+                    format!("a scheme among {}", sources::SCHEMES.join(", ")),
+                );
+            }
+        }
+        if !seen.contains(sources::DEFAULT) {
+            bad(
+                "sources",
+                "(no default)".into(),
+                "a list with the `default` source (POST /webhooks)".into(),
+            );
+        }
     }
 
     /// Seconds after which a webhook that is still not terminal is stuck: its execution
@@ -338,6 +426,7 @@ impl StageConfig {
                 "1..=365 days".into(),
             );
         }
+        self.source_problems(&mut bad);
         if let Some(email) = &self.alarm_email {
             let ok = email.len() <= 254
                 && !email.chars().any(char::is_whitespace)
@@ -452,14 +541,34 @@ pub fn webhook_stack(cfg: &StageConfig) -> Stack {
     let retain = cfg.retain_data.then_some(RemovalPolicy::Retain);
     let data_policy = retain.unwrap_or(RemovalPolicy::Delete);
 
-    let secret = s.add(
-        "WebhookSecret",
+    // One generated signing secret per source (48 letters and digits: also a valid base64
+    // key for Standard Webhooks), and the key webhook ids are derived with.
+    let secrets: Vec<(SourceConfig, Handle<Secret>)> = cfg
+        .sources
+        .iter()
+        .map(|src| {
+            let secret = s.add(
+                &src.secret_id(),
+                Secret::generated(
+                    format!(
+                        "Signing secret of webhook source `{}` ({})",
+                        src.name, src.scheme
+                    ),
+                    48,
+                ),
+            );
+            s.removal_policy(&secret, Some(data_policy), Some(data_policy));
+            (src.clone(), secret)
+        })
+        .collect();
+    let id_key = s.add(
+        "WebhookIdKey",
         Secret::generated(
-            "Signing secret of incoming webhooks (HMAC-SHA256 in X-Hub-Signature-256)",
+            "Key webhook ids are derived with (ids cannot be guessed from delivery ids)",
             48,
         ),
     );
-    s.removal_policy(&secret, Some(data_policy), Some(data_policy));
+    s.removal_policy(&id_key, Some(data_policy), Some(data_policy));
 
     let table = s.add("WebhookTable", status_table(cfg));
     s.removal_policy(&table, Some(data_policy), Some(data_policy));
@@ -494,7 +603,8 @@ pub fn webhook_stack(cfg: &StageConfig) -> Stack {
             .env(env::TABLE_NAME, table.name())
             .env(env::TTL_DAYS, ttl_days.as_str())
             .env(env::PROCESSOR_FUNCTION, alias.arn())
-            .env(env::WEBHOOK_SECRET_ARN, secret.arn())
+            .env(env::SOURCES, sources_json(&secrets))
+            .env(env::ID_KEY_ARN, id_key.arn())
             .env(env::STAGE, stage.as_str())
     });
     s.grant(
@@ -502,7 +612,10 @@ pub fn webhook_stack(cfg: &StageConfig) -> Stack {
         Grant::items(&table, &[GET_ITEM, PUT_ITEM, UPDATE_ITEM]),
     );
     s.grant(&receiver.role, Grant::invoke(&alias));
-    s.grant(&receiver.role, Grant::read_secret(&secret));
+    for (_, secret) in &secrets {
+        s.grant(&receiver.role, Grant::read_secret(secret));
+    }
+    s.grant(&receiver.role, Grant::read_secret(&id_key));
 
     let status = lambda(&mut s, "Status", crates::STATUS, cfg, |f| {
         let f = f
@@ -522,7 +635,7 @@ pub fn webhook_stack(cfg: &StageConfig) -> Stack {
     let topic = alarms(&mut s, cfg, &processor.function);
 
     let webhooks = format!("/{}", routes::WEBHOOKS);
-    let one_webhook = format!("/{}/{{{}}}", routes::WEBHOOKS, routes::ID_PARAM);
+    let one_webhook = format!("/{}/{{{}}}", routes::WEBHOOKS, routes::KEY_PARAM);
     let base = stage_url(&rest_api, &api_stage);
     s.output("ApiUrl", "Base URL of the webhook API", base.clone());
     s.output(
@@ -547,8 +660,8 @@ pub fn webhook_stack(cfg: &StageConfig) -> Stack {
     );
     s.output(
         "WebhookSecretArn",
-        "Secrets Manager secret holding the webhook signing secret",
-        secret.arn(),
+        "Secrets Manager secret holding the default source's signing secret",
+        secrets[0].1.arn(),
     );
     s.output(
         "AlarmTopicArn",
@@ -566,6 +679,25 @@ pub fn webhook_stack(cfg: &StageConfig) -> Stack {
         cfg.stuck_after_s().to_string().into(),
     );
     s
+}
+
+/// `WEBHOOK_SOURCES`: every source's scheme and secret ARN, as JSON.
+fn sources_json(secrets: &[(SourceConfig, Handle<Secret>)]) -> Expr {
+    let mut parts: Vec<Expr> = vec!["{".into()];
+    for (i, (src, secret)) in secrets.iter().enumerate() {
+        let sep = if i == 0 { "" } else { "," };
+        parts.push(
+            format!(
+                r#"{sep}"{}":{{"scheme":"{}","secret":""#,
+                src.name, src.scheme
+            )
+            .into(),
+        );
+        parts.push(secret.arn());
+        parts.push(r#""}"#.into());
+    }
+    parts.push("}".into());
+    Expr::sub(parts)
 }
 
 /// The status table: key `id`, TTL, and the sparse `attention` index of records that are
@@ -669,7 +801,9 @@ fn api(
         ),
     );
     let webhooks = format!("/{}", routes::WEBHOOKS);
-    let one_webhook = format!("/{}/{{{}}}", routes::WEBHOOKS, routes::ID_PARAM);
+    // One resource for `GET /webhooks/{key}` (a webhook id) and `POST /webhooks/{key}` (a
+    // source): API Gateway takes one parameter name per path level.
+    let keyed = format!("/{}/{{{}}}", routes::WEBHOOKS, routes::KEY_PARAM);
     api.route(
         s,
         HttpMethod::Post,
@@ -679,8 +813,15 @@ fn api(
     );
     api.route(
         s,
+        HttpMethod::Post,
+        &keyed,
+        IntegrationKind::LambdaProxy,
+        receiver,
+    );
+    api.route(
+        s,
         HttpMethod::Get,
-        &one_webhook,
+        &keyed,
         IntegrationKind::LambdaProxy,
         status,
     );

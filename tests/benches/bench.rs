@@ -214,18 +214,15 @@ async fn processor_rows(writes: Arc<AtomicUsize>) -> Vec<Row> {
     let processor = processor::Processor::new(store.clone());
     let mut ids = Vec::new();
     for i in 0..EXECUTIONS {
-        let id = webhook_core::ids::Delivery::Header {
-            name: "x-webhook-id",
-            value: format!("exec-{i}"),
-        }
-        .webhook_id();
+        let delivery = format!("exec-{i}");
+        let id = tests::local::typed_webhook_id(webhook_contract::sources::DEFAULT, &delivery);
         store
             .insert(
-                webhook_core::store::NewWebhook {
-                    id: id.clone(),
-                    delivery_id: format!("exec-{i}"),
-                    payload: format!(r#"{{"type":"payment","transactionId":"t-{i}"}}"#),
-                },
+                webhook_core::store::NewWebhook::new(
+                    id.clone(),
+                    delivery,
+                    format!(r#"{{"type":"payment","transactionId":"t-{i}"}}"#),
+                ),
                 webhook_core::time::Instant::now(),
             )
             .await
@@ -755,11 +752,10 @@ async fn seed_open_records(
     let s = |v: &str| AttributeValue::S(v.to_owned());
     let items: Vec<WriteRequest> = (0..n)
         .map(|i| {
-            let id = webhook_core::ids::Delivery::Header {
-                name: "x-webhook-id",
-                value: format!("seed-{i}"),
-            }
-            .webhook_id();
+            let id = tests::local::typed_webhook_id(
+                webhook_contract::sources::DEFAULT,
+                &format!("seed-{i}"),
+            );
             let shard = id.as_str().chars().last().unwrap_or('0');
             let mut item = std::collections::HashMap::from([
                 ("id".to_owned(), s(id.as_str())),

@@ -188,7 +188,7 @@ fn bootstrap_deploy_request_no_op_and_one_change() {
     assert_eq!(code, 401, "unsigned: {text}");
     assert!(text.contains("X-Hub-Signature-256"), "{text}");
     let key = secret(ms, account, &written["WebhookSecretArn"]);
-    let signature = webhook_core::signature::sign(key.as_bytes(), body.as_bytes());
+    let signature = webhook_core::schemes::github::signature(key.as_bytes(), body.as_bytes());
     let (code, text) = http(
         "POST",
         &format!("{base}/webhooks"),
@@ -650,11 +650,7 @@ fn the_webhooks_verbs_read_a_deployed_stage() {
     let out = outputs(&run);
     let table = out["TableName"].clone();
     // A webhook that failed, written as the functions write it, into the deployed table.
-    let id = webhook_core::ids::Delivery::Header {
-        name: "x-webhook-id",
-        value: "deployed-failure".to_owned(),
-    }
-    .webhook_id();
+    let id = tests::local::typed_webhook_id(webhook_contract::sources::DEFAULT, "deployed-failure");
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let config = aws_sdk_dynamodb::Config::builder()
@@ -666,11 +662,11 @@ fn the_webhooks_verbs_read_a_deployed_stage() {
         let store =
             webhook_core::Store::new(aws_sdk_dynamodb::Client::from_conf(config), &table, 14);
         let now = webhook_core::time::Instant::now();
-        let new = webhook_core::store::NewWebhook {
-            id: id.clone(),
-            delivery_id: "deployed-failure".to_owned(),
-            payload: r#"{"type":"order","orderId":"D-1"}"#.to_owned(),
-        };
+        let new = webhook_core::store::NewWebhook::new(
+            id.clone(),
+            "deployed-failure",
+            r#"{"type":"order","orderId":"D-1"}"#,
+        );
         store.insert(new, now).await.unwrap();
         let failure = webhook_core::record::Failure::new("Panic", "boom").in_step("process", 1);
         store.fail(&id, 1, &failure, now).await.unwrap();

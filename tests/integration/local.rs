@@ -9,7 +9,7 @@ use tests::local::{LocalCloud, http, path_segment, webhook_id as id_of};
 const SECRET: &str = "local-test-secret";
 
 fn sign(body: &str) -> String {
-    webhook_core::signature::sign(SECRET.as_bytes(), body.as_bytes())
+    webhook_core::schemes::github::signature(SECRET.as_bytes(), body.as_bytes())
 }
 
 fn post(cloud: &LocalCloud, delivery: &str, body: &str, signed: bool) -> (u16, Value) {

@@ -11,8 +11,13 @@ use tests::local::{LocalCloud, http, webhook_id as id_of};
 const SECRET: &str = "reliability-secret";
 const ORDER: &str = r#"{"type":"order","orderId":"R-1"}"#;
 
+/// Posts `body` as delivery `delivery`, signed; the body carries the delivery id, so two
+/// deliveries never share a body (one body under a second delivery id is a replay: 409).
 fn post(cloud: &LocalCloud, delivery: &str, body: &str) -> (u16, Value) {
-    let sig = webhook_core::signature::sign(SECRET.as_bytes(), body.as_bytes());
+    let mut json: Value = serde_json::from_str(body).expect("a JSON object");
+    json["delivery"] = Value::from(delivery);
+    let body = &json.to_string();
+    let sig = webhook_core::schemes::github::signature(SECRET.as_bytes(), body.as_bytes());
     let headers = [
         ("Content-Type", "application/json"),
         ("X-Webhook-Id", delivery),

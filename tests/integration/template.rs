@@ -117,10 +117,42 @@ fn the_secret_is_referenced_never_inlined() {
             "{stage}"
         );
         let vars = &t["Resources"]["Receiver"]["Properties"]["Environment"]["Variables"];
-        assert_eq!(vars[env::WEBHOOK_SECRET_ARN]["Ref"], "WebhookSecret");
-        let secret = &t["Resources"]["WebhookSecret"];
-        assert_eq!(secret["Type"], "AWS::SecretsManager::Secret");
-        assert!(secret["Properties"].get("SecretString").is_none());
+        assert!(
+            vars.get(env::WEBHOOK_SECRET_ARN).is_none(),
+            "{stage}: {vars}"
+        );
+        assert_eq!(vars[env::ID_KEY_ARN]["Ref"], "WebhookIdKey", "{stage}");
+        // Every source names its secret by reference; no secret holds a value in the template.
+        let sources = vars[env::SOURCES]["Fn::Sub"].as_str().unwrap();
+        let sources: Value = serde_json::from_str(sources).unwrap();
+        let names: Vec<&String> = sources.as_object().unwrap().keys().collect();
+        assert!(names.iter().any(|n| *n == "default"), "{stage}: {names:?}");
+        for (name, source) in sources.as_object().unwrap() {
+            let reference = source["secret"].as_str().unwrap();
+            let logical = reference
+                .strip_prefix("${")
+                .and_then(|r| r.strip_suffix('}'))
+                .unwrap_or_else(|| panic!("{stage}/{name}: {reference}"));
+            let secret = &t["Resources"][logical];
+            assert_eq!(secret["Type"], "AWS::SecretsManager::Secret", "{logical}");
+        }
+        let secrets = t["Resources"]
+            .as_object()
+            .unwrap()
+            .values()
+            .filter(|r| r["Type"] == "AWS::SecretsManager::Secret")
+            .collect::<Vec<_>>();
+        assert_eq!(
+            secrets.len(),
+            names.len() + 1,
+            "{stage}: a secret per source and the id key"
+        );
+        for secret in secrets {
+            assert!(
+                secret["Properties"].get("SecretString").is_none(),
+                "{secret}"
+            );
+        }
     }
 }
 

@@ -50,7 +50,7 @@ fn function_pids(cloud: &LocalCloud) -> Vec<i32> {
 
 fn deliver(api: &RwLock<String>, secret: &str, delivery: &str, give_up: Instant) -> Option<String> {
     let body = format!(r#"{{"type":"order","orderId":"{delivery}"}}"#);
-    let sig = webhook_core::signature::sign(secret.as_bytes(), body.as_bytes());
+    let sig = webhook_core::schemes::github::signature(secret.as_bytes(), body.as_bytes());
     while Instant::now() < give_up {
         let base = api.read().unwrap_or_else(|p| p.into_inner()).clone();
         let headers = [

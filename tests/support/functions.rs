@@ -14,9 +14,10 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ScalarAttributeType,
 };
 use serde_json::Value;
+use webhook_core::schemes::github;
 use webhook_core::secret::SecretSource;
 use webhook_core::starter::{StartError, Started, Starter};
-use webhook_core::{Store, WebhookId, signature};
+use webhook_core::{Store, WebhookId};
 
 /// A DynamoDB client for the shared DynamoDB Local.
 pub async fn dynamo() -> aws_sdk_dynamodb::Client {
@@ -123,6 +124,20 @@ pub async fn fresh_store() -> Store {
 
 /// Every item of the store's table (a scan; tables here are small).
 pub async fn items(store: &Store) -> usize {
+    scan_ids(store).await.len()
+}
+
+/// The webhook records in the table (a replay guard is an item, not a record).
+pub async fn records(store: &Store) -> usize {
+    scan_ids(store)
+        .await
+        .iter()
+        .filter(|id| id.starts_with("wh_"))
+        .count()
+}
+
+/// The partition key of every item in the table.
+async fn scan_ids(store: &Store) -> Vec<String> {
     let out = dynamo()
         .await
         .scan()
@@ -130,7 +145,10 @@ pub async fn items(store: &Store) -> usize {
         .send()
         .await
         .expect("DynamoDB Local scans the table");
-    out.items().len()
+    out.items()
+        .iter()
+        .filter_map(|i| i.get("id").and_then(|v| v.as_s().ok()).cloned())
+        .collect()
 }
 
 /// Starts executions in memory. The real starter invokes Lambda, which no peer here
@@ -167,17 +185,26 @@ impl Starter for FakeStarter {
 
 pub const SECRET: &[u8] = b"fixture-secret";
 
+/// A receiver of the `default` source (GitHub's scheme) with `secret`.
 pub async fn receiver_with(secret: SecretSource) -> Receiver<FakeStarter> {
+    let default = ::receiver::Source {
+        scheme: webhook_core::schemes::Scheme::Github,
+        secret,
+    };
     Receiver {
         store: fresh_store().await,
         starter: FakeStarter::default(),
-        secret,
+        sources: std::collections::BTreeMap::from([(
+            webhook_contract::sources::DEFAULT.to_owned(),
+            default,
+        )]),
+        id_key: webhook_core::ids::IdKey::new(crate::ID_KEY),
         stage: "test".to_owned(),
     }
 }
 
 pub async fn receiver() -> Receiver<FakeStarter> {
-    receiver_with(SecretSource::Plain(SECRET.to_vec())).await
+    receiver_with(SecretSource::plain(SECRET)).await
 }
 
 pub fn status_api(store: Store) -> StatusApi {
@@ -214,8 +241,8 @@ pub fn post(body: &str) -> ApiGatewayProxyRequest {
     req.body = Some(body.to_owned());
     set_header(
         &mut req,
-        signature::HEADER,
-        &signature::sign(SECRET, body.as_bytes()),
+        github::SIGNATURE,
+        &github::signature(SECRET, body.as_bytes()),
     );
     req
 }
@@ -234,7 +261,10 @@ pub fn remove_header(req: &mut ApiGatewayProxyRequest, name: &str) {
 
 pub fn get_status(id: &str) -> ApiGatewayProxyRequest {
     let mut req = fixture("get-status.json");
-    req.path_parameters.insert("id".to_owned(), id.to_owned());
+    req.path_parameters.insert(
+        webhook_contract::routes::KEY_PARAM.to_owned(),
+        id.to_owned(),
+    );
     req.http_method = Method::GET;
     req
 }

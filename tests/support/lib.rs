@@ -16,6 +16,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::SystemTime;
 
+/// The key webhook ids are derived with in the tests (the local clouds they start get it as
+/// `WEBHOOK_ID_KEY`), so a test can know a delivery's id.
+pub const ID_KEY: &str = "tests-id-key";
+
 /// The workspace root.
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -53,6 +53,7 @@ impl LocalCloud {
             .args(args)
             .current_dir(workspace_root())
             .env_remove("WEBHOOK_SECRET")
+            .env(webhook_contract::env::ID_KEY, crate::ID_KEY)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -240,15 +241,23 @@ impl LocalCloud {
     }
 }
 
-/// The webhook id (and first execution name) the receiver gives delivery `delivery`
-/// (sent as `X-Webhook-Id`).
+/// The webhook id (and first execution name) the receiver gives delivery `delivery` of the
+/// `default` source (sent as `X-Webhook-Id`), under the tests' id key.
 pub fn webhook_id(delivery: &str) -> String {
-    webhook_core::ids::Delivery::Header {
-        name: "x-webhook-id",
-        value: delivery.to_owned(),
-    }
-    .webhook_id()
-    .to_string()
+    source_webhook_id(webhook_contract::sources::DEFAULT, delivery)
+}
+
+/// The webhook id of delivery `delivery` of `source`, under the tests' id key.
+pub fn source_webhook_id(source: &str, delivery: &str) -> String {
+    typed_webhook_id(source, delivery).to_string()
+}
+
+/// [`source_webhook_id`], typed.
+pub fn typed_webhook_id(source: &str, delivery: &str) -> webhook_core::WebhookId {
+    webhook_core::ids::IdKey::new(crate::ID_KEY).webhook_id(
+        source,
+        &webhook_core::ids::Delivery::Given(delivery.to_owned()),
+    )
 }
 
 /// `s` percent-encoded for one URL path segment (an ARN, say).

@@ -12,6 +12,7 @@ mod lambda;
 mod metrics;
 mod model;
 mod schedule;
+mod secrets;
 mod server;
 
 use std::collections::BTreeMap;
@@ -235,6 +236,7 @@ fn kill_in_step(faults: Arc<faults::Faults>) -> lambda::LineWatch {
 /// Everything the function processes share.
 struct Wiring<'a> {
     args: &'a Args,
+    secrets: &'a secrets::LocalSecrets,
     bin_dir: &'a Path,
     dynamo_url: &'a str,
     lambda_url: &'a str,
@@ -247,9 +249,6 @@ async fn start_functions(
     model: &model::Model,
     w: &Wiring<'_>,
 ) -> anyhow::Result<BTreeMap<String, Arc<lambda::Function>>> {
-    let secret = std::env::var("WEBHOOK_SECRET")
-        .ok()
-        .filter(|s| !s.is_empty());
     let mut functions = BTreeMap::new();
     for spec in &model.functions {
         let mut env = spec.env.clone();
@@ -263,9 +262,7 @@ async fn start_functions(
         env.insert("AWS_ACCESS_KEY_ID".into(), "local".into());
         env.insert("AWS_SECRET_ACCESS_KEY".into(), "local".into());
         env.insert("AWS_EC2_METADATA_DISABLED".into(), "true".into());
-        if let Some(s) = &secret {
-            env.insert("WEBHOOK_SECRET".into(), s.clone());
-        }
+        env.extend(w.secrets.env());
         if let Some(f) = w.faults.for_functions() {
             env.insert(webhook_contract::env::LOCAL_FAULTS.into(), f);
         }
@@ -337,34 +334,91 @@ fn print_lines(lines: &[String]) {
     let _ = out.flush();
 }
 
-/// The `API:` line and a ready-to-paste curl (signed when there is a secret).
-fn banner(base: &str) {
-    let secret = std::env::var("WEBHOOK_SECRET")
-        .ok()
-        .filter(|s| !s.is_empty());
-    let body = r#"{"type":"order","orderId":"1001"}"#;
-    let signature = match &secret {
-        Some(s) => format!(" -H 'X-Hub-Signature-256: {}'", crate::sign(s, body)),
-        None => {
-            eprintln!(
-                "WARNING: WEBHOOK_SECRET is not set: signatures are OFF, any POST is accepted. \
-                 Set WEBHOOK_SECRET to check them."
-            );
-            String::new()
+/// A body each scheme's providers would send, for the examples.
+fn example_body(scheme: webhook_core::schemes::Scheme) -> &'static str {
+    use webhook_core::schemes::Scheme;
+    match scheme {
+        Scheme::Github => r#"{"zen":"Design for failure.","hook_id":1}"#,
+        Scheme::Standard => {
+            r#"{"type":"user.created","timestamp":"2026-01-01T00:00:00Z","data":{"id":"u_1"}}"#
         }
+        Scheme::Stripe => {
+            r#"{"id":"evt_demo_1","object":"event","type":"payment_intent.succeeded","data":{"object":{}}}"#
+        }
+        Scheme::Slack => {
+            r#"{"type":"event_callback","event_id":"Ev0DEMO1","event":{"type":"app_mention","text":"hi"}}"#
+        }
+        Scheme::Shopify => r#"{"id":1001,"total_price":"12.50"}"#,
+    }
+}
+
+/// A ready-to-paste curl of `source`, signed now (valid for the schemes' five minutes).
+fn example_curl(base: &str, source: &secrets::LocalSource) -> String {
+    let default = source.name == webhook_contract::sources::DEFAULT;
+    let (url, body) = if default {
+        (
+            format!("{base}/webhooks"),
+            r#"{"type":"order","orderId":"1001"}"#,
+        )
+    } else {
+        (
+            format!("{base}/webhooks/{}", source.name),
+            example_body(source.scheme),
+        )
     };
-    print_lines(&[
+    let delivery = format!("demo-{}-1", source.name);
+    let mut headers = vec![("Content-Type".to_owned(), "application/json".to_owned())];
+    if default {
+        headers.push(("X-Webhook-Id".to_owned(), "demo-1".to_owned()));
+    }
+    if let Some(secret) = &source.secret {
+        let now = i64::try_from(durable::now() as u64).unwrap_or(0);
+        let signed = webhook_core::schemes::sign(
+            source.scheme,
+            secret.as_bytes(),
+            &delivery,
+            now,
+            body.as_bytes(),
+        );
+        // The default source's example keeps its own delivery header (`X-Webhook-Id`).
+        let signed = signed
+            .into_iter()
+            .filter(|(k, _)| !default || *k == webhook_core::schemes::github::SIGNATURE);
+        headers.extend(signed.map(|(k, v)| (k.to_owned(), v)));
+    }
+    let h: String = headers
+        .iter()
+        .map(|(k, v)| format!(" -H '{k}: {v}'"))
+        .collect();
+    format!("  curl -s -X POST {url}{h} -d '{body}'")
+}
+
+/// The `API:` line and a ready-to-paste curl per source (signed when it has a secret).
+fn banner(base: &str, secrets: &secrets::LocalSecrets) {
+    let default_off = secrets
+        .sources
+        .iter()
+        .any(|s| s.name == webhook_contract::sources::DEFAULT && s.secret.is_none());
+    if default_off {
+        eprintln!(
+            "WARNING: WEBHOOK_SECRET is not set: signatures of the default source are OFF, any POST /webhooks is accepted. \
+             Set WEBHOOK_SECRET to check them."
+        );
+    }
+    let mut lines = vec![
         format!("API: {base}"),
         "Send a webhook, then follow it:".to_owned(),
-        format!(
-            "  curl -s -X POST {base}/webhooks -H 'Content-Type: application/json' -H 'X-Webhook-Id: demo-1'{signature} -d '{body}'"
-        ),
-        format!("  curl -s {base}/webhooks/<id>"),
-        format!(
-            "  cargo run -p deployer -- webhooks list --local {}",
-            base.rsplit_once('/').map_or(base, |(origin, _)| origin)
-        ),
-    ]);
+    ];
+    lines.extend(secrets.sources.iter().map(|s| example_curl(base, s)));
+    lines.push(format!("  curl -s {base}/webhooks/<id>"));
+    lines.push(format!(
+        "  cargo run -p deployer -- webhooks list --local {}",
+        base.rsplit_once('/').map_or(base, |(origin, _)| origin)
+    ));
+    if secrets.sources.len() > 1 {
+        lines.push("(signed now: the timestamped schemes take them for five minutes)".to_owned());
+    }
+    print_lines(&lines);
 }
 
 async fn serve(args: Args) -> anyhow::Result<()> {
@@ -385,6 +439,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
             )
         })?;
     let data_dir = data_dir(&args)?;
+    let secrets = secrets::resolve(&model, data_dir.as_deref())?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let faults = Arc::new(faults::Faults::new(args.faults.clone()));
     let metrics = Arc::new(metrics::Metrics::new(model.alarms.clone()));
@@ -404,6 +459,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     let lambda_url = format!("http://{}", lambda_listener.local_addr()?);
     let wiring = Wiring {
         args: &args,
+        secrets: &secrets,
         bin_dir: &bin_dir,
         dynamo_url: &dynamo.url,
         lambda_url: &lambda_url,
@@ -475,7 +531,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
                 .fallback(apigw::handle)
                 .with_state(gateway);
             serve_until(api_listener, app, stop_rx.clone());
-            banner(&base);
+            banner(&base, &secrets);
             match &data_dir {
                 Some(d) => eprintln!(
                     "[local] data in {} (stop with Ctrl-C; state is kept)",

@@ -11,6 +11,8 @@
 //! Values echoed into the result or the error are capped, so the final write always fits
 //! DynamoDB's item limit.
 
+pub mod handlers;
+
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
 use std::panic::AssertUnwindSafe;
@@ -28,7 +30,6 @@ use serde_json::Value;
 use webhook_contract::steps;
 use webhook_core::faults::Faults;
 use webhook_core::record::{Failure, MAX_TEXT_CHARS, Record, Status, cap, is_capped};
-use webhook_core::rules::{self, RULES};
 use webhook_core::starter::{ProcessorInput, execution_name};
 use webhook_core::store::{Advance, Advanced, Phase};
 use webhook_core::time::Instant;
@@ -148,10 +149,19 @@ pub struct Processed {
     pub fields: usize,
     /// Size of the payload in bytes.
     pub bytes: usize,
-    /// Whether `kind` or `reference` was cut to fit the record.
+    /// Whether `kind`, `reference` or `output` was cut to fit the record.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub truncated: bool,
+    /// What the source's handler said of it (capped at 512 characters of JSON).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<Value>,
+    /// Why nothing handled it, when no handler takes its source and type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unhandled: Option<String>,
 }
+
+/// Longest handler output kept in a result, as JSON text.
+pub const MAX_OUTPUT_CHARS: usize = 512;
 
 /// The execution's result.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -259,6 +269,7 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 #[derive(Debug)]
 pub struct Processor<R> {
     records: Arc<R>,
+    handlers: Arc<handlers::Registry>,
     runs: Arc<StepRuns>,
     faults: Arc<Faults>,
 }
@@ -267,20 +278,11 @@ impl<R> Clone for Processor<R> {
     fn clone(&self) -> Self {
         Processor {
             records: self.records.clone(),
+            handlers: self.handlers.clone(),
             runs: self.runs.clone(),
             faults: self.faults.clone(),
         }
     }
-}
-
-fn reference(payload: &Value) -> Option<String> {
-    ["orderId", "transactionId", "userId", "id"]
-        .iter()
-        .find_map(|k| match payload.get(*k)? {
-            Value::String(s) => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        })
 }
 
 /// One attempt of one webhook: what every step works on.
@@ -294,9 +296,16 @@ impl<R: Records> Processor<R> {
     pub fn new(records: R) -> Self {
         Processor {
             records: Arc::new(records),
+            handlers: Arc::new(handlers::registry()),
             runs: Arc::default(),
             faults: Arc::default(),
         }
+    }
+
+    /// With these handlers instead of [`handlers::registry`].
+    pub fn with_handlers(mut self, handlers: handlers::Registry) -> Self {
+        self.handlers = Arc::new(handlers);
+        self
     }
 
     /// With the local cloud's in-function faults (tests only).
@@ -314,8 +323,13 @@ impl<R: Records> Processor<R> {
             self.records.get(id).await?.ok_or_else(|| {
                 StepFailure::Permanent(format!("webhook {id} has no status record"))
             })?;
+        // JSON, or a form (Slack's slash commands, GitHub's form option), as received.
         let payload = serde_json::from_str(&record.payload)
-            .map_err(|e| StepFailure::Permanent(format!("stored payload is not JSON: {e}")))?;
+            .ok()
+            .or_else(|| webhook_core::forms::as_json(record.payload.as_bytes()))
+            .ok_or_else(|| {
+                StepFailure::Permanent("the stored payload is neither JSON nor a form".to_owned())
+            })?;
         Ok((record, payload))
     }
 
@@ -337,8 +351,10 @@ impl<R: Records> Processor<R> {
         self.records
             .advance(&job.id, job.attempt, &validating(Phase::Started), now)
             .await?;
-        let (_, payload) = self.load(&job.id).await?;
-        let reasons = rules::violations(RULES, &payload);
+        let (record, payload) = self.load(&job.id).await?;
+        let event_type = record.event_type.as_deref().unwrap_or_default();
+        let reasons =
+            handlers::envelope_violations(&record.source, &record.scheme, event_type, &payload);
         if !reasons.is_empty() {
             return Ok(Validation::Invalid { reasons });
         }
@@ -350,7 +366,11 @@ impl<R: Records> Processor<R> {
                 Instant::now(),
             )
             .await?;
-        let kind = payload["type"].as_str().unwrap_or_default();
+        let kind = record
+            .event_type
+            .as_deref()
+            .or_else(|| payload["type"].as_str())
+            .unwrap_or_default();
         Ok(Validation::Valid {
             kind: cap(kind, MAX_TEXT_CHARS),
         })
@@ -368,18 +388,7 @@ impl<R: Records> Processor<R> {
             )
             .await?;
         let (record, payload) = self.load(&job.id).await?;
-        let reference = reference(&payload);
-        let truncated = is_capped(&kind, MAX_TEXT_CHARS)
-            || reference
-                .as_deref()
-                .is_some_and(|r| is_capped(r, MAX_TEXT_CHARS));
-        let processed = Processed {
-            kind,
-            reference: reference.map(|r| cap(&r, MAX_TEXT_CHARS)),
-            fields: payload.as_object().map_or(0, |o| o.len()),
-            bytes: record.payload.len(),
-            truncated,
-        };
+        let processed = self.handle(&record, &payload, kind)?;
         self.records
             .advance(
                 &job.id,
@@ -389,6 +398,60 @@ impl<R: Records> Processor<R> {
             )
             .await?;
         Ok(processed)
+    }
+
+    /// Runs the handler of the record's source and type (none: the result says so).
+    fn handle(
+        &self,
+        record: &Record,
+        payload: &Value,
+        kind: String,
+    ) -> Result<Processed, StepFailure> {
+        let event = handlers::Event {
+            source: &record.source,
+            scheme: &record.scheme,
+            event_type: &kind,
+            delivery_id: &record.delivery_id,
+            payload,
+        };
+        let (output, unhandled) = match self.handlers.find(&record.source, &kind) {
+            Some(h) => match h.handle(&event) {
+                Ok(v) => ((!v.is_null()).then_some(v), None),
+                Err(handlers::HandlerError::Transient(e)) => return Err(StepFailure::Transient(e)),
+                Err(handlers::HandlerError::Permanent(e)) => return Err(StepFailure::Permanent(e)),
+            },
+            None => (
+                None,
+                Some(cap(
+                    &format!("no handler for {} events of type `{kind}`", record.source),
+                    MAX_TEXT_CHARS,
+                )),
+            ),
+        };
+        let reference = match record.source.as_str() {
+            webhook_contract::sources::DEFAULT => handlers::reference(payload),
+            _ => Some(record.delivery_id.clone()),
+        };
+        let output_text = output.as_ref().map(Value::to_string).unwrap_or_default();
+        let output_capped = output_text.chars().count() > MAX_OUTPUT_CHARS;
+        let truncated = is_capped(&kind, MAX_TEXT_CHARS)
+            || output_capped
+            || reference
+                .as_deref()
+                .is_some_and(|r| is_capped(r, MAX_TEXT_CHARS));
+        Ok(Processed {
+            kind,
+            reference: reference.map(|r| cap(&r, MAX_TEXT_CHARS)),
+            fields: payload.as_object().map_or(0, |o| o.len()),
+            bytes: record.payload.len(),
+            truncated,
+            output: if output_capped {
+                Some(Value::String(cap(&output_text, MAX_OUTPUT_CHARS)))
+            } else {
+                output
+            },
+            unhandled,
+        })
     }
 
     async fn finalize(&self, job: &Job, processed: Processed) -> Result<Outcome, StepFailure> {

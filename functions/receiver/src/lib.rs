@@ -1,35 +1,53 @@
-//! `POST /webhooks`: verify, record, start the durable processor, answer 202.
+//! `POST /webhooks/{source}` (and `POST /webhooks`, the `default` source): verify the
+//! source's signature, record, start the durable processor, answer 202.
 //!
-//! Nothing is stored for a rejected request. A delivery is recorded once (its id comes from
-//! the provider's delivery id, or the body), and its durable execution is named after it, so
-//! a redelivery returns the same id and never starts a second execution. If starting the
-//! execution fails, the answer is 503 and the record says so: the provider's retry, or the
-//! reconciler, starts it. A redelivery of a FAILED webhook is a duplicate too (a failure is
-//! never silently processed again); its answer says how to redrive it.
+//! Nothing is stored for a rejected request. A delivery is recorded once: its id is derived
+//! with a server-side key from the source and the provider's delivery id (or the body), and
+//! its durable execution is named after it, so a redelivery returns the same id and never
+//! starts a second execution. A redelivery must carry the same body (409 otherwise); for
+//! signed sources whose delivery ids are not signed (GitHub, Shopify), a body can only ever be
+//! one delivery (409 for the same body under a new id: a replay). If starting the execution fails, the answer is
+//! 503 and the record says so: the provider's retry, or the reconciler, starts it. A
+//! redelivery of a FAILED webhook is a duplicate too (a failure is never silently processed
+//! again); its answer says how to redrive it.
+
+use std::collections::BTreeMap;
 
 use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
 use aws_lambda_events::http::Method;
 use serde::Serialize;
-use webhook_contract::{env, routes};
+use serde_json::Value;
+use webhook_contract::{env, routes, sources};
 use webhook_core::http::{self, body, header};
-use webhook_core::ids::{Delivery, MAX_DELIVERY_ID_LEN};
-use webhook_core::record::Start;
-use webhook_core::record::check_fits;
+use webhook_core::ids::{Delivery, IdKey, MAX_DELIVERY_ID_LEN, body_hash};
+use webhook_core::record::{Start, check_fits};
+use webhook_core::schemes::{self, Refusal, Scheme, Verified};
 use webhook_core::secret::SecretSource;
+use webhook_core::sources::{Sources, secret_env};
 use webhook_core::starter::{LambdaStarter, Starter};
 use webhook_core::store::{Inserted, NewWebhook};
 use webhook_core::time::Instant;
-use webhook_core::{Status, Store, WebhookId, config, signature};
+use webhook_core::{Record, Status, Store, WebhookId, config};
 
 /// Largest body accepted, in bytes (256 KiB).
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// One source the receiver serves.
+#[derive(Debug)]
+pub struct Source {
+    pub scheme: Scheme,
+    pub secret: SecretSource,
+}
 
 /// The receiver and what it needs.
 #[derive(Debug)]
 pub struct Receiver<S> {
     pub store: Store,
     pub starter: S,
-    pub secret: SecretSource,
+    /// Every source by name; `POST /webhooks` is [`sources::DEFAULT`].
+    pub sources: BTreeMap<String, Source>,
+    /// The key webhook ids are derived with.
+    pub id_key: IdKey,
     /// The stage's name, for the redrive hint of a failed webhook.
     pub stage: String,
 }
@@ -46,57 +64,214 @@ pub struct Accepted<'a> {
     pub message: Option<String>,
 }
 
+/// Why a request gets no 202.
+#[derive(Debug)]
+enum Refused {
+    /// Refused before anything was stored: a status and what to fix.
+    Plain { status: u16, message: String },
+    /// Not a POST.
+    Method(Method),
+    /// Recorded, but its execution could not start: the provider should deliver it again.
+    NotStarted(WebhookId),
+}
+
+impl Refused {
+    fn response(self) -> ApiGatewayProxyResponse {
+        match self {
+            Refused::Plain { status, message } => http::error(status, &message),
+            Refused::Method(method) => http::with_header(
+                http::error(405, &format!("{method} is not allowed here; use POST")),
+                "allow",
+                "POST",
+            ),
+            Refused::NotStarted(id) => http::json(
+                503,
+                &serde_json::json!({
+                    "message": "the webhook was recorded but processing could not start; deliver it again",
+                    "id": id.as_str(),
+                }),
+            ),
+        }
+    }
+}
+
 /// A request refused before anything was stored.
-fn refuse(status: u16, message: &str) -> ApiGatewayProxyResponse {
-    http::error(status, message)
+fn refuse(status: u16, message: &str) -> Refused {
+    Refused::Plain {
+        status,
+        message: message.to_owned(),
+    }
+}
+
+type Answer = Result<ApiGatewayProxyResponse, Refused>;
+
+/// What a body is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Content {
+    Json,
+    Form,
+}
+
+/// The media type of a Content-Type value, lowercase.
+fn media(content_type: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(content_type).ok()?;
+    Some(text.split(';').next()?.trim().to_ascii_lowercase())
 }
 
 /// `application/json`, `application/json; charset=utf-8`, `application/<x>+json`.
 fn is_json(content_type: &[u8]) -> bool {
-    let Ok(text) = std::str::from_utf8(content_type) else {
-        return false;
-    };
-    let media = text
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    media == "application/json"
-        || media
-            .strip_prefix("application/")
-            .is_some_and(|sub| sub.ends_with("+json") && sub.len() > 5)
+    media(content_type).is_some_and(|m| {
+        m == "application/json"
+            || m.strip_prefix("application/")
+                .is_some_and(|sub| sub.ends_with("+json") && sub.len() > 5)
+    })
 }
 
-/// The status URL of `id`: next to the path the request came in on, so that it carries the
-/// API Gateway stage (`/dev/webhooks/<id>`).
-fn status_url(req: &ApiGatewayProxyRequest, id: &WebhookId) -> String {
-    let suffix = format!("/{}", routes::WEBHOOKS);
-    match req.request_context.path.as_deref() {
-        Some(path) if path.ends_with(&suffix) => format!("{path}/{id}"),
-        _ => format!("/{}/{id}", routes::WEBHOOKS),
+/// What the body is, or 415 with what the source takes.
+fn content(req: &ApiGatewayProxyRequest, scheme: Scheme) -> Result<Content, Refused> {
+    let forms = scheme.accepts_forms();
+    let expected = if forms {
+        "application/json or application/x-www-form-urlencoded"
+    } else {
+        "application/json"
+    };
+    match header(req, "content-type") {
+        Some(ct) if is_json(ct) => Ok(Content::Json),
+        Some(ct) if forms && media(ct).as_deref() == Some("application/x-www-form-urlencoded") => {
+            Ok(Content::Form)
+        }
+        Some(ct) => Err(refuse(
+            415,
+            &format!(
+                "Content-Type must be {expected}, not {:?}",
+                String::from_utf8_lossy(ct)
+            ),
+        )),
+        None => Err(refuse(415, &format!("Content-Type must be {expected}"))),
     }
+}
+
+/// The status URL of `id`: under the stage's `/webhooks`, whatever source the request came
+/// in through (`/dev/webhooks/<id>`).
+fn status_url(req: &ApiGatewayProxyRequest, id: &WebhookId) -> String {
+    let marker = format!("/{}", routes::WEBHOOKS);
+    match req
+        .request_context
+        .path
+        .as_deref()
+        .and_then(|p| p.find(&marker).map(|at| &p[..at]))
+    {
+        Some(stage) => format!("{stage}{marker}/{id}"),
+        None => format!("{marker}/{id}"),
+    }
+}
+
+/// The body parsed: a JSON object, or a form's fields (GitHub's form option: its `payload`).
+fn parse(scheme: Scheme, content: Content, raw: &[u8]) -> Result<(String, Value), Refused> {
+    if raw.is_empty() {
+        return Err(refuse(400, "the body is empty; send a JSON object"));
+    }
+    let text = std::str::from_utf8(raw)
+        .map_err(|e| refuse(400, &format!("the body is not valid UTF-8: {e}")))?;
+    let value = match content {
+        Content::Form if scheme == Scheme::Github => {
+            webhook_core::forms::payload(raw).ok_or_else(|| {
+                refuse(
+                    400,
+                    "a GitHub form delivery carries its event as JSON in the `payload` field",
+                )
+            })?
+        }
+        Content::Form => webhook_core::forms::as_json(raw)
+            .ok_or_else(|| refuse(400, "the form body has no fields"))?,
+        Content::Json => serde_json::from_str(text)
+            .map_err(|e| refuse(400, &format!("the body is not valid JSON: {e}")))?,
+    };
+    if !value.is_object() {
+        return Err(refuse(
+            400,
+            &format!(
+                "the body must be a JSON object, not {}",
+                webhook_core::rules::json_kind(&value)
+            ),
+        ));
+    }
+    Ok((text.to_owned(), value))
+}
+
+fn now_s() -> i64 {
+    i64::try_from(Instant::now().epoch_millis() / 1000).unwrap_or(i64::MAX)
 }
 
 impl<S: Starter> Receiver<S> {
     /// Handles one API Gateway proxy request; every failure is an HTTP answer.
     pub async fn handle(&self, req: ApiGatewayProxyRequest) -> ApiGatewayProxyResponse {
-        match self.receive(&req).await {
-            Ok(res) | Err(res) => res,
-        }
+        self.receive(&req).await.unwrap_or_else(Refused::response)
     }
 
-    async fn receive(
-        &self,
+    /// The source the request names (its path parameter), or `default`.
+    fn source<'a>(
+        &'a self,
         req: &ApiGatewayProxyRequest,
-    ) -> Result<ApiGatewayProxyResponse, ApiGatewayProxyResponse> {
+    ) -> Result<(&'a str, &'a Source), Refused> {
+        let name = req
+            .path_parameters
+            .get(routes::KEY_PARAM)
+            .map_or(sources::DEFAULT, String::as_str);
+        self.sources
+            .get_key_value(name)
+            .map(|(k, v)| (k.as_str(), v))
+            .ok_or_else(|| {
+                let known: Vec<&str> = self.sources.keys().map(String::as_str).collect();
+                refuse(
+                    404,
+                    &format!(
+                        "no webhook source `{}`; the sources are {}",
+                        name.chars().take(40).collect::<String>(),
+                        known.join(", ")
+                    ),
+                )
+            })
+    }
+
+    /// The signature check of `source`: what it vouches for, or `None` when the source has
+    /// no secret (signatures off).
+    async fn verify(
+        &self,
+        source: &Source,
+        req: &ApiGatewayProxyRequest,
+        raw: &[u8],
+    ) -> Result<Option<Verified>, Refused> {
+        let keys = match source.secret.keys().await {
+            Ok(Some(keys)) => keys,
+            Ok(None) => return Ok(None),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the webhook secret");
+                return Err(refuse(
+                    503,
+                    "cannot verify signatures right now; retry later",
+                ));
+            }
+        };
+        let headers = |name: &str| header(req, name);
+        let request = schemes::Request {
+            header: &headers,
+            body: raw,
+            now_s: now_s(),
+        };
+        schemes::verify(source.scheme, &keys, &request)
+            .map(Some)
+            .map_err(|refusal| match refusal {
+                Refusal::Body(reason) => refuse(400, &reason),
+                other => refuse(401, &other.to_string()),
+            })
+    }
+
+    async fn receive(&self, req: &ApiGatewayProxyRequest) -> Answer {
         if req.http_method != Method::POST {
-            let res = refuse(
-                405,
-                &format!("{} is not allowed here; use POST", req.http_method),
-            );
-            return Err(http::with_header(res, "allow", "POST"));
+            return Err(Refused::Method(req.http_method.clone()));
         }
+        let (name, source) = self.source(req)?;
         let raw = body(req).map_err(|e| refuse(400, &e.to_string()))?;
         if raw.len() > MAX_BODY_BYTES {
             return Err(refuse(
@@ -108,67 +283,79 @@ impl<S: Starter> Receiver<S> {
             ));
         }
         check_fits(raw.len(), MAX_DELIVERY_ID_LEN).map_err(|e| refuse(413, &e.to_string()))?;
-        match header(req, "content-type") {
-            Some(ct) if is_json(ct) => {}
-            Some(ct) => {
-                return Err(refuse(
-                    415,
-                    &format!(
-                        "Content-Type must be application/json, not {:?}",
-                        String::from_utf8_lossy(ct)
-                    ),
-                ));
-            }
-            None => return Err(refuse(415, "Content-Type must be application/json")),
-        }
-        match self.secret.get().await {
-            Ok(Some(secret)) => signature::verify(secret, &raw, header(req, signature::HEADER))
-                .map_err(|e| refuse(401, &e.to_string()))?,
-            Ok(None) => {}
-            Err(e) => {
-                tracing::error!(error = %e, "cannot read the webhook secret");
-                return Err(refuse(
-                    503,
-                    "cannot verify signatures right now; retry later",
-                ));
-            }
-        }
-        if raw.is_empty() {
-            return Err(refuse(400, "the body is empty; send a JSON object"));
-        }
-        let text = std::str::from_utf8(&raw)
-            .map_err(|e| refuse(400, &format!("the body is not valid UTF-8: {e}")))?;
-        let value: serde_json::Value = serde_json::from_str(text)
-            .map_err(|e| refuse(400, &format!("the body is not valid JSON: {e}")))?;
-        if !value.is_object() {
-            return Err(refuse(
-                400,
-                &format!(
-                    "the body must be a JSON object, not {}",
-                    webhook_core::rules::json_kind(&value)
-                ),
+        let content = content(req, source.scheme)?;
+        let verified = self.verify(source, req, &raw).await?;
+        if let Some(challenge) = verified.as_ref().and_then(|v| v.challenge.clone()) {
+            // Slack's url_verification: answer the challenge, record nothing.
+            return Ok(http::json(
+                200,
+                &serde_json::json!({ "challenge": challenge }),
             ));
         }
-        let delivery = Delivery::of(|name| header(req, name), &raw)
-            .map_err(|e| refuse(400, &e.to_string()))?;
-        let id = delivery.webhook_id();
+        let (text, value) = parse(source.scheme, content, &raw)?;
+        let new = self.identify(
+            req,
+            name,
+            source.scheme,
+            verified.as_ref(),
+            &raw,
+            text,
+            &value,
+        )?;
+        self.record(req, new).await
+    }
 
-        let new = NewWebhook {
-            id: id.clone(),
+    /// The record of a verified request: its id, its delivery id, its replay guard.
+    #[allow(clippy::too_many_arguments)]
+    fn identify(
+        &self,
+        req: &ApiGatewayProxyRequest,
+        name: &str,
+        scheme: Scheme,
+        verified: Option<&Verified>,
+        raw: &[u8],
+        text: String,
+        value: &Value,
+    ) -> Result<NewWebhook, Refused> {
+        let delivery = match verified.and_then(|v| v.delivery_id.clone()) {
+            Some(given) => Delivery::given("the delivery id", given),
+            None => Delivery::of(|name| header(req, name), raw),
+        }
+        .map_err(|e| refuse(400, &e.to_string()))?;
+        let id = self.id_key.webhook_id(name, &delivery);
+        let hash = body_hash(raw);
+        let headers = |name: &str| header(req, name);
+        Ok(NewWebhook {
+            // Only a signed body can be replayed: without a secret anyone may send anything.
+            replay_guard: (verified.is_some()
+                && !scheme.signs_the_delivery_id()
+                && !delivery.is_body())
+            .then(|| self.id_key.replay_guard(name, &hash)),
+            id,
             delivery_id: delivery.value().to_owned(),
-            payload: text.to_owned(),
-        };
+            payload: text,
+            source: name.to_owned(),
+            scheme: scheme.as_str().to_owned(),
+            body_hash: hash,
+            event_type: schemes::event_type(scheme, &headers, value),
+        })
+    }
+
+    /// Records `new` and starts its execution; a redelivery starts nothing.
+    async fn record(&self, req: &ApiGatewayProxyRequest, new: NewWebhook) -> Answer {
+        let id = new.id.clone();
+        let hash = new.body_hash.clone();
         let record = match self.store.insert(new, Instant::now()).await {
             Ok(Inserted::Created(record)) => record,
-            Ok(Inserted::Existing(record)) => {
-                tracing::info!(%id, status = record.status.as_str(), "redelivery");
-                if record.status == Status::Failed {
-                    return Ok(self.failed_duplicate(req, &record));
-                }
-                if matches!(record.start, Start::Started { .. }) {
-                    return Ok(self.accepted(req, &id, record.status, true));
-                }
-                record
+            Ok(Inserted::Existing(record)) => return self.redelivered(req, record, &hash).await,
+            Ok(Inserted::Replayed { delivery_id }) => {
+                tracing::warn!(%id, first = %delivery_id, "replay under a new delivery id");
+                return Err(refuse(
+                    409,
+                    &format!(
+                        "this body was delivered before, as delivery {delivery_id}: a request is delivered again under its own delivery id, never a new one"
+                    ),
+                ));
             }
             Err(e) => {
                 tracing::error!(%id, error = %e, "cannot record the webhook");
@@ -179,15 +366,47 @@ impl<S: Starter> Receiver<S> {
                 ));
             }
         };
-        let attempt = record.attempt;
-        match self.starter.start(&id, attempt).await {
+        self.start(req, &record).await
+    }
+
+    /// A delivery recorded before: the same body is a duplicate (started if it never was);
+    /// another body under the same delivery id is refused.
+    async fn redelivered(
+        &self,
+        req: &ApiGatewayProxyRequest,
+        record: Record,
+        hash: &str,
+    ) -> Answer {
+        tracing::info!(id = %record.id, status = record.status.as_str(), "redelivery");
+        if record.body_hash.as_deref().is_some_and(|h| h != hash) {
+            return Err(refuse(
+                409,
+                &format!(
+                    "delivery {} was received before with another body; a delivery id names one body",
+                    record.delivery_id
+                ),
+            ));
+        }
+        if record.status == Status::Failed {
+            return Ok(self.failed_duplicate(req, &record));
+        }
+        if matches!(record.start, Start::Started { .. }) {
+            return Ok(self.accepted(req, &record.id, record.status, true));
+        }
+        self.start(req, &record).await
+    }
+
+    /// Starts the execution of `record`'s attempt and answers 202 (503 if it cannot).
+    async fn start(&self, req: &ApiGatewayProxyRequest, record: &Record) -> Answer {
+        let (id, attempt) = (&record.id, record.attempt);
+        match self.starter.start(id, attempt).await {
             Ok(started) => {
                 let start = Start::Started {
                     execution_arn: started.execution_arn,
                 };
                 let recorded = self
                     .store
-                    .record_start(&id, attempt, &start, Instant::now())
+                    .record_start(id, attempt, &start, Instant::now())
                     .await;
                 if let Err(e) = recorded {
                     // The execution runs; a redelivery would only start it again by name,
@@ -195,7 +414,7 @@ impl<S: Starter> Receiver<S> {
                     tracing::warn!(%id, error = %e, "execution started but not recorded");
                 }
                 tracing::info!(%id, "accepted");
-                Ok(self.accepted(req, &id, record.status, false))
+                Ok(self.accepted(req, id, record.status, false))
             }
             Err(e) => {
                 tracing::error!(%id, error = %e, "cannot start the processor");
@@ -204,16 +423,12 @@ impl<S: Starter> Receiver<S> {
                 };
                 let recorded = self
                     .store
-                    .record_start(&id, attempt, &failed, Instant::now())
+                    .record_start(id, attempt, &failed, Instant::now())
                     .await;
                 if let Err(store_err) = recorded {
                     tracing::error!(%id, error = %store_err, "cannot record the failed start");
                 }
-                let body = serde_json::json!({
-                    "message": "the webhook was recorded but processing could not start; deliver it again",
-                    "id": id.as_str(),
-                });
-                Err(http::json(503, &body))
+                Err(Refused::NotStarted(id.clone()))
             }
         }
     }
@@ -222,7 +437,7 @@ impl<S: Starter> Receiver<S> {
     fn failed_duplicate(
         &self,
         req: &ApiGatewayProxyRequest,
-        record: &webhook_core::Record,
+        record: &Record,
     ) -> ApiGatewayProxyResponse {
         let message = format!(
             "this webhook FAILED on attempt {}; a redelivery does not process it again. \
@@ -269,23 +484,65 @@ impl<S: Starter> Receiver<S> {
     }
 }
 
+/// The sources of the environment (`WEBHOOK_SOURCES`, else `default` alone), each with its
+/// secret.
+fn sources_from_env(
+    sdk: &config::SdkConfig,
+) -> Result<BTreeMap<String, Source>, config::ConfigError> {
+    let sources = match config::optional(env::SOURCES) {
+        Some(json) => Sources::parse(&json).map_err(|e| config::ConfigError::Invalid {
+            key: env::SOURCES,
+            value: e.to_string(),
+            expected: "JSON of {name: {scheme, secret}}",
+        })?,
+        None => Sources::default_only(config::optional(env::WEBHOOK_SECRET_ARN)),
+    };
+    let mut out = BTreeMap::new();
+    for (name, spec) in sources.iter() {
+        let secret = SecretSource::from_env_or(sdk, &secret_env(name), spec.secret.as_deref());
+        if secret.is_off() {
+            tracing::warn!(source = %name, "no secret: webhook signatures of this source are NOT checked");
+        }
+        out.insert(
+            name.clone(),
+            Source {
+                scheme: spec.scheme,
+                secret,
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// The key ids are derived with: `WEBHOOK_ID_KEY` (local), else the secret
+/// `WEBHOOK_ID_KEY_ARN`.
+async fn id_key_from_env(sdk: &config::SdkConfig) -> Result<IdKey, config::ConfigError> {
+    let source = SecretSource::from_env_or(
+        sdk,
+        env::ID_KEY,
+        config::optional(env::ID_KEY_ARN).as_deref(),
+    );
+    match source.keys().await {
+        Ok(Some(keys)) => Ok(IdKey::new(keys.current)),
+        Ok(None) => Err(config::ConfigError::Missing(env::ID_KEY_ARN)),
+        Err(e) => Err(config::ConfigError::Invalid {
+            key: env::ID_KEY_ARN,
+            value: e.to_string(),
+            expected: "a readable Secrets Manager secret",
+        }),
+    }
+}
+
 /// The receiver as configured by the environment (see [`webhook_contract::env`]).
 pub async fn from_env() -> Result<Receiver<LambdaStarter>, config::ConfigError> {
     let sdk = config::aws().await;
     let store = config::store(&sdk)?;
     let function = config::required(env::PROCESSOR_FUNCTION)?;
-    let secret = SecretSource::from_env(&sdk);
-    if secret.is_off() {
-        tracing::warn!(
-            "neither {} nor {} is set: webhook signatures are NOT checked",
-            env::WEBHOOK_SECRET,
-            env::WEBHOOK_SECRET_ARN
-        );
-    }
     Ok(Receiver {
         store,
         starter: LambdaStarter::new(aws_sdk_lambda::Client::new(&sdk), function),
-        secret,
+        sources: sources_from_env(&sdk)?,
+        id_key: id_key_from_env(&sdk).await?,
         stage: config::optional(env::STAGE).unwrap_or_else(|| "<stage>".to_owned()),
     })
 }

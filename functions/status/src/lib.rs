@@ -102,7 +102,7 @@ impl StatusApi {
         }
         let raw = req
             .path_parameters
-            .get(routes::ID_PARAM)
+            .get(routes::KEY_PARAM)
             .filter(|s| !s.is_empty())
             .ok_or_else(|| http::error(400, "missing webhook id: GET /webhooks/{id}"))?;
         let id = WebhookId::parse(raw).map_err(|e| http::error(400, &e.to_string()))?;

@@ -39,14 +39,38 @@ pub mod env {
     /// Fault injection for the local cloud's tests only (see `webhook_core::faults`); never
     /// set in a template.
     pub const LOCAL_FAULTS: &str = "WEBHOOK_LOCAL_FAULTS";
+    /// The webhook sources the receiver serves, as JSON: `{"<name>": {"scheme":
+    /// "github|standard|stripe|slack|shopify", "secret": "<Secrets Manager ARN>"}}`.
+    pub const SOURCES: &str = "WEBHOOK_SOURCES";
+    /// Prefix of a source's signing secret for the local cloud: `WEBHOOK_SECRET_<SOURCE>`
+    /// (upper case, `-` as `_`); the `default` source's is [`WEBHOOK_SECRET`]. A
+    /// `..._PREVIOUS` secret is accepted until `..._ROTATED_AT` (epoch seconds) plus the
+    /// rotation grace.
+    pub const SOURCE_SECRET_PREFIX: &str = "WEBHOOK_SECRET_";
+    /// Seconds after a rotation during which the previous secret is still accepted.
+    pub const ROTATION_GRACE_S: &str = "WEBHOOK_ROTATION_GRACE_S";
+    /// ARN of the Secrets Manager secret webhook ids are derived with (a server-side key:
+    /// ids cannot be guessed from public input).
+    pub const ID_KEY_ARN: &str = "WEBHOOK_ID_KEY_ARN";
+    /// That key itself, for the local cloud only; never set in a template.
+    pub const ID_KEY: &str = "WEBHOOK_ID_KEY";
+}
+
+/// Webhook sources: one route each, `POST /webhooks/{source}`.
+pub mod sources {
+    /// The source `POST /webhooks` (no source segment) belongs to; GitHub's scheme.
+    pub const DEFAULT: &str = "default";
+    /// The signature schemes a source can use.
+    pub const SCHEMES: [&str; 5] = ["github", "standard", "stripe", "slack", "shopify"];
 }
 
 /// HTTP routes of the webhook API, as path segments under the stage's base URL.
 pub mod routes {
     /// `POST /webhooks` receives a webhook, `GET /webhooks/{id}` reports its status.
     pub const WEBHOOKS: &str = "webhooks";
-    /// Name of the path parameter that carries the webhook id in `GET /webhooks/{id}`.
-    pub const ID_PARAM: &str = "id";
+    /// Name of the path parameter of `/webhooks/{key}`: the webhook id of `GET` and the
+    /// source of `POST` (API Gateway allows one parameter name per path level).
+    pub const KEY_PARAM: &str = "key";
 }
 
 /// Attribute names of the status table.

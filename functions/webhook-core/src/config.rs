@@ -1,6 +1,7 @@
 //! Configuration from the environment the stack (or the local cloud) sets.
 
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::BehaviorVersion;
+pub use aws_config::SdkConfig;
 use webhook_contract::{DEFAULT_TTL_DAYS, env};
 
 use crate::Store;

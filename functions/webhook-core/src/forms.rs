@@ -17,11 +17,17 @@ pub fn field(body: &[u8], name: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// The form as a JSON object of its fields; GitHub's form option puts the JSON event in a
-/// `payload` field, which is returned parsed instead.
+/// The JSON event in a form's `payload` field (GitHub's form option, Slack's interactive
+/// payloads), parsed; `None` when the form has no such field or it is not JSON.
+pub fn payload(body: &[u8]) -> Option<serde_json::Value> {
+    serde_json::from_str(&field(body, "payload")?).ok()
+}
+
+/// The form as JSON: its `payload` field parsed when it holds JSON, else an object of its
+/// fields (Slack's slash commands); `None` for a form without fields.
 pub fn as_json(body: &[u8]) -> Option<serde_json::Value> {
-    if let Some(payload) = field(body, "payload") {
-        return serde_json::from_str(&payload).ok();
+    if let Some(payload) = payload(body) {
+        return Some(payload);
     }
     let map: serde_json::Map<String, serde_json::Value> = fields(body)
         .into_iter()

@@ -1,5 +1,6 @@
-//! Webhook ids: derived from the provider's delivery id (or the body), so that a retried
-//! delivery maps to the same status record and the same durable execution.
+//! Webhook ids: derived from the source and the provider's delivery id (or the body) with a
+//! server-side key, so that a retried delivery maps to the same status record and the same
+//! durable execution, and an id cannot be guessed from public input.
 
 use std::fmt;
 
@@ -26,8 +27,61 @@ pub struct BadId(pub String);
 pub enum Delivery {
     /// A delivery id header (lowercase name) and its value.
     Header { name: &'static str, value: String },
+    /// The delivery id the source's scheme read (a signed header, the event's own id).
+    Given(String),
     /// No header: the SHA-256 of the body, so identical bodies are one webhook.
     BodyHash(String),
+}
+
+/// The SHA-256 of a body, hex.
+pub fn body_hash(body: &[u8]) -> String {
+    hex::encode(Sha256::digest(body))
+}
+
+/// The server-side key ids are derived with (a Secrets Manager secret in AWS).
+#[derive(Clone, PartialEq, Eq)]
+pub struct IdKey(Vec<u8>);
+
+impl fmt::Debug for IdKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("IdKey(<redacted>)")
+    }
+}
+
+impl IdKey {
+    pub fn new(key: impl Into<Vec<u8>>) -> Self {
+        IdKey(key.into())
+    }
+
+    fn digest(&self, parts: &[&[u8]]) -> String {
+        use hmac::Mac;
+        let mut mac =
+            hmac::Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes keys of any length");
+        for p in parts {
+            mac.update(p);
+            mac.update(b"\0");
+        }
+        hex::encode(mac.finalize().into_bytes())
+    }
+
+    /// The id of `delivery` of `source`.
+    pub fn webhook_id(&self, source: &str, delivery: &Delivery) -> WebhookId {
+        let (kind, value): (&[u8], &str) = match delivery {
+            // Every delivery header names the same thing, so the header's name is not part
+            // of the identity: a provider may switch headers between retries.
+            Delivery::Header { value, .. } | Delivery::Given(value) => (b"delivery", value),
+            Delivery::BodyHash(hash) => (b"body", hash),
+        };
+        let digest = self.digest(&[source.as_bytes(), kind, value.as_bytes()]);
+        WebhookId(format!("wh_{}", &digest[..32]))
+    }
+
+    /// The key of the replay guard of a body of `source`: for sources whose delivery ids
+    /// are not signed, one body can only ever be one delivery.
+    pub fn replay_guard(&self, source: &str, body_hash: &str) -> String {
+        let digest = self.digest(&[source.as_bytes(), b"replay", body_hash.as_bytes()]);
+        format!("rp_{}", &digest[..32])
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -59,30 +113,29 @@ impl Delivery {
         Ok(Delivery::BodyHash(hex::encode(Sha256::digest(body))))
     }
 
+    /// A delivery id a scheme read: checked like a header's.
+    pub fn given(header: &'static str, value: String) -> Result<Self, BadDeliveryId> {
+        let ok = !value.is_empty()
+            && value.len() <= MAX_DELIVERY_ID_LEN
+            && value.bytes().all(|b| b.is_ascii_graphic());
+        if ok {
+            Ok(Delivery::Given(value))
+        } else {
+            Err(BadDeliveryId { header })
+        }
+    }
+
     /// The value recorded with the webhook.
     pub fn value(&self) -> &str {
         match self {
-            Delivery::Header { value, .. } => value,
+            Delivery::Header { value, .. } | Delivery::Given(value) => value,
             Delivery::BodyHash(h) => h,
         }
     }
 
-    pub fn webhook_id(&self) -> WebhookId {
-        let mut h = Sha256::new();
-        match self {
-            // Every delivery header names the same thing, so the header's name is not
-            // part of the identity: a provider may switch headers between retries.
-            Delivery::Header { value, .. } => {
-                h.update(b"delivery:");
-                h.update(value.as_bytes());
-            }
-            Delivery::BodyHash(hash) => {
-                h.update(b"body:");
-                h.update(hash.as_bytes());
-            }
-        }
-        let digest = hex::encode(h.finalize());
-        WebhookId(format!("wh_{}", &digest[..32]))
+    /// Whether the identity is the body itself (no delivery id at all).
+    pub fn is_body(&self) -> bool {
+        matches!(self, Delivery::BodyHash(_))
     }
 }
 
@@ -124,12 +177,19 @@ mod tests {
         }
     }
 
+    const KEY: &[u8] = b"test-id-key";
+
+    fn id(d: &Delivery) -> WebhookId {
+        IdKey::new(KEY).webhook_id("default", d)
+    }
+
     #[test]
     fn same_delivery_same_id_whatever_the_header() {
         let a = Delivery::of(headers(&[("x-webhook-id", "abc-1")]), b"{}").unwrap();
         let b = Delivery::of(headers(&[("idempotency-key", "abc-1")]), b"{\"x\":1}").unwrap();
-        assert_eq!(a.webhook_id(), b.webhook_id());
-        assert!(WebhookId::parse(a.webhook_id().as_str()).is_ok());
+        assert_eq!(id(&a), id(&b));
+        assert!(WebhookId::parse(id(&a).as_str()).is_ok());
+        assert_eq!(id(&a), id(&Delivery::Given("abc-1".into())));
     }
 
     #[test]
@@ -138,11 +198,30 @@ mod tests {
         let a = Delivery::of(&none, b"{\"a\":1}").unwrap();
         let b = Delivery::of(&none, b"{\"a\":1}").unwrap();
         let c = Delivery::of(&none, b"{\"a\":2}").unwrap();
-        assert_eq!(a.webhook_id(), b.webhook_id());
-        assert_ne!(a.webhook_id(), c.webhook_id());
+        assert_eq!(id(&a), id(&b));
+        assert_ne!(id(&a), id(&c));
         // A header value equal to a body hash is still another webhook.
         let h = Delivery::of(headers(&[("x-webhook-id", a.value())]), b"").unwrap();
-        assert_ne!(h.webhook_id(), a.webhook_id());
+        assert_ne!(id(&h), id(&a));
+    }
+
+    #[test]
+    fn ids_depend_on_the_key_and_the_source() {
+        let d = Delivery::Given("evt_1".into());
+        let other_key = IdKey::new(b"another".to_vec()).webhook_id("default", &d);
+        assert_ne!(id(&d), other_key, "not guessable without the key");
+        assert_ne!(
+            id(&d),
+            IdKey::new(KEY).webhook_id("stripe", &d),
+            "per source"
+        );
+        let guard = IdKey::new(KEY).replay_guard("github", &body_hash(b"{}"));
+        assert!(guard.starts_with("rp_") && guard.len() == 35);
+        assert!(
+            WebhookId::parse(&guard).is_err(),
+            "a guard is never a webhook id"
+        );
+        assert!(!format!("{:?}", IdKey::new(KEY)).contains("test-id-key"));
     }
 
     #[test]

@@ -14,7 +14,7 @@ pub mod record;
 pub mod rules;
 pub mod schemes;
 pub mod secret;
-pub mod signature;
+pub mod sources;
 pub mod starter;
 pub mod store;
 pub mod time;

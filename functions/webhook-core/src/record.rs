@@ -175,7 +175,8 @@ pub fn max_record_bytes(payload_bytes: usize, delivery_id_bytes: usize) -> usize
     // A UTF-8 character takes at most 4 bytes.
     let text = MAX_TEXT_CHARS * 4 + TRUNCATED.len();
     let name = MAX_NAME_CHARS * 4 + TRUNCATED.len();
-    let result = 2 * text + 256;
+    // kind and reference, a handler's output (512 characters), the counts and flags.
+    let result = 2 * text + 512 * 4 + 512;
     let error = text + 2 * name + (MAX_REASONS + 1) * text + 64;
     FIXED + payload_bytes + delivery_id_bytes + result + error
 }
@@ -204,6 +205,14 @@ pub fn check_fits(payload_bytes: usize, delivery_id_bytes: usize) -> Result<(), 
 pub struct Record {
     pub id: WebhookId,
     pub status: Status,
+    /// The source it came in through (`default` for records older than sources).
+    pub source: String,
+    /// The signature scheme of that source (`github` for records older than sources).
+    pub scheme: String,
+    /// SHA-256 of the body (hex); absent on records older than it.
+    pub body_hash: Option<String>,
+    /// The provider's event type, when the request named one.
+    pub event_type: Option<String>,
     /// Which processing attempt the record is on: 1, then one more per redrive. Every
     /// write of the processor and the reconciler is conditional on it.
     pub attempt: u32,

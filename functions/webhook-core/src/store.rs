@@ -45,6 +45,12 @@ mod attr {
     pub const ERROR_TYPE: &str = "errorType";
     pub const ERROR_STEP: &str = "errorStep";
     pub const ERROR_ATTEMPTS: &str = "errorAttempts";
+    pub const SOURCE: &str = "source";
+    pub const SCHEME: &str = "scheme";
+    pub const BODY_HASH: &str = "bodyHash";
+    pub const EVENT_TYPE: &str = "eventType";
+    /// Of a replay guard: the webhook its body belongs to.
+    pub const WEBHOOK_ID: &str = "webhookId";
 }
 
 /// A failed store operation.
@@ -120,6 +126,34 @@ pub struct NewWebhook {
     pub id: WebhookId,
     pub delivery_id: String,
     pub payload: String,
+    /// The source it came in through.
+    pub source: String,
+    /// The signature scheme of that source (which envelope its events have).
+    pub scheme: String,
+    /// The SHA-256 of the body (hex): a redelivery must carry the same body.
+    pub body_hash: String,
+    /// The provider's event type, when the request names one.
+    pub event_type: Option<String>,
+    /// For sources whose delivery ids are not signed: the key of this body's replay guard
+    /// (see [`crate::ids::IdKey::replay_guard`]).
+    pub replay_guard: Option<String>,
+}
+
+impl NewWebhook {
+    /// A webhook of the `default` source, no event type, no replay guard.
+    pub fn new(id: WebhookId, delivery_id: impl Into<String>, payload: impl Into<String>) -> Self {
+        let payload = payload.into();
+        NewWebhook {
+            id,
+            delivery_id: delivery_id.into(),
+            body_hash: crate::ids::body_hash(payload.as_bytes()),
+            payload,
+            source: webhook_contract::sources::DEFAULT.to_owned(),
+            scheme: "github".to_owned(),
+            event_type: None,
+            replay_guard: None,
+        }
+    }
 }
 
 /// The outcome of [`Store::insert`].
@@ -128,6 +162,12 @@ pub enum Inserted {
     Created(Record),
     /// The webhook was recorded before (a redelivery): its current record.
     Existing(Record),
+    /// This body was delivered before under another delivery id (a replay of a captured
+    /// request): nothing was written.
+    Replayed {
+        /// The delivery id it first came with.
+        delivery_id: String,
+    },
 }
 
 /// A step's progress, written by the processor.
@@ -394,8 +434,8 @@ impl Store {
         }
     }
 
-    /// Records a new webhook as RECEIVED on attempt 1, unless it was recorded before.
-    pub async fn insert(&self, new: NewWebhook, now: Instant) -> Result<Inserted, StoreError> {
+    /// The item of a new webhook: RECEIVED on attempt 1.
+    fn new_item(&self, new: &NewWebhook, now: Instant) -> Item {
         let empty_steps = steps::ALL
             .iter()
             .map(|st| ((*st).to_owned(), AttributeValue::M(HashMap::new())))
@@ -407,13 +447,29 @@ impl Store {
             (attr::ATTEMPT.to_owned(), n(1)),
             (attr::STEPS.to_owned(), AttributeValue::M(empty_steps)),
             (attr::RECEIVED_AT.to_owned(), s(now.rfc3339())),
-            (attr::DELIVERY_ID.to_owned(), s(new.delivery_id)),
-            (attr::PAYLOAD.to_owned(), s(new.payload)),
+            (attr::DELIVERY_ID.to_owned(), s(&new.delivery_id)),
+            (attr::PAYLOAD.to_owned(), s(&new.payload)),
+            (attr::SOURCE.to_owned(), s(&new.source)),
+            (attr::SCHEME.to_owned(), s(&new.scheme)),
+            (attr::BODY_HASH.to_owned(), s(&new.body_hash)),
             (attr::START_STATE.to_owned(), s("PENDING")),
             (table::ATTENTION.to_owned(), s(Attention::Open.key(&new.id))),
             (table::ATTENTION_SINCE.to_owned(), n(now.epoch_millis())),
         ]);
+        if let Some(t) = &new.event_type {
+            item.insert(attr::EVENT_TYPE.to_owned(), s(cap(t, MAX_TEXT_CHARS)));
+        }
         item.extend(self.expiry(now).map(|(k, v)| (k.to_owned(), v)));
+        item
+    }
+
+    /// Records a new webhook as RECEIVED on attempt 1, unless it was recorded before, or
+    /// (with a replay guard) its body was delivered before under another delivery id.
+    pub async fn insert(&self, new: NewWebhook, now: Instant) -> Result<Inserted, StoreError> {
+        let item = self.new_item(&new, now);
+        if let Some(guard) = &new.replay_guard {
+            return self.insert_guarded(&new, item, guard, now).await;
+        }
         let result = self
             .client
             .put_item()
@@ -430,18 +486,98 @@ impl Store {
                 if let Some(PutItemError::ConditionalCheckFailedException(existing)) =
                     err.as_service_error()
                 {
-                    return match existing.item() {
-                        Some(item) => Ok(Inserted::Existing(decode(item)?)),
-                        None => self
-                            .get(&new.id)
-                            .await?
-                            .map(Inserted::Existing)
-                            .ok_or(StoreError::NotFound(new.id)),
-                    };
+                    return self.existing(&new.id, existing.item()).await;
                 }
                 Err(StoreError::from_sdk("PutItem", err))
             }
         }
+    }
+
+    /// The record that was there, from the failed condition's item or read again.
+    async fn existing(&self, id: &WebhookId, item: Option<&Item>) -> Result<Inserted, StoreError> {
+        match item {
+            Some(item) => Ok(Inserted::Existing(decode(item)?)),
+            None => self
+                .get(id)
+                .await?
+                .map(Inserted::Existing)
+                .ok_or_else(|| StoreError::NotFound(id.clone())),
+        }
+    }
+
+    /// The record and its body's replay guard, in one transaction: the guard may exist only
+    /// for this very delivery id.
+    async fn insert_guarded(
+        &self,
+        new: &NewWebhook,
+        item: Item,
+        guard: &str,
+        now: Instant,
+    ) -> Result<Inserted, StoreError> {
+        use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+        use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+        let mut guard_item: Item = HashMap::from([
+            (table::PARTITION_KEY.to_owned(), s(guard)),
+            (attr::DELIVERY_ID.to_owned(), s(&new.delivery_id)),
+            (attr::WEBHOOK_ID.to_owned(), s(new.id.as_str())),
+        ]);
+        guard_item.extend(self.expiry(now).map(|(k, v)| (k.to_owned(), v)));
+        let put = |item: Item, condition: &str, values: Option<Item>| {
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression(condition)
+                .expression_attribute_names("#id", table::PARTITION_KEY)
+                .set_expression_attribute_values(values)
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
+                .build()
+                .map(|p| TransactWriteItem::builder().put(p).build())
+        };
+        let items = [
+            put(item.clone(), "attribute_not_exists(#id)", None),
+            put(
+                guard_item,
+                &format!("attribute_not_exists(#id) OR {} = :d", attr::DELIVERY_ID),
+                Some(HashMap::from([(":d".to_owned(), s(&new.delivery_id))])),
+            ),
+        ]
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| StoreError::Malformed {
+            id: new.id.to_string(),
+            reason: e.to_string(),
+        })?;
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        let err = match result {
+            Ok(_) => return Ok(Inserted::Created(decode(&item)?)),
+            Err(err) => err,
+        };
+        let Some(TransactWriteItemsError::TransactionCanceledException(cancel)) =
+            err.as_service_error()
+        else {
+            return Err(StoreError::from_sdk("TransactWriteItems", err));
+        };
+        let reasons = cancel.cancellation_reasons();
+        let failed =
+            |i: usize| reasons.get(i).and_then(|r| r.code()) == Some("ConditionalCheckFailed");
+        if failed(0) {
+            return self.existing(&new.id, reasons[0].item()).await;
+        }
+        if failed(1) {
+            let first = reasons[1]
+                .item()
+                .and_then(|i| string(i, attr::DELIVERY_ID))
+                .unwrap_or_default();
+            return Ok(Inserted::Replayed { delivery_id: first });
+        }
+        Err(StoreError::from_sdk("TransactWriteItems", err))
     }
 
     /// The record of `id`, read consistently.
@@ -700,7 +836,13 @@ impl Store {
             .send()
             .await
             .map_err(|e| StoreError::from_sdk("Scan", e))?;
-        let records = out.items().iter().map(decode).collect::<Result<_, _>>()?;
+        // Replay guards share the table; they are not webhooks.
+        let records = out
+            .items()
+            .iter()
+            .filter(|i| string(i, table::PARTITION_KEY).is_some_and(|id| id.starts_with("wh_")))
+            .map(decode)
+            .collect::<Result<_, _>>()?;
         let next = out.last_evaluated_key().filter(|k| !k.is_empty()).map(|k| {
             Cursor {
                 shard: 0,
@@ -898,6 +1040,11 @@ pub fn decode(item: &Item) -> Result<Record, StoreError> {
     };
     Ok(Record {
         status,
+        source: string(item, attr::SOURCE)
+            .unwrap_or_else(|| webhook_contract::sources::DEFAULT.to_owned()),
+        scheme: string(item, attr::SCHEME).unwrap_or_else(|| "github".to_owned()),
+        body_hash: string(item, attr::BODY_HASH),
+        event_type: string(item, attr::EVENT_TYPE),
         attempt: attempt_of(item),
         attention_since: number(item, table::ATTENTION_SINCE),
         current_step: string(item, attr::CURRENT_STEP),

@@ -30,7 +30,11 @@ fn raw_body(bytes: &[u8]) -> ApiGatewayProxyRequest {
     let mut req = fixture("post-webhook.json");
     req.body = Some(base64::engine::general_purpose::STANDARD.encode(bytes));
     req.is_base64_encoded = true;
-    set_header(&mut req, signature::HEADER, &signature::sign(SECRET, bytes));
+    set_header(
+        &mut req,
+        github::SIGNATURE,
+        &github::signature(SECRET, bytes),
+    );
     req
 }
 
@@ -51,8 +55,8 @@ fn bad(
 fn post_corpus() -> Vec<Bad> {
     let ok = r#"{"type":"order","orderId":"1"}"#;
     let sig =
-        |v: &'static str| move |r: &mut ApiGatewayProxyRequest| set_header(r, signature::HEADER, v);
-    let good_sig = signature::sign(SECRET, ok.as_bytes());
+        |v: &'static str| move |r: &mut ApiGatewayProxyRequest| set_header(r, github::SIGNATURE, v);
+    let good_sig = github::signature(SECRET, ok.as_bytes());
     let nested = format!("{}{}", "[".repeat(300), "]".repeat(300));
     let deep_object = format!("{{\"a\":{}1{}}}", "{\"b\":".repeat(200), "}".repeat(200));
     vec![
@@ -157,7 +161,7 @@ fn post_corpus() -> Vec<Bad> {
             "no signature",
             401,
             "missing X-Hub-Signature-256",
-            with(signed_body(ok), |r| remove_header(r, signature::HEADER)),
+            with(signed_body(ok), |r| remove_header(r, github::SIGNATURE)),
         ),
         bad(
             "empty signature",
@@ -171,7 +175,7 @@ fn post_corpus() -> Vec<Bad> {
             "malformed",
             with(signed_body(ok), |r| {
                 let v = good_sig.replace("sha256=", "sha1=");
-                set_header(r, signature::HEADER, &v)
+                set_header(r, github::SIGNATURE, &v)
             }),
         ),
         bad(
@@ -180,7 +184,7 @@ fn post_corpus() -> Vec<Bad> {
             "malformed",
             with(signed_body(ok), |r| {
                 let v = good_sig.trim_start_matches("sha256=").to_owned();
-                set_header(r, signature::HEADER, &v)
+                set_header(r, github::SIGNATURE, &v)
             }),
         ),
         bad(
@@ -189,7 +193,7 @@ fn post_corpus() -> Vec<Bad> {
             "malformed",
             with(signed_body(ok), |r| {
                 let v = good_sig[..good_sig.len() - 2].to_owned();
-                set_header(r, signature::HEADER, &v)
+                set_header(r, github::SIGNATURE, &v)
             }),
         ),
         bad(
@@ -206,8 +210,8 @@ fn post_corpus() -> Vec<Bad> {
             401,
             "does not match",
             with(signed_body(ok), |r| {
-                let v = signature::sign(SECRET, b"{}");
-                set_header(r, signature::HEADER, &v)
+                let v = github::signature(SECRET, b"{}");
+                set_header(r, github::SIGNATURE, &v)
             }),
         ),
         bad(
@@ -215,8 +219,8 @@ fn post_corpus() -> Vec<Bad> {
             401,
             "does not match",
             with(signed_body(ok), |r| {
-                let v = signature::sign(b"other", ok.as_bytes());
-                set_header(r, signature::HEADER, &v)
+                let v = github::signature(b"other", ok.as_bytes());
+                set_header(r, github::SIGNATURE, &v)
             }),
         ),
         bad(
@@ -255,9 +259,9 @@ fn post_corpus() -> Vec<Bad> {
             }),
         ),
         bad(
-            "form",
-            415,
-            "must be application/json",
+            "form without a payload field",
+            400,
+            "JSON in the `payload` field",
             with(signed_body(ok), |r| {
                 set_header(r, "content-type", "application/x-www-form-urlencoded")
             }),

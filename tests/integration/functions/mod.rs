@@ -11,4 +11,5 @@ pub use ::status::StatusApi;
 pub use aws_lambda_events::apigw::ApiGatewayProxyRequest;
 pub use serde_json::Value;
 pub use tests::functions::*;
-pub use webhook_core::{Store, WebhookId, signature};
+pub use webhook_core::schemes::github;
+pub use webhook_core::{Store, WebhookId};

@@ -21,18 +21,10 @@ use super::*;
 async fn recorded(store: &Store, payload: &str) -> WebhookId {
     static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let delivery = format!("proc-{}", N.fetch_add(1, Ordering::Relaxed));
-    let id = webhook_core::ids::Delivery::Header {
-        name: "x-webhook-id",
-        value: delivery.clone(),
-    }
-    .webhook_id();
+    let id = tests::local::typed_webhook_id(webhook_contract::sources::DEFAULT, &delivery);
     store
         .insert(
-            NewWebhook {
-                id: id.clone(),
-                delivery_id: delivery,
-                payload: payload.to_owned(),
-            },
+            NewWebhook::new(id.clone(), delivery, payload),
             Instant::now(),
         )
         .await

@@ -89,14 +89,29 @@ async fn a_redelivery_returns_the_same_id_and_starts_nothing() {
     assert_eq!(a["id"], b["id"]);
     assert_eq!(res.headers["x-webhook-duplicate"], "true");
     assert_eq!(r.starter.calls().len(), 1, "one execution only");
-    assert_eq!(items(&r.store).await, 1);
+    assert_eq!(records(&r.store).await, 1);
 
     // The same delivery id under another header is the same webhook too.
-    let mut other = post(r#"{"type":"user"}"#);
-    super::remove_header(&mut other, "x-github-delivery");
-    set_header(&mut other, "idempotency-key", "delivery-42");
-    let (_, c) = parts(&r.handle(other).await);
+    let under = |body: &str| {
+        let mut req = post(body);
+        super::remove_header(&mut req, "x-github-delivery");
+        set_header(&mut req, "idempotency-key", "delivery-42");
+        req
+    };
+    let (_, c) = parts(&r.handle(under(ORDER)).await);
     assert_eq!(c["id"], a["id"]);
+    // A delivery id names one body: another body under it is refused.
+    let (code, d) = parts(&r.handle(under(r#"{"type":"user"}"#)).await);
+    assert_eq!(code, 409, "{d}");
+    assert!(
+        d["message"]
+            .as_str()
+            .unwrap()
+            .contains("delivery-42 was received before with another body"),
+        "{d}"
+    );
+    assert_eq!(r.starter.calls().len(), 1);
+    assert_eq!(records(&r.store).await, 1);
 }
 
 #[tokio::test]
@@ -145,19 +160,19 @@ async fn a_failed_start_is_503_and_the_retry_starts_it_once() {
     // A third delivery finds it started: no further start.
     r.handle(post(ORDER)).await;
     assert_eq!(r.starter.calls().len(), 2);
-    assert_eq!(items(&r.store).await, 1);
+    assert_eq!(records(&r.store).await, 1);
 }
 
 #[tokio::test]
 async fn with_a_secret_an_unsigned_webhook_is_401_and_stores_nothing() {
     let r = receiver().await;
     let mut req = post(ORDER);
-    remove_header(&mut req, signature::HEADER);
+    remove_header(&mut req, github::SIGNATURE);
     let (code, json) = parts(&r.handle(req).await);
     assert_eq!(code, 401);
     assert_eq!(
         json["message"],
-        "missing X-Hub-Signature-256 header: sign the raw body with HMAC-SHA256 and send `sha256=<hex>`"
+        "missing X-Hub-Signature-256 header: send `sha256=<hex>`, the HMAC-SHA256 of the raw body with the source's secret"
     );
     assert_eq!(items(&r.store).await, 0);
     assert!(r.starter.calls().is_empty());
@@ -167,7 +182,7 @@ async fn with_a_secret_an_unsigned_webhook_is_401_and_stores_nothing() {
 async fn without_a_secret_signatures_are_not_required() {
     let r = receiver_with(SecretSource::Off).await;
     let mut req = post(ORDER);
-    remove_header(&mut req, signature::HEADER);
+    remove_header(&mut req, github::SIGNATURE);
     let (code, _) = parts(&r.handle(req).await);
     assert_eq!(code, 202);
 }

@@ -1,24 +1,19 @@
 //! `GET /webhooks/{id}`.
 
-use webhook_core::ids::Delivery;
 use webhook_core::store::NewWebhook;
 use webhook_core::time::Instant;
 
 use super::*;
 
 async fn record(store: &Store, delivery: &str) -> WebhookId {
-    let id = Delivery::Header {
-        name: "x-webhook-id",
-        value: delivery.to_owned(),
-    }
-    .webhook_id();
+    let id = tests::local::typed_webhook_id(webhook_contract::sources::DEFAULT, delivery);
     store
         .insert(
-            NewWebhook {
-                id: id.clone(),
-                delivery_id: delivery.to_owned(),
-                payload: format!(r#"{{"type":"user","d":"{delivery}"}}"#),
-            },
+            NewWebhook::new(
+                id.clone(),
+                delivery,
+                format!(r#"{{"type":"user","d":"{delivery}"}}"#),
+            ),
             Instant::now(),
         )
         .await

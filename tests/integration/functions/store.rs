@@ -12,11 +12,7 @@ use webhook_core::{StoreError, WebhookId};
 use super::*;
 
 fn new(id: &WebhookId, payload: &str) -> NewWebhook {
-    NewWebhook {
-        id: id.clone(),
-        delivery_id: "d".to_owned(),
-        payload: payload.to_owned(),
-    }
+    NewWebhook::new(id.clone(), "d", payload)
 }
 
 fn id(n: u8) -> WebhookId {
@@ -68,6 +64,34 @@ async fn insert_is_idempotent() {
     assert_eq!(existing.payload, r#"{"a":1}"#, "the first delivery is kept");
     assert_eq!(existing.received_at, "2027-01-15T08:00:00.000Z");
     assert_eq!(items(&store).await, 1);
+}
+
+#[tokio::test]
+async fn a_guarded_body_is_one_delivery_only() {
+    let store = fresh_store().await;
+    let guarded = |w: &WebhookId, delivery: &str| NewWebhook {
+        replay_guard: Some("rp_body-1".to_owned()),
+        ..NewWebhook::new(w.clone(), delivery, r#"{"a":1}"#)
+    };
+    let first = store.insert(guarded(&id(1), "d-1"), at(0)).await.unwrap();
+    assert!(matches!(first, Inserted::Created(_)), "{first:?}");
+    // The same delivery again: the record that is there.
+    let again = store.insert(guarded(&id(1), "d-1"), at(1)).await.unwrap();
+    assert!(matches!(again, Inserted::Existing(_)), "{again:?}");
+    // The same body under a new delivery id (a new webhook id): refused, nothing written.
+    let replay = store.insert(guarded(&id(2), "d-2"), at(2)).await.unwrap();
+    let Inserted::Replayed { delivery_id } = replay else {
+        panic!("a replay was stored: {replay:?}")
+    };
+    assert_eq!(delivery_id, "d-1");
+    assert!(store.get(&id(2)).await.unwrap().is_none());
+    assert_eq!(records(&store).await, 1);
+    assert_eq!(items(&store).await, 2, "the record and its guard");
+    assert_eq!(
+        store.scan(10, None).await.unwrap().0.len(),
+        1,
+        "scans skip guards"
+    );
 }
 
 #[tokio::test]
@@ -186,11 +210,7 @@ async fn the_largest_record_still_takes_its_failure() {
         "{}",
         payload.len()
     );
-    let big = NewWebhook {
-        id: w.clone(),
-        delivery_id: "d".repeat(200),
-        payload,
-    };
+    let big = NewWebhook::new(w.clone(), "d".repeat(200), payload);
     store.insert(big, at(0)).await.unwrap();
     let long = "ü".repeat(10_000);
     let failure = Failure::new(&long, &long)

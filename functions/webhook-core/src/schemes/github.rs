@@ -4,13 +4,21 @@
 use super::{Keys, Refusal, Request, Verified, any_matches, hmac};
 use hmac::Mac;
 
-pub const SIGNATURE: &str = "x-hub-signature-256";
-pub const DELIVERY: &str = "x-github-delivery";
-pub const EVENT: &str = "x-github-event";
+pub const SIGNATURE: &str = "X-Hub-Signature-256";
+pub const DELIVERY: &str = "X-GitHub-Delivery";
+pub const EVENT: &str = "X-GitHub-Event";
 
-const EXPECTED: &str = "`sha256=` and 64 hex digits";
+const EXPECTED: &str = "`sha256=<hex>`, the HMAC-SHA256 of the raw body with the source's secret";
 
-pub(super) fn verify(keys: &Keys, req: &Request<'_>) -> Result<Verified, Refusal> {
+/// The `X-Hub-Signature-256` value of `body` signed with `secret`.
+pub fn signature(secret: &[u8], body: &[u8]) -> String {
+    format!(
+        "sha256={}",
+        hex::encode(hmac(secret, &[body]).finalize().into_bytes())
+    )
+}
+
+pub(crate) fn verify(keys: &Keys, req: &Request<'_>) -> Result<Verified, Refusal> {
     let value = req.text(SIGNATURE, EXPECTED)?;
     let malformed = || Refusal::Malformed {
         header: SIGNATURE,
@@ -24,20 +32,18 @@ pub(super) fn verify(keys: &Keys, req: &Request<'_>) -> Result<Verified, Refusal
     if !any_matches(keys, &[req.body], &[signature]) {
         return Err(Refusal::Mismatch(SIGNATURE));
     }
+    // The delivery id is read with the other delivery headers (`ids::Delivery::of`):
+    // `X-GitHub-Delivery`, or `X-Webhook-Id`/`Idempotency-Key` for the default source.
     Ok(Verified {
-        delivery_id: (req.header)(DELIVERY)
-            .and_then(|d| std::str::from_utf8(d).ok())
-            .map(|d| d.trim().to_owned())
-            .filter(|d| !d.is_empty()),
+        delivery_id: None,
         signed_at: None,
         challenge: None,
     })
 }
 
-pub(super) fn sign(secret: &[u8], delivery: &str, body: &[u8]) -> Vec<(&'static str, String)> {
-    let digest = hex::encode(hmac(secret, &[body]).finalize().into_bytes());
+pub(crate) fn sign(secret: &[u8], delivery: &str, body: &[u8]) -> Vec<(&'static str, String)> {
     vec![
-        (SIGNATURE, format!("sha256={digest}")),
+        (SIGNATURE, signature(secret, body)),
         (DELIVERY, delivery.to_owned()),
         (EVENT, "ping".to_owned()),
     ]

@@ -4,11 +4,11 @@
 //! signature the request carries, in constant time, and refuses a timestamp outside its
 //! tolerance. A refusal says which header is wrong and how (401).
 
-mod github;
-mod shopify;
-mod slack;
-mod standard;
-mod stripe;
+pub mod github;
+pub mod shopify;
+pub mod slack;
+pub mod standard;
+pub mod stripe;
 
 use std::fmt;
 use std::str::FromStr;
@@ -133,8 +133,11 @@ pub struct Verified {
 /// Why a request's signature was refused: every variant is a 401 and names the header.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
-    #[error("missing {0} header")]
-    Missing(&'static str),
+    #[error("missing {header} header: send {expected}")]
+    Missing {
+        header: &'static str,
+        expected: &'static str,
+    },
     #[error("malformed {header} header: expected {expected}")]
     Malformed {
         header: &'static str,
@@ -173,7 +176,13 @@ impl fmt::Debug for Request<'_> {
 impl Request<'_> {
     /// The header's value as text, or `Missing`/`Malformed`.
     fn text(&self, name: &'static str, expected: &'static str) -> Result<&str, Refusal> {
-        let raw = (self.header)(name).ok_or(Refusal::Missing(name))?;
+        let missing = Refusal::Missing {
+            header: name,
+            expected,
+        };
+        let Some(raw) = (self.header)(name) else {
+            return Err(missing);
+        };
         let text = std::str::from_utf8(raw)
             .map(str::trim)
             .map_err(|_| Refusal::Malformed {
@@ -181,7 +190,7 @@ impl Request<'_> {
                 expected,
             })?;
         if text.is_empty() {
-            return Err(Refusal::Missing(name));
+            return Err(missing);
         }
         Ok(text)
     }
@@ -227,6 +236,31 @@ pub fn verify(scheme: Scheme, keys: &Keys, req: &Request<'_>) -> Result<Verified
         Scheme::Slack => slack::verify(keys, req),
         Scheme::Shopify => shopify::verify(keys, req),
     }
+}
+
+/// The provider's event type of a request, when it names one: GitHub's `X-GitHub-Event`,
+/// Shopify's `X-Shopify-Topic`, the event's `type` for Stripe and Standard Webhooks, Slack's
+/// inner `event.type` (or its outer `type`, or a slash command's `command`).
+pub fn event_type<'a>(
+    scheme: Scheme,
+    header: &dyn Fn(&str) -> Option<&'a [u8]>,
+    event: &serde_json::Value,
+) -> Option<String> {
+    let from_header = |name: &str| {
+        header(name)
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .map(|v| v.trim().to_owned())
+    };
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
+    let found = match scheme {
+        Scheme::Github => from_header(github::EVENT),
+        Scheme::Shopify => from_header(shopify::TOPIC),
+        Scheme::Stripe | Scheme::Standard => text(&event["type"]),
+        Scheme::Slack => text(&event["event"]["type"])
+            .or_else(|| text(&event["type"]))
+            .or_else(|| text(&event["command"])),
+    };
+    found.filter(|t| !t.is_empty())
 }
 
 /// The headers a provider would send for `body` under `scheme` with `secret`, delivery id

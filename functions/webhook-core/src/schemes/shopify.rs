@@ -6,13 +6,13 @@ use hmac::Mac;
 
 use super::{Keys, Refusal, Request, Verified, any_matches, hmac};
 
-pub const SIGNATURE: &str = "x-shopify-hmac-sha256";
-pub const DELIVERY: &str = "x-shopify-webhook-id";
-pub const TOPIC: &str = "x-shopify-topic";
+pub const SIGNATURE: &str = "X-Shopify-Hmac-Sha256";
+pub const DELIVERY: &str = "X-Shopify-Webhook-Id";
+pub const TOPIC: &str = "X-Shopify-Topic";
 
 const EXPECTED: &str = "the base64 of a 32-byte HMAC-SHA256";
 
-pub(super) fn verify(keys: &Keys, req: &Request<'_>) -> Result<Verified, Refusal> {
+pub(crate) fn verify(keys: &Keys, req: &Request<'_>) -> Result<Verified, Refusal> {
     let value = req.text(SIGNATURE, EXPECTED)?;
     let signature = base64::engine::general_purpose::STANDARD
         .decode(value)
@@ -35,7 +35,7 @@ pub(super) fn verify(keys: &Keys, req: &Request<'_>) -> Result<Verified, Refusal
     })
 }
 
-pub(super) fn sign(secret: &[u8], delivery: &str, body: &[u8]) -> Vec<(&'static str, String)> {
+pub(crate) fn sign(secret: &[u8], delivery: &str, body: &[u8]) -> Vec<(&'static str, String)> {
     let digest = hmac(secret, &[body]).finalize().into_bytes();
     vec![
         (

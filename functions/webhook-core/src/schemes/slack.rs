@@ -7,13 +7,13 @@ use hmac::Mac;
 
 use super::{Keys, Refusal, Request, Verified, any_matches, hmac};
 
-pub const SIGNATURE: &str = "x-slack-signature";
-pub const TIMESTAMP: &str = "x-slack-request-timestamp";
+pub const SIGNATURE: &str = "X-Slack-Signature";
+pub const TIMESTAMP: &str = "X-Slack-Request-Timestamp";
 
 const EXPECTED_SIGNATURE: &str = "`v0=` and 64 hex digits";
 const EXPECTED_TIMESTAMP: &str = "a unix time in seconds";
 
-pub(super) fn verify(keys: &Keys, req: &Request<'_>) -> Result<Verified, Refusal> {
+pub(crate) fn verify(keys: &Keys, req: &Request<'_>) -> Result<Verified, Refusal> {
     let ts_text = req.text(TIMESTAMP, EXPECTED_TIMESTAMP)?;
     let ts: i64 = ts_text.parse().map_err(|_| Refusal::Malformed {
         header: TIMESTAMP,
@@ -53,7 +53,7 @@ pub(super) fn verify(keys: &Keys, req: &Request<'_>) -> Result<Verified, Refusal
     })
 }
 
-pub(super) fn sign(secret: &[u8], now_s: i64, body: &[u8]) -> Vec<(&'static str, String)> {
+pub(crate) fn sign(secret: &[u8], now_s: i64, body: &[u8]) -> Vec<(&'static str, String)> {
     let ts = now_s.to_string();
     let digest = hex::encode(
         hmac(secret, &[b"v0:", ts.as_bytes(), b":", body])

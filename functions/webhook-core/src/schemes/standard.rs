@@ -29,7 +29,7 @@ fn header_map(id: &str, ts: &str, sig: &str) -> Result<HeaderMap, Refusal> {
     Ok(map)
 }
 
-pub(super) fn verify(keys: &Keys, req: &Request<'_>) -> Result<Verified, Refusal> {
+pub(crate) fn verify(keys: &Keys, req: &Request<'_>) -> Result<Verified, Refusal> {
     let id = req.text(HEADER_WEBHOOK_ID, "an id")?;
     let ts_text = req.text(HEADER_WEBHOOK_TIMESTAMP, EXPECTED_TIMESTAMP)?;
     let ts: i64 = ts_text.parse().map_err(|_| Refusal::Malformed {
@@ -77,7 +77,7 @@ pub(super) fn verify(keys: &Keys, req: &Request<'_>) -> Result<Verified, Refusal
     })
 }
 
-pub(super) fn sign(
+pub(crate) fn sign(
     secret: &[u8],
     delivery: &str,
     now_s: i64,

@@ -6,11 +6,11 @@ use hmac::Mac;
 
 use super::{Keys, Refusal, Request, Verified, any_matches, hmac};
 
-pub const SIGNATURE: &str = "stripe-signature";
+pub const SIGNATURE: &str = "Stripe-Signature";
 
 const EXPECTED: &str = "`t=<unix time>,v1=<64 hex digits>` (more `v1=` allowed)";
 
-pub(super) fn verify(keys: &Keys, req: &Request<'_>) -> Result<Verified, Refusal> {
+pub(crate) fn verify(keys: &Keys, req: &Request<'_>) -> Result<Verified, Refusal> {
     let value = req.text(SIGNATURE, EXPECTED)?;
     let malformed = || Refusal::Malformed {
         header: SIGNATURE,
@@ -51,7 +51,7 @@ pub(super) fn verify(keys: &Keys, req: &Request<'_>) -> Result<Verified, Refusal
     })
 }
 
-pub(super) fn sign(secret: &[u8], now_s: i64, body: &[u8]) -> Vec<(&'static str, String)> {
+pub(crate) fn sign(secret: &[u8], now_s: i64, body: &[u8]) -> Vec<(&'static str, String)> {
     let t = now_s.to_string();
     let digest = hex::encode(
         hmac(secret, &[t.as_bytes(), b".", body])
