@@ -10,6 +10,7 @@ mod conformance;
 mod deploy;
 mod functions;
 mod local;
+mod providers;
 mod reliability;
 mod snapshots;
 mod template;

@@ -200,6 +200,7 @@ pub async fn receiver_with(secret: SecretSource) -> Receiver<FakeStarter> {
         )]),
         id_key: webhook_core::ids::IdKey::new(crate::ID_KEY),
         stage: "test".to_owned(),
+        clock: webhook_core::time::Clock::System,
     }
 }
 

@@ -11,6 +11,7 @@ pub mod functions;
 pub mod local;
 pub mod ministack;
 pub mod peer;
+pub mod providers;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -31,6 +31,15 @@ impl LocalCloud {
     /// Like [`LocalCloud::start`], run by `wrapper` (a program and its arguments, such as
     /// `strace -f -o FILE --`).
     pub fn start_under(wrapper: &[&str], args: &[&str], secret: Option<&str>) -> Self {
+        LocalCloud::spawn(wrapper, args, secret, &[])
+    }
+
+    /// Like [`LocalCloud::start`], with more environment (other sources' secrets, say).
+    pub fn start_env(args: &[&str], secret: Option<&str>, env: &[(&str, &str)]) -> Self {
+        LocalCloud::spawn(&[], args, secret, env)
+    }
+
+    fn spawn(wrapper: &[&str], args: &[&str], secret: Option<&str>, env: &[(&str, &str)]) -> Self {
         for f in ["receiver", "processor", "status", "reconciler"] {
             let bin = deployer_bin().with_file_name(f);
             let own = format!("functions/{f}");
@@ -60,6 +69,7 @@ impl LocalCloud {
         if let Some(s) = secret {
             cmd.env("WEBHOOK_SECRET", s);
         }
+        cmd.envs(env.iter().copied());
         let mut child = cmd.spawn().expect("deployer local starts");
         let stderr = Arc::new(Mutex::new(String::new()));
         let err_pipe = child.stderr.take().expect("piped stderr");

@@ -26,7 +26,7 @@ use webhook_core::secret::SecretSource;
 use webhook_core::sources::{Sources, secret_env};
 use webhook_core::starter::{LambdaStarter, Starter};
 use webhook_core::store::{Inserted, NewWebhook};
-use webhook_core::time::Instant;
+use webhook_core::time::{Clock, Instant};
 use webhook_core::{Record, Status, Store, WebhookId, config};
 
 /// Largest body accepted, in bytes (256 KiB).
@@ -50,6 +50,8 @@ pub struct Receiver<S> {
     pub id_key: IdKey,
     /// The stage's name, for the redrive hint of a failed webhook.
     pub stage: String,
+    /// What signed timestamps are held against.
+    pub clock: Clock,
 }
 
 /// The 202 body.
@@ -168,9 +170,6 @@ fn status_url(req: &ApiGatewayProxyRequest, id: &WebhookId) -> String {
 
 /// The body parsed: a JSON object, or a form's fields (GitHub's form option: its `payload`).
 fn parse(scheme: Scheme, content: Content, raw: &[u8]) -> Result<(String, Value), Refused> {
-    if raw.is_empty() {
-        return Err(refuse(400, "the body is empty; send a JSON object"));
-    }
     let text = std::str::from_utf8(raw)
         .map_err(|e| refuse(400, &format!("the body is not valid UTF-8: {e}")))?;
     let value = match content {
@@ -197,10 +196,6 @@ fn parse(scheme: Scheme, content: Content, raw: &[u8]) -> Result<(String, Value)
         ));
     }
     Ok((text.to_owned(), value))
-}
-
-fn now_s() -> i64 {
-    i64::try_from(Instant::now().epoch_millis() / 1000).unwrap_or(i64::MAX)
 }
 
 impl<S: Starter> Receiver<S> {
@@ -242,29 +237,30 @@ impl<S: Starter> Receiver<S> {
         req: &ApiGatewayProxyRequest,
         raw: &[u8],
     ) -> Result<Option<Verified>, Refused> {
-        let keys = match source.secret.keys().await {
-            Ok(Some(keys)) => keys,
-            Ok(None) => return Ok(None),
-            Err(e) => {
-                tracing::error!(error = %e, "cannot read the webhook secret");
-                return Err(refuse(
-                    503,
-                    "cannot verify signatures right now; retry later",
-                ));
-            }
+        let unreadable = |e: webhook_core::secret::SecretError| {
+            tracing::error!(error = %e, "cannot read the webhook secret");
+            refuse(503, "cannot verify signatures right now; retry later")
+        };
+        let Some(keys) = source.secret.keys().await.map_err(unreadable)? else {
+            return Ok(None);
         };
         let headers = |name: &str| header(req, name);
         let request = schemes::Request {
             header: &headers,
             body: raw,
-            now_s: now_s(),
+            now_s: self.clock.now_s(),
         };
-        schemes::verify(source.scheme, &keys, &request)
-            .map(Some)
-            .map_err(|refusal| match refusal {
-                Refusal::Body(reason) => refuse(400, &reason),
-                other => refuse(401, &other.to_string()),
-            })
+        let mut verified = schemes::verify(source.scheme, &keys, &request);
+        if matches!(verified, Err(Refusal::Mismatch(_)))
+            && let Some(fresh) = source.secret.reread().await.map_err(unreadable)?
+        {
+            // The secret was rotated since the keys were cached.
+            verified = schemes::verify(source.scheme, &fresh, &request);
+        }
+        verified.map(Some).map_err(|refusal| match refusal {
+            Refusal::Body(reason) => refuse(400, &reason),
+            other => refuse(401, &other.to_string()),
+        })
     }
 
     async fn receive(&self, req: &ApiGatewayProxyRequest) -> Answer {
@@ -283,6 +279,9 @@ impl<S: Starter> Receiver<S> {
             ));
         }
         check_fits(raw.len(), MAX_DELIVERY_ID_LEN).map_err(|e| refuse(413, &e.to_string()))?;
+        if raw.is_empty() {
+            return Err(refuse(400, "the body is empty; send a JSON object"));
+        }
         let content = content(req, source.scheme)?;
         let verified = self.verify(source, req, &raw).await?;
         if let Some(challenge) = verified.as_ref().and_then(|v| v.challenge.clone()) {
@@ -544,6 +543,7 @@ pub async fn from_env() -> Result<Receiver<LambdaStarter>, config::ConfigError> 
         sources: sources_from_env(&sdk)?,
         id_key: id_key_from_env(&sdk).await?,
         stage: config::optional(env::STAGE).unwrap_or_else(|| "<stage>".to_owned()),
+        clock: Clock::System,
     })
 }
 

@@ -34,6 +34,10 @@ impl Serialize for Steps<'_> {
 #[serde(rename_all = "camelCase")]
 struct View<'a> {
     id: &'a str,
+    /// The source it came in through, and the provider's event type when it named one.
+    source: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event_type: Option<&'a str>,
     status: Status,
     attempt: u32,
     current_step: Option<&'a str>,
@@ -61,6 +65,8 @@ fn view(record: &Record) -> View<'_> {
         .map(|(k, v)| (k.as_str(), v));
     View {
         id: record.id.as_str(),
+        source: &record.source,
+        event_type: record.event_type.as_deref(),
         status: record.status,
         attempt: record.attempt,
         current_step: record.current_step.as_deref(),

@@ -18,6 +18,11 @@ pub const DEFAULT_GRACE: Duration = Duration::from_secs(86_400);
 /// How long keys read from Secrets Manager are used before they are read again.
 pub const REFRESH: Duration = Duration::from_secs(300);
 
+/// A signature that matches no cached key makes the keys be read again, at most this often:
+/// a rotation is then seen at once, not [`REFRESH`] later, and forged requests cannot make
+/// every request read Secrets Manager.
+pub const REREAD_AFTER: Duration = Duration::from_secs(30);
+
 fn now_s() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -103,6 +108,34 @@ impl SecretSource {
 
     pub fn is_off(&self) -> bool {
         matches!(self, SecretSource::Off)
+    }
+
+    /// Keys read again because a signature matched none of the cached ones (a rotation the
+    /// cache has not seen yet): `Some` only when they were read again and differ.
+    pub async fn reread(&self) -> Result<Option<Keys>, SecretError> {
+        let SecretSource::SecretsManager {
+            client,
+            arn,
+            grace,
+            cached,
+        } = self
+        else {
+            return Ok(None);
+        };
+        let mut cached = cached.lock().await;
+        if cached
+            .as_ref()
+            .is_some_and(|c| c.read_at.elapsed() < REREAD_AFTER)
+        {
+            return Ok(None);
+        }
+        let keys = read(client, arn, *grace).await?;
+        let changed = cached.as_ref().is_none_or(|c| c.keys != keys);
+        *cached = Some(Cached {
+            read_at: std::time::Instant::now(),
+            keys: keys.clone(),
+        });
+        Ok(changed.then_some(keys))
     }
 
     /// The keys to verify with now, or `None` when signatures are off.

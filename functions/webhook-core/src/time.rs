@@ -43,6 +43,28 @@ impl Instant {
     }
 }
 
+/// Where "now" comes from: the system clock, or a fixed time (tests: a signed timestamp at
+/// exactly the tolerance must not depend on how fast the test runs).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Clock {
+    #[default]
+    System,
+    /// Always this many seconds since the epoch.
+    Fixed(i64),
+}
+
+impl Clock {
+    /// Now, in seconds since the epoch.
+    pub fn now_s(self) -> i64 {
+        match self {
+            Clock::System => {
+                i64::try_from(Instant::now().epoch_millis() / 1000).unwrap_or(i64::MAX)
+            }
+            Clock::Fixed(s) => s,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@
 mod corpus;
 mod processor;
 mod receiver;
+mod schemes;
 mod status;
 mod store;
 

@@ -158,7 +158,7 @@ pub enum Refusal {
 /// What a scheme reads of a request.
 pub struct Request<'a> {
     /// A header's raw value by its lowercase name.
-    pub header: &'a dyn Fn(&str) -> Option<&'a [u8]>,
+    pub header: &'a (dyn Fn(&str) -> Option<&'a [u8]> + Sync),
     pub body: &'a [u8],
     /// Now, in epoch seconds (the tolerance is measured against it).
     pub now_s: i64,
@@ -301,7 +301,7 @@ pub(crate) mod tests {
         let header = |name: &str| {
             owned
                 .iter()
-                .find(|(k, _)| k == name)
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
                 .map(|(_, v)| v.as_slice())
         };
         verify(

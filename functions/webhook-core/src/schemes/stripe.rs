@@ -38,8 +38,16 @@ pub(crate) fn verify(keys: &Keys, req: &Request<'_>) -> Result<Verified, Refusal
     if !any_matches(keys, &[t_text.as_bytes(), b".", req.body], &signatures) {
         return Err(Refusal::Mismatch(SIGNATURE));
     }
-    let event: serde_json::Value = serde_json::from_slice(req.body)
-        .map_err(|e| Refusal::Body(format!("a Stripe event is a JSON object: {e}")))?;
+    let event: serde_json::Value = serde_json::from_slice(req.body).map_err(|e| {
+        Refusal::Body(format!(
+            "a Stripe event is a JSON object; the body is not valid JSON: {e}"
+        ))
+    })?;
+    if !event.is_object() {
+        return Err(Refusal::Body(
+            "a Stripe event is a JSON object, not another JSON value".to_owned(),
+        ));
+    }
     let id = event["id"]
         .as_str()
         .filter(|id| !id.is_empty())
