@@ -510,6 +510,11 @@ fn failures_recreate_promotion_and_destroy() {
             .contains("retained\tWebhookSecret\tAWS::SecretsManager::Secret"),
         "{run}"
     );
+    // The key the retained data is encrypted with stays too.
+    assert!(
+        run.stdout.contains("retained\tStageKey\tAWS::KMS::Key\t"),
+        "{run}"
+    );
     assert!(
         has_line(&run.stderr, &["WebhookTable", "DELETE_SKIPPED"]),
         "{run}"
@@ -549,25 +554,52 @@ fn without_credentials_or_region_it_points_to_make_local() {
     assert!(run.stderr.contains("make local"), "{run}");
 }
 
-#[test]
-fn a_binary_that_needs_a_newer_glibc_than_lambda_is_refused() {
+const FUNCTIONS: [&str; 4] = ["receiver", "processor", "status", "reconciler"];
+
+/// A target directory of its own (no package cache) holding the real dev binaries, each
+/// passed through `edit`.
+fn fake_target(edit: impl Fn(Vec<u8>) -> Vec<u8>) -> tempfile::TempDir {
     let fake = tempfile::tempdir().unwrap();
     let debug = fake.path().join("debug");
     std::fs::create_dir_all(&debug).unwrap();
-    for f in ["receiver", "processor", "status", "reconciler"] {
-        std::fs::write(
-            debug.join(f),
-            b"\x7fELF\0libc.so.6\0GLIBC_2.17\0GLIBC_2.38\0",
-        )
-        .unwrap();
+    for f in FUNCTIONS {
+        let real = tests::deployer_bin().with_file_name(f);
+        std::fs::write(debug.join(f), edit(std::fs::read(&real).unwrap())).unwrap();
     }
+    fake
+}
+
+/// `deployer build --profile dev --no-build` over target directory `dir`.
+fn package(dir: &std::path::Path) -> Run {
     let out = std::process::Command::new(tests::deployer_bin())
         .args(["build", "--profile", "dev", "--no-build"])
         .current_dir(tests::workspace_root())
-        .env("CARGO_TARGET_DIR", fake.path())
+        .env("CARGO_TARGET_DIR", dir)
         .output()
         .unwrap();
-    let run = Run::from_output(out);
+    Run::from_output(out)
+}
+
+/// `bytes` with every `from` replaced by `to` (of the same length).
+fn patched(mut bytes: Vec<u8>, from: &[u8], to: &[u8]) -> Vec<u8> {
+    assert_eq!(from.len(), to.len());
+    let mut found = false;
+    for i in 0..bytes.len().saturating_sub(from.len()) {
+        if &bytes[i..i + from.len()] == from {
+            bytes[i..i + from.len()].copy_from_slice(to);
+            found = true;
+        }
+    }
+    assert!(found, "{} not found", String::from_utf8_lossy(from));
+    bytes
+}
+
+#[test]
+fn a_binary_that_needs_a_newer_glibc_than_lambda_is_refused() {
+    // The real binaries, their glibc 2.34 requirement rewritten to 2.38 in the dynamic
+    // string table that the ELF version requirements name.
+    let fake = fake_target(|b| patched(b, b"GLIBC_2.34\0", b"GLIBC_2.38\0"));
+    let run = package(fake.path());
     assert_eq!(run.code, Some(1), "{run}");
     assert!(
         run.stderr
@@ -583,20 +615,50 @@ fn a_binary_that_needs_a_newer_glibc_than_lambda_is_refused() {
                 .next()
                 .is_none()
     );
+    // Text that only mentions a newer glibc is no requirement (the check reads the ELF's
+    // version requirements, not strings).
+    let mentions = fake_target(|mut b| {
+        b.extend_from_slice(b"\0GLIBC_2.99\0");
+        b
+    });
+    let run = package(mentions.path());
+    assert_eq!(run.code, Some(0), "{run}");
+    // Not an ELF at all: refused with what it is.
+    let script = fake_target(|_| b"#!/bin/sh\necho GLIBC_2.17\n".to_vec());
+    let run = package(script.path());
+    assert_eq!(run.code, Some(1), "{run}");
+    assert!(run.stderr.contains("not a 64-bit ELF executable"), "{run}");
+}
 
-    // The real dev binaries package, twice to the same bytes.
-    let first = tests::deployer(
-        &tests::workspace_root(),
-        &["build", "--profile", "dev", "--no-build"],
-    )
-    .success();
-    let second = tests::deployer(
-        &tests::workspace_root(),
-        &["build", "--profile", "dev", "--no-build"],
-    )
-    .success();
-    assert_eq!(first.stdout, second.stdout);
-    assert_eq!(first.stdout.lines().count(), 4, "{first}");
+#[test]
+fn the_same_binaries_package_to_the_same_bytes_without_any_cache() {
+    // Two target directories, nothing shared: each zips the binaries from scratch.
+    let (a, b) = (fake_target(|b| b), fake_target(|b| b));
+    let (first, second) = (package(a.path()), package(b.path()));
+    assert_eq!(first.code, Some(0), "{first}");
+    // crate, architecture, key (the zip's SHA-256); the last column is the local path.
+    let keys = |run: &Run| -> Vec<String> {
+        run.stdout
+            .lines()
+            .map(|l| l.rsplit_once('\t').unwrap().0.to_owned())
+            .collect()
+    };
+    assert_eq!(keys(&first), keys(&second), "the package hashes differ");
+    assert_eq!(first.stdout.lines().count(), FUNCTIONS.len(), "{first}");
+    let zips = |dir: &std::path::Path| -> std::collections::BTreeMap<String, Vec<u8>> {
+        std::fs::read_dir(dir.join("lambda"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "zip"))
+            .map(|p| {
+                let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                (name, std::fs::read(&p).unwrap())
+            })
+            .collect()
+    };
+    let (za, zb) = (zips(a.path()), zips(b.path()));
+    assert_eq!(za.len(), FUNCTIONS.len(), "{za:?}", za = za.keys());
+    assert!(za == zb, "the zips differ byte for byte");
 }
 
 #[test]
@@ -702,5 +764,245 @@ fn the_webhooks_verbs_read_a_deployed_stage() {
     assert!(
         run.stderr.contains("stack webhooks-prod does not exist"),
         "{run}"
+    );
+}
+
+/// One request to ministack as `account` (ministack reads the account from the credential
+/// scope and checks no signature): the status and the body.
+fn aws_call(
+    ms: &Ministack,
+    account: &str,
+    service: &str,
+    (method, path): (&str, &str),
+    content_type: &str,
+    body: &str,
+) -> (u16, String) {
+    let auth = format!(
+        "AWS4-HMAC-SHA256 Credential={account}/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0"
+    );
+    http(
+        method,
+        &format!("{}{path}", ms.endpoint),
+        &[("Authorization", &auth), ("Content-Type", content_type)],
+        body,
+    )
+}
+
+/// API Gateway's account settings (GetAccount), the part read here.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ApiGatewayAccount {
+    cloudwatch_role_arn: Option<String>,
+}
+
+fn api_gateway_account(ms: &Ministack, account: &str) -> ApiGatewayAccount {
+    let (code, body) = aws_call(
+        ms,
+        account,
+        "apigateway",
+        ("GET", "/account"),
+        "application/json",
+        "",
+    );
+    assert_eq!(code, 200, "{body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+/// IAM's answer to `action` on role `name` (XML).
+fn iam_role_call(ms: &Ministack, account: &str, action: &str, name: &str) -> String {
+    let form = format!("Action={action}&Version=2010-05-08&RoleName={name}");
+    let (code, body) = aws_call(
+        ms,
+        account,
+        "iam",
+        ("POST", "/"),
+        "application/x-www-form-urlencoded",
+        &form,
+    );
+    assert_eq!(code, 200, "{action} {name}: {body}");
+    body
+}
+
+#[test]
+fn bootstrap_sets_api_gateways_cloudwatch_role_when_none_is_set_and_keeps_one_that_is() {
+    let ms = ministack();
+    // A fresh account has no role: bootstrap sets its stack's and says so.
+    let account = "000000000061";
+    assert_eq!(api_gateway_account(ms, account).cloudwatch_role_arn, None);
+    let run = ms
+        .deployer(
+            account,
+            &["bootstrap", "--yes", "--progress", "events"],
+            &[],
+        )
+        .success();
+    let role = outputs(&run)["ApiGatewayCloudWatchRoleArn"].clone();
+    assert!(
+        role.starts_with(&format!("arn:aws:iam::{account}:role/")),
+        "{run}"
+    );
+    assert!(
+        run.stderr.contains(&format!(
+            "API Gateway in us-east-1: no CloudWatch Logs role was set; set to {role}"
+        )),
+        "{run}"
+    );
+    assert_eq!(
+        api_gateway_account(ms, account)
+            .cloudwatch_role_arn
+            .as_deref(),
+        Some(role.as_str())
+    );
+    // The role: API Gateway may assume it, with AWS's managed policy for pushing logs.
+    let name = role.rsplit('/').next().unwrap();
+    let attached = iam_role_call(ms, account, "ListAttachedRolePolicies", name);
+    assert!(
+        attached.contains(
+            "<PolicyArn>arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs</PolicyArn>"
+        ),
+        "{attached}"
+    );
+    let got = iam_role_call(ms, account, "GetRole", name);
+    assert!(got.contains("apigateway.amazonaws.com"), "{got}");
+
+    // Again: the role is set (its own), kept, and said so.
+    let run = ms
+        .deployer(
+            account,
+            &["bootstrap", "--yes", "--progress", "events"],
+            &[],
+        )
+        .success();
+    assert!(
+        run.stderr
+            .contains(&format!("CloudWatch Logs role {role} is already set; kept")),
+        "{run}"
+    );
+    assert!(
+        !run.stderr.contains("no CloudWatch Logs role was set"),
+        "{run}"
+    );
+    assert_eq!(
+        api_gateway_account(ms, account)
+            .cloudwatch_role_arn
+            .as_deref(),
+        Some(role.as_str())
+    );
+
+    // An account whose role someone else set: kept, and the stack's role is said unused.
+    let account = "000000000062";
+    let theirs = format!("arn:aws:iam::{account}:role/theirs");
+    let patch = format!(
+        r#"{{"patchOperations":[{{"op":"replace","path":"/cloudwatchRoleArn","value":"{theirs}"}}]}}"#
+    );
+    let (code, body) = aws_call(
+        ms,
+        account,
+        "apigateway",
+        ("PATCH", "/account"),
+        "application/json",
+        &patch,
+    );
+    assert_eq!(code, 200, "{body}");
+    let run = ms
+        .deployer(
+            account,
+            &["bootstrap", "--yes", "--progress", "events"],
+            &[],
+        )
+        .success();
+    assert!(
+        run.stderr.contains(&format!(
+            "CloudWatch Logs role {theirs} is already set; kept (the bootstrap stack's role"
+        )),
+        "{run}"
+    );
+    assert_eq!(
+        api_gateway_account(ms, account)
+            .cloudwatch_role_arn
+            .as_deref(),
+        Some(theirs.as_str())
+    );
+}
+
+/// `deployer diff`, through a proxy that notes the IAM action of every request it sends.
+fn recorded_diff(
+    ms: &Ministack,
+    recorder: &tests::recorder::Recorder,
+    account: &str,
+    args: &[&str],
+) -> (Run, std::collections::BTreeSet<String>) {
+    let mut all = vec!["diff", "--output", "json"];
+    all.extend_from_slice(args);
+    let run = ms.deployer(
+        account,
+        &all,
+        &[("AWS_ENDPOINT_URL", recorder.endpoint.as_str())],
+    );
+    (run, recorder.take())
+}
+
+/// The CI diff role allows exactly `deployer::cloud::permissions::DIFF_ACTIONS` (README): every
+/// call `diff` makes, in each of its paths, is one of them, and each of them is made.
+#[test]
+fn diff_calls_exactly_the_actions_of_the_ci_diff_role() {
+    use deployer::cloud::permissions::DIFF_ACTIONS;
+    let ms = ministack();
+    let recorder = tests::recorder::Recorder::start(&ms.endpoint);
+    let account = "000000000071";
+    bootstrap(ms, account);
+    deploy(ms, account, "dev", &[]).success();
+
+    let mut called = std::collections::BTreeSet::new();
+    let dev = ["--stage", "dev", "--profile", "dev", "--no-build"];
+    // Unchanged; one change; a stage never deployed (no change set); a promotion's build.
+    let cases: [(&[&str], bool); 5] = [
+        (&dev, false),
+        (&[&dev[..], &["--set", "throttle-rate=75"]].concat(), true),
+        (
+            &["--stage", "staging", "--profile", "dev", "--no-build"],
+            true,
+        ),
+        (&["--stage", "staging", "--from", "dev"], true),
+        (&["--stage", "dev", "--from", "dev"], false),
+    ];
+    for (args, changes) in cases {
+        let (run, actions) = recorded_diff(ms, &recorder, account, args);
+        let run = run.success();
+        let diff: Value = serde_json::from_str(&run.stdout).unwrap();
+        assert_eq!(diff["hasChanges"], changes, "{args:?}: {run}");
+        assert!(
+            !actions.is_empty(),
+            "{args:?}: no call went through the recorder"
+        );
+        called.extend(actions);
+    }
+    // A promotion from a stage that does not exist: refused, and still within the role.
+    let (run, actions) = recorded_diff(
+        ms,
+        &recorder,
+        account,
+        &["--stage", "prod", "--from", "staging"],
+    );
+    assert_eq!(run.code, Some(1), "{run}");
+    assert!(
+        run.stderr.contains("stack webhooks-staging does not exist"),
+        "{run}"
+    );
+    called.extend(actions);
+    // Nothing was created by any of them.
+    assert!(parameters(ms, account, "webhooks-staging").is_none());
+
+    let allowed: std::collections::BTreeSet<String> =
+        DIFF_ACTIONS.iter().map(|a| (*a).to_owned()).collect();
+    let beyond: Vec<_> = called.difference(&allowed).collect();
+    assert!(
+        beyond.is_empty(),
+        "diff called actions the CI diff role does not allow: {beyond:?}"
+    );
+    let unused: Vec<_> = allowed.difference(&called).collect();
+    assert!(
+        unused.is_empty(),
+        "the CI diff role allows actions diff never calls: {unused:?}"
     );
 }

@@ -179,7 +179,8 @@ pub fn build(
                 }
             )
         })?;
-        if let Some((major, minor)) = newest_glibc(&bytes)
+        let needs = newest_glibc(&bytes).with_context(|| format!("{}", bin.display()))?;
+        if let Some((major, minor)) = needs
             && (major, minor) > RUNTIME_GLIBC
         {
             bail!(
@@ -251,29 +252,45 @@ pub fn zip_bootstrap(binary: &[u8]) -> anyhow::Result<Vec<u8>> {
     Ok(cursor.into_inner())
 }
 
-/// The newest `GLIBC_x.y` symbol version an ELF binary asks for, from the version strings
-/// in its dynamic string table.
-pub fn newest_glibc(binary: &[u8]) -> Option<(u32, u32)> {
-    const TAG: &[u8] = b"GLIBC_";
+/// The newest `GLIBC_x.y` version a 64-bit ELF binary requires, read from its version
+/// requirements (`.gnu.version_r`): text that merely mentions `GLIBC_` is not a
+/// requirement. `None` for a binary that requires no glibc version (static).
+pub fn newest_glibc(binary: &[u8]) -> anyhow::Result<Option<(u32, u32)>> {
+    use object::read::elf::ElfFile64;
+    let file =
+        ElfFile64::<object::Endianness>::parse(binary).context("not a 64-bit ELF executable")?;
+    let endian = file.endian();
+    let sections = file.elf_section_table();
+    let Some((mut needs, link)) = sections
+        .gnu_verneed(endian, binary)
+        .context("unreadable ELF version requirements")?
+    else {
+        return Ok(None);
+    };
+    let strings = sections
+        .strings(endian, binary, link)
+        .context("unreadable ELF string table")?;
     let mut newest = None;
-    for at in memchr::memmem::find_iter(binary, TAG) {
-        let start = at + TAG.len();
-        let digits: Vec<u8> = binary[start..]
-            .iter()
-            .take_while(|b| b.is_ascii_digit() || **b == b'.')
-            .copied()
-            .collect();
-        let text = String::from_utf8_lossy(&digits);
-        let mut parts = text.split('.');
-        if let (Some(Ok(major)), Some(Ok(minor))) = (
-            parts.next().map(str::parse::<u32>),
-            parts.next().map(str::parse::<u32>),
-        ) && newest.is_none_or(|n| (major, minor) > n)
-        {
-            newest = Some((major, minor));
+    while let Some((_, mut aux)) = needs.next().context("unreadable ELF version need")? {
+        while let Some(vernaux) = aux.next().context("unreadable ELF version need")? {
+            let name = vernaux
+                .name(endian, strings)
+                .context("unreadable ELF version name")?;
+            if let Some(version) = glibc_version(name)
+                && newest.is_none_or(|n| version > n)
+            {
+                newest = Some(version);
+            }
         }
     }
-    newest
+    Ok(newest)
+}
+
+/// `GLIBC_2.34` -> (2, 34).
+fn glibc_version(name: &[u8]) -> Option<(u32, u32)> {
+    let text = std::str::from_utf8(name.strip_prefix(b"GLIBC_")?).ok()?;
+    let mut parts = text.split('.');
+    Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
 }
 
 #[cfg(test)]
@@ -281,11 +298,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn glibc_versions_are_read_from_the_version_strings() {
-        let bin = b"\0libc.so.6\0GLIBC_2.2.5\0GLIBC_2.34\0GLIBC_2.17\0GLIBC_PRIVATE\0";
-        assert_eq!(newest_glibc(bin), Some((2, 34)));
-        assert_eq!(newest_glibc(b"\0GLIBC_2.38\0GLIBC_2.3\0"), Some((2, 38)));
-        assert_eq!(newest_glibc(b"static binary"), None);
+    fn glibc_versions_are_parsed_and_a_non_elf_is_an_error() {
+        assert_eq!(glibc_version(b"GLIBC_2.34"), Some((2, 34)));
+        assert_eq!(glibc_version(b"GLIBC_2.2.5"), Some((2, 2)));
+        assert_eq!(glibc_version(b"GLIBC_PRIVATE"), None);
+        assert_eq!(glibc_version(b"GCC_3.0"), None);
+        let err = newest_glibc(b"#!/bin/sh\nGLIBC_2.99").unwrap_err();
+        assert!(err.to_string().contains("not a 64-bit ELF"), "{err}");
+    }
+
+    /// This test binary itself: a real ELF whose requirements are read.
+    #[test]
+    fn a_real_binarys_requirements_are_read() {
+        let me = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        let needs = newest_glibc(&me)
+            .unwrap()
+            .expect("a dynamic test binary needs glibc");
+        assert!(needs >= (2, 2), "{needs:?}");
     }
 
     #[test]
