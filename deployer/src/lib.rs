@@ -66,7 +66,13 @@ pub enum Command {
     Build(cloud::commands::BuildArgs),
     /// Create (or update) the asset bucket of this account and region.
     #[command(
-        long_about = "Create or update the stack `deployer-bootstrap`: the asset bucket that                       `deploy` uploads function packages and templates to (encrypted, versioned,                       public access blocked, TLS only, old versions expire). Once per account and                       region."
+        long_about = "Create or update the stack `deployer-bootstrap`: the asset bucket that \
+                      `deploy` uploads function packages and templates to (encrypted, versioned, \
+                      public access blocked, TLS only, old versions expire), and a role for API \
+                      Gateway's logs. Once per account and region.\n\n\
+                      When the account has no API Gateway CloudWatch Logs role in this region \
+                      (AWS refuses stages with access logging without one), sets the stack's \
+                      role; a role already set is kept. Says which on stderr."
     )]
     Bootstrap(cloud::commands::BootstrapArgs),
     /// Build, publish and deploy a stage, through a change set.
@@ -77,6 +83,13 @@ pub enum Command {
     )]
     Deploy(cloud::commands::DeployArgs),
     /// Show what a deploy of a stage would change (a change set, not executed).
+    #[command(
+        long_about = "Show what a deploy of --stage would change: a change set, read and deleted, \
+                      never executed (a stage never deployed: every resource of its template, \
+                      added, without a change set). With --from, what `promote --from` would \
+                      change: the build that stage runs, no synth, no build.",
+        after_long_help = cloud::permissions::diff_help()
+    )]
     Diff(cloud::commands::DiffArgs),
     /// Delete a stage's stack; reports what is kept (the prod table).
     Destroy(cloud::commands::DestroyArgs),

@@ -1,10 +1,13 @@
 //! The per account and region asset bucket of the deployer, as a stack of its own
 //! (`deployer bootstrap`): encrypted, versioned, private, TLS only, old versions expire.
+//! Also the role API Gateway writes its logs with: `deployer bootstrap` makes it the
+//! account's CloudWatch Logs role when none is set (API Gateway's `UpdateAccount`, not
+//! `AWS::ApiGateway::Account`, which would replace a role someone else set).
 
-use crate::resources::iam::{Effect, PolicyDocument, Principal, Statement};
+use crate::resources::iam::{Effect, PolicyDocument, Principal, Role, Statement};
 use crate::resources::s3::{Bucket, BucketPolicy};
 use crate::stack::RemovalPolicy;
-use crate::{Expr, Stack, SynthError, Template};
+use crate::{Expr, Pseudo, Stack, SynthError, Template};
 
 /// The name of the bootstrap stack.
 pub const STACK_NAME: &str = "deployer-bootstrap";
@@ -12,6 +15,10 @@ pub const STACK_NAME: &str = "deployer-bootstrap";
 pub const BUCKET_OUTPUT: &str = "AssetBucketName";
 /// Days an asset replaced by a newer upload (a non-current version) is kept.
 pub const NONCURRENT_DAYS: u32 = 30;
+/// The output holding the ARN of the role API Gateway pushes logs to CloudWatch with.
+pub const API_GATEWAY_ROLE_OUTPUT: &str = "ApiGatewayCloudWatchRoleArn";
+/// The AWS managed policy of that role (the `arn:<partition>:iam::aws:policy/` part left out).
+pub const API_GATEWAY_LOGS_POLICY: &str = "service-role/AmazonAPIGatewayPushToCloudWatchLogs";
 
 pub fn stack() -> Stack {
     let mut s = Stack::new(
@@ -55,7 +62,32 @@ pub fn stack() -> Stack {
         "Bucket of function packages and templates",
         bucket.name(),
     );
+    api_gateway_role(&mut s);
     s
+}
+
+/// API Gateway's account-wide CloudWatch Logs role: without one set, AWS refuses a stage
+/// with access logging. Retained: the account setting may still name it after this stack
+/// is gone.
+fn api_gateway_role(s: &mut Stack) {
+    let mut role = Role::for_service("apigateway.amazonaws.com")
+        .description("API Gateway pushes access and execution logs to CloudWatch Logs");
+    role.managed_policy_arns = vec![Expr::sub([
+        Expr::lit("arn:"),
+        Expr::pseudo(Pseudo::Partition),
+        Expr::lit(format!(":iam::aws:policy/{API_GATEWAY_LOGS_POLICY}")),
+    ])];
+    let role = s.add("ApiGatewayCloudWatchRole", role);
+    s.removal_policy(
+        &role,
+        Some(RemovalPolicy::Retain),
+        Some(RemovalPolicy::Retain),
+    );
+    s.output(
+        API_GATEWAY_ROLE_OUTPUT,
+        "Role API Gateway writes logs to CloudWatch with (the account setting, when none was set)",
+        role.arn(),
+    );
 }
 
 pub fn synth() -> Result<Template, SynthError> {

@@ -11,6 +11,7 @@
 //!   persisted transition).
 //! - The release function binaries, zipped as Lambda packages by `deployer build`.
 //! - Deploys against ministack: first, no-op, and what one changed function rebuilds.
+//! - Two clean release builds of the functions: the same packages, byte for byte?
 
 use std::process::Command;
 use std::sync::Arc;
@@ -292,6 +293,56 @@ fn package_rows() -> Vec<Row> {
             }
         })
         .collect()
+}
+
+/// Two clean release builds of the functions (`deployer build --profile release`, each in
+/// the same fresh target directory, emptied in between): whether the packages' SHA-256 keys
+/// match, and how long one clean build takes. Too slow for `make test`.
+fn reproducible_rows() -> Vec<Row> {
+    let dir = tempfile::tempdir().expect("a temporary target directory");
+    let target = dir.path().join("target");
+    let mut builds = Vec::new();
+    let mut took = Duration::ZERO;
+    for _ in 0..2 {
+        let _ = std::fs::remove_dir_all(&target);
+        let started = Instant::now();
+        let out = Command::new(tests::deployer_bin())
+            .args(["build", "--profile", "release"])
+            .current_dir(tests::workspace_root())
+            .env("CARGO_TARGET_DIR", &target)
+            .output()
+            .expect("deployer starts");
+        took = started.elapsed();
+        let run = tests::Run::from_output(out).success();
+        // crate, architecture, key: the last column is the local path.
+        let keys: Vec<String> = run
+            .stdout
+            .lines()
+            .filter_map(|l| l.rsplit_once('\t').map(|(k, _)| k.to_owned()))
+            .collect();
+        builds.push(keys);
+    }
+    let same = builds[0] == builds[1] && !builds[0].is_empty();
+    if !same {
+        eprintln!(
+            "clean release builds differ:\n{:?}\n{:?}",
+            builds[0], builds[1]
+        );
+    }
+    vec![
+        Row {
+            metric: "two clean release builds give the same packages (1 = yes)".into(),
+            value: if same { 1.0 } else { 0.0 },
+            unit: "bool",
+            target: "1",
+        },
+        Row {
+            metric: "one clean release build of the functions".into(),
+            value: took.as_secs_f64() / 60.0,
+            unit: "min",
+            target: "(reported)",
+        },
+    ]
 }
 
 /// Times one deployer run against ministack; panics if it fails.
@@ -804,7 +855,8 @@ async fn seed_open_records(
 
 fn main() {
     // `cargo bench -p tests --bench bench -- GROUP...` runs only those groups (synth,
-    // receiver, processor, packages, deploy, local, reconciler, chaos); `cargo bench` itself
+    // receiver, processor, packages, deploy, local, reconciler, chaos, reproducible);
+    // `cargo bench` itself
     // passes `--bench`, which is not a group.
     let groups: Vec<String> = std::env::args()
         .skip(1)
@@ -844,6 +896,9 @@ fn main() {
     }
     if wanted("chaos") {
         rows.extend(chaos_rows());
+    }
+    if wanted("reproducible") {
+        rows.extend(reproducible_rows());
     }
     let width = rows.iter().map(|r| r.metric.len()).max().unwrap_or(6);
     println!(

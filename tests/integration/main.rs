@@ -12,6 +12,7 @@ mod functions;
 mod local;
 mod providers;
 mod reliability;
+mod rotation;
 mod snapshots;
 mod template;
 mod validation;

@@ -248,6 +248,19 @@ pub fn post(body: &str) -> ApiGatewayProxyRequest {
     req
 }
 
+/// The POST fixture with `body`, signed with `secret`, without a delivery id (the body is
+/// its identity).
+pub fn post_signed_with(secret: &[u8], body: &str) -> ApiGatewayProxyRequest {
+    let mut req = post(body);
+    remove_header(&mut req, github::DELIVERY);
+    set_header(
+        &mut req,
+        github::SIGNATURE,
+        &github::signature(secret, body.as_bytes()),
+    );
+    req
+}
+
 pub fn set_header(req: &mut ApiGatewayProxyRequest, name: &str, value: &str) {
     let name = HeaderName::from_bytes(name.as_bytes()).unwrap();
     req.headers

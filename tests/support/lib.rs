@@ -12,6 +12,7 @@ pub mod local;
 pub mod ministack;
 pub mod peer;
 pub mod providers;
+pub mod recorder;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

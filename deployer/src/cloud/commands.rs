@@ -13,7 +13,7 @@ use stacks::webhook::{self, Stage};
 use super::assets::{self, Assembly, Record};
 use super::package::{self, Package, Profile};
 use super::stack::{self, Applied, Plan, RequireApproval, StackInfo};
-use super::{Cloud, Progress, confirm, sdk_error};
+use super::{Cloud, Progress, apigateway_account, confirm, sdk_error};
 
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
@@ -95,6 +95,10 @@ pub struct DiffArgs {
     pub settings: SettingArgs,
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
+    /// Compare the build this stage runs (its deployment record), as `promote --from` would
+    /// deploy it to --stage: no synth, no build.
+    #[arg(long, value_name = "STAGE", value_parser = crate::stage_parser(), conflicts_with_all = ["set", "profile", "no_build"])]
+    pub from: Option<Stage>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -308,7 +312,18 @@ pub fn bootstrap(args: BootstrapArgs) -> anyhow::Result<()> {
             again: "deployer bootstrap".to_owned(),
         };
         let applied = stack::apply(&cloud, &plan, false).await?;
-        finish(applied, &args.change, started)?;
+        let info = finish(applied, &args.change, started)?;
+        let role = info
+            .outputs
+            .get(stacks::bootstrap::API_GATEWAY_ROLE_OUTPUT)
+            .with_context(|| {
+                format!(
+                    "stack {} has no output {}",
+                    stacks::bootstrap::STACK_NAME,
+                    stacks::bootstrap::API_GATEWAY_ROLE_OUTPUT
+                )
+            })?;
+        apigateway_account::ensure_cloudwatch_role(&cloud, role).await?;
         Ok(())
     })
 }
@@ -411,13 +426,23 @@ pub fn deploy(args: DeployArgs) -> anyhow::Result<()> {
 }
 
 pub fn diff(args: DiffArgs) -> anyhow::Result<()> {
-    let Prepared {
-        rt,
-        cloud,
-        bucket,
-        assembly,
-        ..
-    } = prepare(args.stage, &args.settings, args.packaging)?;
+    let (rt, cloud, bucket, assembly) = match args.from {
+        Some(from) => {
+            let rt = runtime()?;
+            let (cloud, bucket, assembly) = rt.block_on(async {
+                let cloud = Cloud::connect().await?;
+                let bucket = assets::bucket(&cloud).await?;
+                let (assembly, record) = recorded_build(&cloud, &bucket, from).await?;
+                eprintln!("comparing with the build {from} runs ({})", record.assembly);
+                Ok::<_, anyhow::Error>((cloud, bucket, assembly))
+            })?;
+            (rt, cloud, bucket, assembly)
+        }
+        None => {
+            let p = prepare(args.stage, &args.settings, args.packaging)?;
+            (p.rt, p.cloud, p.bucket, p.assembly)
+        }
+    };
     let stack_name = args.stage.stack_name();
     let (template_body, parameters) = assembly.stack_input(args.stage, &bucket)?;
     let plan = Plan {
@@ -556,6 +581,49 @@ async fn retained_resources(
         .unwrap_or_default())
 }
 
+/// The build `from` runs, by its deployment record, checked against the stack (the same
+/// asset keys): what `promote --from` deploys and `diff --from` compares.
+async fn recorded_build(
+    cloud: &Cloud,
+    bucket: &str,
+    stage: Stage,
+) -> anyhow::Result<(Assembly, Record)> {
+    let from = stage.stack_name();
+    let Some(info) = stack::describe(cloud, &from).await? else {
+        bail!("cannot promote from {stage}: stack {from} does not exist");
+    };
+    if !info.serving() {
+        bail!(
+            "cannot promote from {stage}: stack {from} is {}, not in a complete state",
+            info.status
+        );
+    }
+    let record = assets::get_record(cloud, bucket, &from)
+        .await?
+        .with_context(|| {
+            format!(
+                "cannot promote from {stage}: the deployer has no record of what {from} runs; deploy it with `deployer deploy --stage {stage}`"
+            )
+        })?;
+    let assembly: Assembly = assets::get_json(cloud, bucket, &record.assembly)
+        .await?
+        .with_context(|| {
+            format!(
+                "the recorded build {} is gone from the bucket",
+                record.assembly
+            )
+        })?;
+    for (k, v) in &assembly.parameters {
+        if info.parameters.get(k).is_some_and(|running| running != v) {
+            bail!(
+                "cannot promote from {stage}: {from} runs {k}={} but its deployment record says {v}; deploy {stage} again",
+                info.parameters[k]
+            );
+        }
+    }
+    Ok((assembly, record))
+}
+
 pub fn promote(args: PromoteArgs) -> anyhow::Result<()> {
     if args.from == args.to {
         bail!(
@@ -567,42 +635,13 @@ pub fn promote(args: PromoteArgs) -> anyhow::Result<()> {
     runtime()?.block_on(async {
         let cloud = Cloud::connect().await?;
         let bucket = assets::bucket(&cloud).await?;
-        let from = args.from.stack_name();
-        let Some(info) = stack::describe(&cloud, &from).await? else {
-            bail!("cannot promote from {}: stack {from} does not exist", args.from);
-        };
-        if !info.serving() {
-            bail!(
-                "cannot promote from {}: stack {from} is {}, not in a complete state",
-                args.from,
-                info.status
-            );
-        }
-        let record = assets::get_record(&cloud, &bucket, &from)
-            .await?
-            .with_context(|| {
-                format!(
-                    "cannot promote from {}: the deployer has no record of what {from} runs; deploy it with `deployer deploy --stage {}`",
-                    args.from, args.from
-                )
-            })?;
-        let assembly: Assembly = assets::get_json(&cloud, &bucket, &record.assembly)
-            .await?
-            .with_context(|| format!("the recorded build {} is gone from the bucket", record.assembly))?;
-        // The stack must run what the record says: the same asset keys.
-        for (k, v) in &assembly.parameters {
-            if info.parameters.get(k).is_some_and(|running| running != v) {
-                bail!(
-                    "cannot promote from {}: {from} runs {k}={} but its deployment record says {v}; deploy {} again",
-                    args.from,
-                    info.parameters[k],
-                    args.from
-                );
-            }
-        }
+        let (assembly, record) = recorded_build(&cloud, &bucket, args.from).await?;
         eprintln!(
             "promoting {} -> {}: the build of {} ({}), no rebuild",
-            args.from, args.to, from, record.assembly
+            args.from,
+            args.to,
+            args.from.stack_name(),
+            record.assembly
         );
         let again = format!("deployer promote --from {} --to {}", args.from, args.to);
         let applied = deploy_assembly(

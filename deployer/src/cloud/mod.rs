@@ -6,10 +6,12 @@
 //! Progress goes to stderr (a live line on a terminal, plain lines otherwise); machine
 //! output (outputs, JSON diffs) to stdout.
 
+pub mod apigateway_account;
 pub mod assets;
 pub mod commands;
 pub mod events;
 pub mod package;
+pub mod permissions;
 pub mod stack;
 
 use std::io::IsTerminal;
@@ -23,6 +25,8 @@ use aws_sdk_s3 as s3;
 #[derive(Debug, Clone)]
 pub struct Cloud {
     pub cfn: cfn::Client,
+    /// Account settings only (bootstrap), with timeouts.
+    pub apigateway: aws_sdk_apigateway::Client,
     pub s3: s3::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
     pub region: String,
@@ -69,8 +73,12 @@ impl Cloud {
         let s3_config = s3::config::Builder::from(&config)
             .force_path_style(endpoint.is_some())
             .build();
+        let apigateway_config = aws_sdk_apigateway::config::Builder::from(&config)
+            .timeout_config(short_calls())
+            .build();
         Ok(Cloud {
             cfn: cfn::Client::new(&config),
+            apigateway: aws_sdk_apigateway::Client::from_conf(apigateway_config),
             s3: s3::Client::from_conf(s3_config),
             secrets: aws_sdk_secretsmanager::Client::new(&config),
             region,
@@ -87,6 +95,17 @@ impl Cloud {
             std::future::pending::<()>().await;
         }
     }
+}
+
+/// Timeouts of calls that move no data: a connection in 10 s, an answer in 30 s, and 60 s
+/// for the call with its retries.
+fn short_calls() -> aws_config::timeout::TimeoutConfig {
+    use std::time::Duration;
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .operation_attempt_timeout(Duration::from_secs(30))
+        .operation_timeout(Duration::from_secs(60))
+        .build()
 }
 
 /// How progress is shown.

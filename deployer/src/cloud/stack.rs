@@ -263,6 +263,36 @@ pub async fn delete(
     }
 }
 
+/// The resources of a template, by logical id.
+#[derive(Debug, serde::Deserialize)]
+struct TemplateResources {
+    #[serde(rename = "Resources", default)]
+    resources: BTreeMap<String, TemplateResource>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct TemplateResource {
+    #[serde(rename = "Type")]
+    resource_type: String,
+}
+
+/// The diff of creating a stack from `template` (JSON or YAML): each resource, added.
+fn template_additions(template: &str) -> anyhow::Result<Vec<Change>> {
+    let parsed: TemplateResources =
+        serde_yaml::from_str(template).context("the template is neither JSON nor YAML")?;
+    Ok(parsed
+        .resources
+        .into_iter()
+        .map(|(logical_id, r)| Change {
+            action: "Add".to_owned(),
+            logical_id,
+            security: security_sensitive(&r.resource_type),
+            resource_type: r.resource_type,
+            replacement: None,
+        })
+        .collect())
+}
+
 /// The reasons CloudFormation gives for a change set with nothing in it.
 fn empty_change_set(reason: &str) -> bool {
     reason.contains("didn't contain changes")
@@ -318,6 +348,12 @@ pub async fn apply(cloud: &Cloud, plan: &Plan<'_>, preview: bool) -> anyhow::Res
     let create = existing
         .as_ref()
         .is_none_or(|i| i.status == "REVIEW_IN_PROGRESS");
+    if create && preview {
+        // Nothing deployed: every resource is new. Read from the template, not from a
+        // change set, which would create the stack (and need a delete to leave nothing).
+        eprintln!("stack {stack} has nothing deployed: every resource of the template is an Add");
+        return Ok(Applied::Preview(template_additions(&plan.template_body)?));
+    }
 
     let name = format!(
         "deployer-{}",
@@ -504,4 +540,24 @@ pub async fn apply(cloud: &Cloud, plan: &Plan<'_>, preview: bool) -> anyhow::Res
         message.push_str(&format!("\n  {e}"));
     }
     bail!(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_stack_adds_every_resource_of_its_template() {
+        let template = r#"{"Resources": {
+            "Table": {"Type": "AWS::DynamoDB::Table", "Properties": {}},
+            "Role": {"Type": "AWS::IAM::Role"}}}"#;
+        let changes = template_additions(template).unwrap();
+        assert_eq!(changes.len(), 2);
+        assert_eq!(changes[0].logical_id, "Role");
+        assert!(changes[0].security);
+        assert_eq!(changes[1].action, "Add");
+        assert_eq!(changes[1].resource_type, "AWS::DynamoDB::Table");
+        assert!(!changes[1].security);
+        assert!(template_additions("Resources: [").is_err());
+    }
 }

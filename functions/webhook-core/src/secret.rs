@@ -51,6 +51,8 @@ pub enum SecretSource {
         client: aws_sdk_secretsmanager::Client,
         arn: String,
         grace: Duration,
+        /// See [`REREAD_AFTER`].
+        reread_after: Duration,
         cached: Mutex<Option<Cached>>,
     },
 }
@@ -96,14 +98,35 @@ impl SecretSource {
             };
         }
         match arn {
-            Some(arn) => SecretSource::SecretsManager {
-                client: aws_sdk_secretsmanager::Client::new(sdk),
-                arn: arn.to_owned(),
-                grace,
-                cached: Mutex::new(None),
-            },
+            Some(arn) => {
+                SecretSource::secrets_manager(aws_sdk_secretsmanager::Client::new(sdk), arn, grace)
+            }
             None => SecretSource::Off,
         }
+    }
+
+    /// Secret `arn` of Secrets Manager, its previous version accepted for `grace` after a
+    /// rotation.
+    pub fn secrets_manager(
+        client: aws_sdk_secretsmanager::Client,
+        arn: &str,
+        grace: Duration,
+    ) -> Self {
+        SecretSource::SecretsManager {
+            client,
+            arn: arn.to_owned(),
+            grace,
+            reread_after: REREAD_AFTER,
+            cached: Mutex::new(None),
+        }
+    }
+
+    /// The same source, re-reading after a mismatch at most every `every` (tests).
+    pub fn reread_after(mut self, every: Duration) -> Self {
+        if let SecretSource::SecretsManager { reread_after, .. } = &mut self {
+            *reread_after = every;
+        }
+        self
     }
 
     pub fn is_off(&self) -> bool {
@@ -117,6 +140,7 @@ impl SecretSource {
             client,
             arn,
             grace,
+            reread_after,
             cached,
         } = self
         else {
@@ -125,7 +149,7 @@ impl SecretSource {
         let mut cached = cached.lock().await;
         if cached
             .as_ref()
-            .is_some_and(|c| c.read_at.elapsed() < REREAD_AFTER)
+            .is_some_and(|c| c.read_at.elapsed() < *reread_after)
         {
             return Ok(None);
         }
@@ -158,6 +182,7 @@ impl SecretSource {
                 arn,
                 grace,
                 cached,
+                ..
             } => {
                 let mut cached = cached.lock().await;
                 if let Some(c) = cached.as_ref().filter(|c| c.read_at.elapsed() < REFRESH) {
