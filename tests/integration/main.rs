@@ -11,6 +11,7 @@ mod deploy;
 mod functions;
 mod local;
 mod providers;
+mod readme;
 mod reliability;
 mod rotation;
 mod snapshots;
