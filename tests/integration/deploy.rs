@@ -399,14 +399,14 @@ fn failures_recreate_promotion_and_destroy() {
     let good = parameters(ms, account, "webhooks-staging").unwrap();
 
     // A deploy that fails on a resource: Lambda refuses a processor over 250 MB unzipped
-    // (zeros: a tiny zip). The first failure and its reason, the trail, exit 1.
-    let fake = tempfile::tempdir().unwrap();
-    let debug = fake.path().join("debug");
-    std::fs::create_dir_all(&debug).unwrap();
-    std::fs::write(debug.join("processor"), vec![0u8; 270 * 1024 * 1024]).unwrap();
-    for f in ["receiver", "reconciler", "status"] {
-        std::fs::write(debug.join(f), b"not a binary").unwrap();
-    }
+    // (the real binary padded with zeros: a small zip). The first failure and its reason,
+    // the trail, exit 1.
+    let fake = fake_target(|name, mut binary| {
+        if name == "processor" {
+            binary.resize(270 * 1024 * 1024, 0);
+        }
+        binary
+    });
     let mut args = vec![
         "deploy",
         "--stage",
@@ -558,13 +558,13 @@ const FUNCTIONS: [&str; 4] = ["receiver", "processor", "status", "reconciler"];
 
 /// A target directory of its own (no package cache) holding the real dev binaries, each
 /// passed through `edit`.
-fn fake_target(edit: impl Fn(Vec<u8>) -> Vec<u8>) -> tempfile::TempDir {
+fn fake_target(edit: impl Fn(&str, Vec<u8>) -> Vec<u8>) -> tempfile::TempDir {
     let fake = tempfile::tempdir().unwrap();
     let debug = fake.path().join("debug");
     std::fs::create_dir_all(&debug).unwrap();
     for f in FUNCTIONS {
         let real = tests::deployer_bin().with_file_name(f);
-        std::fs::write(debug.join(f), edit(std::fs::read(&real).unwrap())).unwrap();
+        std::fs::write(debug.join(f), edit(f, std::fs::read(&real).unwrap())).unwrap();
     }
     fake
 }
@@ -598,7 +598,7 @@ fn patched(mut bytes: Vec<u8>, from: &[u8], to: &[u8]) -> Vec<u8> {
 fn a_binary_that_needs_a_newer_glibc_than_lambda_is_refused() {
     // The real binaries, their glibc 2.34 requirement rewritten to 2.38 in the dynamic
     // string table that the ELF version requirements name.
-    let fake = fake_target(|b| patched(b, b"GLIBC_2.34\0", b"GLIBC_2.38\0"));
+    let fake = fake_target(|_, b| patched(b, b"GLIBC_2.34\0", b"GLIBC_2.38\0"));
     let run = package(fake.path());
     assert_eq!(run.code, Some(1), "{run}");
     assert!(
@@ -617,14 +617,14 @@ fn a_binary_that_needs_a_newer_glibc_than_lambda_is_refused() {
     );
     // Text that only mentions a newer glibc is no requirement (the check reads the ELF's
     // version requirements, not strings).
-    let mentions = fake_target(|mut b| {
+    let mentions = fake_target(|_, mut b| {
         b.extend_from_slice(b"\0GLIBC_2.99\0");
         b
     });
     let run = package(mentions.path());
     assert_eq!(run.code, Some(0), "{run}");
     // Not an ELF at all: refused with what it is.
-    let script = fake_target(|_| b"#!/bin/sh\necho GLIBC_2.17\n".to_vec());
+    let script = fake_target(|_, _| b"#!/bin/sh\necho GLIBC_2.17\n".to_vec());
     let run = package(script.path());
     assert_eq!(run.code, Some(1), "{run}");
     assert!(run.stderr.contains("not a 64-bit ELF executable"), "{run}");
@@ -633,7 +633,7 @@ fn a_binary_that_needs_a_newer_glibc_than_lambda_is_refused() {
 #[test]
 fn the_same_binaries_package_to_the_same_bytes_without_any_cache() {
     // Two target directories, nothing shared: each zips the binaries from scratch.
-    let (a, b) = (fake_target(|b| b), fake_target(|b| b));
+    let (a, b) = (fake_target(|_, b| b), fake_target(|_, b| b));
     let (first, second) = (package(a.path()), package(b.path()));
     assert_eq!(first.code, Some(0), "{first}");
     // crate, architecture, key (the zip's SHA-256); the last column is the local path.
