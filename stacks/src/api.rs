@@ -19,6 +19,8 @@ pub struct StageSettings {
     pub throttle: Option<(f64, u32)>,
     pub access_logs: Option<Handle<LogGroup>>,
     pub metrics: bool,
+    /// X-Ray tracing of the stage's requests.
+    pub tracing: bool,
 }
 
 /// Builds a REST API route by route: path resources, methods with Lambda integrations, the
@@ -197,7 +199,7 @@ impl RestApiBuilder {
                     destination_arn: group.arn(),
                     format: ACCESS_LOG_FORMAT.to_owned(),
                 }),
-                tracing_enabled: false,
+                tracing_enabled: settings.tracing,
             },
         )
     }

@@ -46,7 +46,7 @@ pub fn stack() -> Stack {
     tls_only.statement[0].condition = Some(
         [(
             "Bool".to_owned(),
-            [("aws:SecureTransport".to_owned(), "false".to_owned())].into(),
+            [("aws:SecureTransport".to_owned(), Expr::lit("false"))].into(),
         )]
         .into(),
     );

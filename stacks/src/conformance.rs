@@ -15,7 +15,7 @@ pub fn stack() -> Stack {
         "conformance-local",
         "Durable handlers of the official conformance requirements",
     );
-    let f = lambda(&mut s, "Conformance", CRATE, &cfg, |f| {
+    let f = lambda(&mut s, "Conformance", CRATE, &cfg, None, |f| {
         f.description("One handler per conformance requirement")
             .memory_mb(256)
             .timeout_s(30)

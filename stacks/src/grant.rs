@@ -1,5 +1,6 @@
 use crate::resources::dynamodb::Table;
 use crate::resources::iam::{Effect, Statement};
+use crate::resources::kms::Key;
 use crate::resources::lambda::Function;
 use crate::resources::logs::LogGroup;
 use crate::resources::secrets::Secret;
@@ -33,7 +34,8 @@ const TABLE_WRITE: &[&str] = &[
 ];
 
 /// Least-privilege permissions written from typed handles: each grant names the exact
-/// resources it is for, never `*`. Apply with [`Stack::grant`](crate::Stack::grant).
+/// resources it is for, never `*` (but for X-Ray's trace uploads, [`Grant::put_traces`],
+/// whose actions have no resource to name). Apply with [`Stack::grant`](crate::Stack::grant).
 #[derive(Clone, Debug)]
 pub struct Grant {
     pub(crate) sid: String,
@@ -148,6 +150,36 @@ impl Grant {
             format!("WriteLogs{}", group.logical_id()),
             &["logs:CreateLogStream", "logs:PutLogEvents"],
             vec![group.arn()],
+        )
+    }
+
+    /// Upload X-Ray traces: `xray:PutTraceSegments` and `xray:PutTelemetryRecords`, what a
+    /// function with active tracing needs. They have no resource type: IAM takes them
+    /// only on `*`.
+    pub fn put_traces() -> Self {
+        Grant::new(
+            "XRayTraces".to_owned(),
+            &["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
+            vec!["*".into()],
+        )
+    }
+
+    /// `kms:Decrypt` with `key`: read what it encrypts (a secret, a table's items).
+    pub fn decrypt(key: &Handle<Key>) -> Self {
+        Grant::new(
+            format!("Decrypt{}", key.logical_id()),
+            &["kms:Decrypt"],
+            vec![key.arn()],
+        )
+    }
+
+    /// `kms:GenerateDataKey` and `kms:Decrypt` with `key`: what a sender to a queue
+    /// encrypted with it needs.
+    pub fn encrypt(key: &Handle<Key>) -> Self {
+        Grant::new(
+            format!("Encrypt{}", key.logical_id()),
+            &["kms:Decrypt", "kms:GenerateDataKey"],
+            vec![key.arn()],
         )
     }
 

@@ -19,6 +19,7 @@
 
 mod api;
 pub mod bootstrap;
+pub mod checkov;
 pub mod conformance;
 mod expr;
 mod grant;

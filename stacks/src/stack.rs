@@ -4,10 +4,12 @@ use std::marker::PhantomData;
 
 use serde::{Deserialize, Serialize};
 
+use crate::checkov::{Check, Metadata, Skip, Skips};
 use crate::resources::apigateway::{ApiResource, ApiStage, Deployment, RestApi};
 use crate::resources::dynamodb::Table;
 use crate::resources::events::Rule;
 use crate::resources::iam::{InlinePolicy, Policy, PolicyDocument, Role, Statement};
+use crate::resources::kms::Key;
 use crate::resources::lambda::{Alias, Architecture, Function, Version};
 use crate::resources::logs::LogGroup;
 use crate::resources::s3::Bucket;
@@ -150,6 +152,12 @@ impl Handle<Queue> {
 impl Handle<Secret> {
     pub fn arn(&self) -> Expr {
         self.reference()
+    }
+}
+
+impl Handle<Key> {
+    pub fn arn(&self) -> Expr {
+        self.att("Arn")
     }
 }
 
@@ -312,6 +320,8 @@ pub(crate) struct Entry {
     pub(crate) depends_on: BTreeSet<LogicalId>,
     pub(crate) deletion_policy: Option<RemovalPolicy>,
     pub(crate) update_replace_policy: Option<RemovalPolicy>,
+    /// Checkov checks that do not apply to this resource, with why.
+    pub(crate) skips: Vec<Skip>,
 }
 
 /// A CloudFormation stack under construction. Mistakes found while building (invalid or
@@ -377,10 +387,30 @@ impl Stack {
                     depends_on: BTreeSet::new(),
                     deletion_policy: None,
                     update_replace_policy: None,
+                    skips: Vec::new(),
                 },
             );
         }
         Handle::new(id)
+    }
+
+    /// The resource `handle` names, as added (and granted to) so far.
+    pub fn get<R: ResourceType>(&self, handle: &Handle<R>) -> Option<&R> {
+        self.entries
+            .get(&handle.id)
+            .and_then(|e| R::downcast_ref(&e.resource))
+    }
+
+    /// Skips checkov's `check` on `resource` (its `Metadata.checkov.skip`), because of
+    /// `reason`: one line that says why the check does not apply. Synth refuses an empty or
+    /// multi-line reason and a check skipped twice.
+    pub fn skip_check<R>(&mut self, resource: &Handle<R>, check: Check, reason: &str) {
+        if let Some(e) = self.entries.get_mut(&resource.id) {
+            e.skips.push(Skip {
+                id: check,
+                comment: reason.to_owned(),
+            });
+        }
     }
 
     pub fn parameter(&mut self, id: &str, parameter: Parameter) -> Handle<Parameter> {
@@ -541,6 +571,11 @@ impl Stack {
             .map(|(id, e)| {
                 let doc = ResourceDoc {
                     kind: e.resource.type_name(),
+                    metadata: (!e.skips.is_empty()).then(|| Metadata {
+                        checkov: Skips {
+                            skip: e.skips.clone(),
+                        },
+                    }),
                     depends_on: e.depends_on.iter().cloned().collect(),
                     deletion_policy: e.deletion_policy,
                     update_replace_policy: e.update_replace_policy,
@@ -606,6 +641,8 @@ impl Stack {
 struct ResourceDoc {
     #[serde(rename = "Type")]
     kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metadata: Option<Metadata>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     depends_on: Vec<LogicalId>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -5,6 +5,7 @@ use std::fmt;
 
 use serde_json::Value;
 
+use crate::checkov::Skip;
 use crate::expr::Node;
 use crate::resources::Resource;
 use crate::resources::apigateway::IntegrationKind;
@@ -85,6 +86,14 @@ pub enum Problem {
         setting: &'static str,
         value: String,
         expected: String,
+    },
+    #[error(
+        "`{resource}` skips checkov check {check} {why}: a skip says, on one line, why the check does not apply to the resource, once"
+    )]
+    InvalidSkip {
+        resource: LogicalId,
+        check: &'static str,
+        why: &'static str,
     },
     #[error("asset `{0}` is defined twice: give each asset its own id")]
     DuplicateAsset(String),
@@ -315,8 +324,32 @@ fn range(
     }
 }
 
+/// Every skip has a one-line reason; no check is skipped twice on one resource.
+fn check_skips(id: &LogicalId, skips: &[Skip], out: &mut Vec<Problem>) {
+    let mut seen = BTreeSet::new();
+    for skip in skips {
+        let why = if skip.comment.trim().is_empty() {
+            Some("without a reason")
+        } else if skip.comment.contains(['\n', '\r']) {
+            Some("with a reason of several lines")
+        } else if !seen.insert(skip.id) {
+            Some("twice")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            out.push(Problem::InvalidSkip {
+                resource: id.clone(),
+                check: skip.id.id(),
+                why,
+            });
+        }
+    }
+}
+
 fn check_values(stack: &Stack, out: &mut Vec<Problem>) {
     for (id, e) in &stack.entries {
+        check_skips(id, &e.skips, out);
         match &e.resource {
             Resource::Function(f) => {
                 range(out, id, "MemorySize", f.memory_mb, (128, 10_240), " MB");
@@ -348,6 +381,16 @@ fn check_values(stack: &Stack, out: &mut Vec<Problem>) {
             }
             Resource::Table(t) if t.ttl_attribute.is_none() => {
                 out.push(Problem::TableWithoutTtl(id.clone()));
+            }
+            Resource::Key(k) => {
+                range(
+                    out,
+                    id,
+                    "PendingWindowInDays",
+                    k.pending_window_in_days,
+                    (7, 30),
+                    " days",
+                );
             }
             _ => {}
         }

@@ -6,19 +6,22 @@ use std::str::FromStr;
 use webhook_contract::{DEFAULT_TTL_DAYS, DURABLE_ALIAS, env, metrics, routes, sources, table};
 
 use crate::api::{RestApiBuilder, StageSettings, stage_url};
+use crate::checkov::Check;
 use crate::grant::dynamodb::{GET_ITEM, PUT_ITEM, UPDATE_ITEM};
 use crate::resources::apigateway::{HttpMethod, IntegrationKind, RestApi};
 use crate::resources::cloudwatch::{Alarm, Dimension, Statistic};
 use crate::resources::dynamodb::{Encryption, GlobalIndex, KeyAttribute, Projection, Table};
 use crate::resources::events::{Rule, Target};
-use crate::resources::iam::{Policy, PolicyDocument, Role};
+use crate::resources::iam::{Effect, Policy, PolicyDocument, Principal, Role, Statement};
+use crate::resources::kms::Key;
 use crate::resources::lambda::{
-    Alias, Architecture, Code, DurableConfig, Function, LoggingConfig, Permission, Version,
+    Alias, Architecture, Code, DurableConfig, Function, LoggingConfig, Permission, TracingMode,
+    Version,
 };
 use crate::resources::logs::LogGroup;
 use crate::resources::secrets::Secret;
 use crate::resources::sns::{Subscription, Topic};
-use crate::resources::sqs::Queue;
+use crate::resources::sqs::{Queue, QueueEncryption};
 use crate::validate::Problem;
 use crate::{Expr, Grant, Handle, Pseudo, RemovalPolicy, Stack, SynthError, Template};
 
@@ -87,6 +90,26 @@ pub struct Throttle {
     pub burst: u32,
 }
 
+/// Reserved concurrent executions per function (`ReservedConcurrentExecutions`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Concurrency {
+    pub receiver: u32,
+    pub processor: u32,
+    pub status: u32,
+    /// One: reconciler runs never overlap (a run that finds one busy waits for it).
+    pub reconciler: u32,
+}
+
+impl Concurrency {
+    pub fn total(&self) -> u32 {
+        self.receiver + self.processor + self.status + self.reconciler
+    }
+}
+
+/// Most concurrency the functions of a stage may reserve together: Lambda keeps 100 of an
+/// account's executions unreserved, and the default account quota is 1,000.
+pub const MAX_RESERVED_CONCURRENCY: u32 = 900;
+
 /// A webhook source: its route (`POST /webhooks/<name>`), its signature scheme (one of
 /// [`sources::SCHEMES`]) and, in the stack, its own generated secret.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -142,7 +165,13 @@ pub struct StageConfig {
     pub point_in_time_recovery: bool,
     /// Keep the table and the secret when the stack is deleted or they are replaced.
     pub retain_data: bool,
+    /// The table's key when the stage has no customer-managed key (`customer_key`).
     pub table_encryption: Encryption,
+    /// A customer-managed KMS key of the stage's own (rotated yearly, kept like the data)
+    /// encrypts its log groups, alarm topic, dead-letter queue, secrets and table.
+    pub customer_key: bool,
+    /// Reserved concurrency of each function: what it may always run, and its most.
+    pub concurrency: Concurrency,
     /// `Access-Control-Allow-Origin` of the status API; `None` sends no CORS headers.
     pub cors_allow_origin: Option<String>,
     /// Minutes between reconciler runs (EventBridge's smallest rate is one minute).
@@ -182,6 +211,13 @@ impl StageConfig {
             point_in_time_recovery: false,
             retain_data: false,
             table_encryption: Encryption::AwsOwned,
+            customer_key: false,
+            concurrency: Concurrency {
+                receiver: 20,
+                processor: 20,
+                status: 5,
+                reconciler: 1,
+            },
             cors_allow_origin: Some("*".to_owned()),
             reconcile_minutes: 5,
             reconcile_grace_s: 60,
@@ -211,6 +247,12 @@ impl StageConfig {
                     execution_timeout: 3600,
                     retention_period_in_days: 14,
                 },
+                concurrency: Concurrency {
+                    receiver: 50,
+                    processor: 50,
+                    status: 10,
+                    reconciler: 1,
+                },
                 ..dev
             },
             Stage::Prod => StageConfig {
@@ -229,6 +271,13 @@ impl StageConfig {
                 point_in_time_recovery: true,
                 retain_data: true,
                 table_encryption: Encryption::AwsManagedKms,
+                customer_key: true,
+                concurrency: Concurrency {
+                    receiver: 200,
+                    processor: 200,
+                    status: 50,
+                    reconciler: 1,
+                },
                 cors_allow_origin: None,
                 ..dev
             },
@@ -238,7 +287,7 @@ impl StageConfig {
 
 /// The stage settings `deployer deploy --set KEY=VALUE` (and `deployer local --set`) may
 /// override.
-pub const SETTINGS: [&str; 15] = [
+pub const SETTINGS: [&str; 20] = [
     "api-memory-mb",
     "processor-memory-mb",
     "log-retention-days",
@@ -254,6 +303,11 @@ pub const SETTINGS: [&str; 15] = [
     "alarm-email",
     "processor-timeout-s",
     "sources",
+    "receiver-concurrency",
+    "processor-concurrency",
+    "status-concurrency",
+    "reconciler-concurrency",
+    "customer-key",
 ];
 
 impl StageConfig {
@@ -279,6 +333,17 @@ impl StageConfig {
             "reconcile-grace-s" => self.reconcile_grace_s = number(key, value)?,
             "reconcile-batch" => self.reconcile_batch = number(key, value)?,
             "redrive-window-days" => self.redrive_window_days = number(key, value)?,
+            "receiver-concurrency" => self.concurrency.receiver = number(key, value)?,
+            "processor-concurrency" => self.concurrency.processor = number(key, value)?,
+            "status-concurrency" => self.concurrency.status = number(key, value)?,
+            "reconciler-concurrency" => self.concurrency.reconciler = number(key, value)?,
+            "customer-key" => {
+                self.customer_key = match value {
+                    "true" => true,
+                    "false" => false,
+                    _ => return Err(format!("{key}: `{value}` is not true or false")),
+                }
+            }
             "alarm-email" => {
                 self.alarm_email = (!value.is_empty()).then(|| value.to_owned());
             }
@@ -330,6 +395,41 @@ impl StageConfig {
                 "sources",
                 "(no default)".into(),
                 "a list with the `default` source (POST /webhooks)".into(),
+            );
+        }
+    }
+
+    /// Each function reserves 1..=1000 executions, all of them together at most
+    /// [`MAX_RESERVED_CONCURRENCY`].
+    fn concurrency_problems(&self, bad: &mut impl FnMut(&'static str, String, String)) {
+        let c = &self.concurrency;
+        let each = [
+            ("receiver-concurrency", c.receiver),
+            ("processor-concurrency", c.processor),
+            ("status-concurrency", c.status),
+            ("reconciler-concurrency", c.reconciler),
+        ];
+        let mut in_range = true;
+        for (setting, n) in each {
+            if !(1..=1000).contains(&n) {
+                in_range = false;
+                bad(setting, n.to_string(), "1..=1000 executions".into());
+            }
+        }
+        if in_range && c.total() > MAX_RESERVED_CONCURRENCY {
+            bad(
+                "receiver-concurrency",
+                format!(
+                    "{} (with processor {}, status {}, reconciler {}: {} in all)",
+                    c.receiver,
+                    c.processor,
+                    c.status,
+                    c.reconciler,
+                    c.total()
+                ),
+                format!(
+                    "lower, or another function's: the four reserve at most {MAX_RESERVED_CONCURRENCY} executions together (Lambda keeps 100 of the account's default 1,000 unreserved)"
+                ),
             );
         }
     }
@@ -427,6 +527,7 @@ impl StageConfig {
             );
         }
         self.source_problems(&mut bad);
+        self.concurrency_problems(&mut bad);
         if let Some(email) = &self.alarm_email {
             let ok = email.len() <= 254
                 && !email.chars().any(char::is_whitespace)
@@ -452,24 +553,49 @@ pub(crate) struct Lambda {
     pub(crate) asset: crate::Asset,
 }
 
+/// Why checkov's checks that do not apply to this stack are skipped (README, "checkov",
+/// lists each).
+mod skip {
+    pub const VPC: &str = "reaches only AWS APIs (DynamoDB, Lambda, Secrets Manager, SQS) over TLS with IAM: no private network to join";
+    pub const ENVIRONMENT: &str = "the environment holds names, ARNs and settings, no secrets (signing keys come from Secrets Manager); Lambda encrypts it at rest";
+    pub const SYNC_DLQ: &str = "invoked synchronously by API Gateway: a dead-letter queue only receives failed asynchronous events";
+    pub const SCHEDULE_DLQ: &str =
+        "its scheduled event carries no data: the next run redoes what a failed run left";
+    pub const LOGS_KMS: &str = "encrypted by CloudWatch Logs' own keys; the stage's customer-managed key (customer-key) is on in prod";
+    pub const TOPIC_KMS: &str = "CloudWatch alarms cannot publish to a topic under the AWS managed key aws/sns; the stage's customer-managed key (customer-key) is on in prod";
+    pub const QUEUE_KMS: &str = "encrypted at rest with SQS-managed keys (SSE-SQS); the stage's customer-managed key (customer-key) is on in prod";
+    pub const SECRET_KMS: &str = "encrypted with the AWS managed key aws/secretsmanager; the stage's customer-managed key (customer-key) is on in prod";
+    pub const TABLE_OWNED_KEY: &str = "encrypted with a key DynamoDB owns; the stage's customer-managed key (customer-key) is on in prod";
+    pub const TABLE_MANAGED_KEY: &str = "encrypted with the AWS managed key aws/dynamodb; the stage's customer-managed key (customer-key) is on in prod";
+    pub const PITR: &str = "this stage keeps no data (records expire, the table goes with the stack); point-in-time recovery is on in prod";
+    pub const CACHING: &str = "nothing to cache: POSTs are deliveries, and GET answers a status that changes while it is processed";
+    pub const WEBHOOK_ROUTE: &str = "public webhook endpoint: providers cannot sign in to API Gateway; the receiver authenticates every delivery by its HMAC signature";
+    pub const OPEN_STATUS: &str = "the status route is public in this stage; webhook ids are keyed hashes that cannot be guessed from delivery ids";
+}
+
 pub(crate) fn lambda(
     s: &mut Stack,
     id: &str,
     crate_name: &str,
     cfg: &StageConfig,
+    key: Option<&Handle<Key>>,
     build: impl FnOnce(Function) -> Function,
 ) -> Lambda {
     let logs = s.add(
         &format!("{id}Logs"),
-        LogGroup::new(
+        log_group(
             Expr::sub([
                 "/aws/lambda/".into(),
                 Expr::pseudo(Pseudo::StackName),
                 format!("-{crate_name}").into(),
             ]),
-            cfg.log_retention_days,
+            cfg,
+            key,
         ),
     );
+    if key.is_none() {
+        s.skip_check(&logs, Check::LogGroupKms, skip::LOGS_KMS);
+    }
     // Explicit names: a retained group would block re-creating the stack, so logs go with it.
     let delete = Some(RemovalPolicy::Delete);
     s.removal_policy(&logs, delete, delete);
@@ -479,16 +605,120 @@ pub(crate) fn lambda(
             .description(format!("Execution role of the {crate_name} function")),
     );
     s.grant(&role, Grant::write_logs(&logs));
+    s.grant(&role, Grant::put_traces());
     let asset = s.asset(id, crate_name);
     let function = Function::new(Code::from(&asset), role.arn())
         .architecture(cfg.architecture)
-        .logging(LoggingConfig::json(logs.name()));
+        .logging(LoggingConfig::json(logs.name()))
+        .tracing(TracingMode::Active);
     let function = s.add(id, build(function));
+    s.skip_check(&function, Check::LambdaInVpc, skip::VPC);
+    if s.get(&function).is_some_and(|f| !f.environment.is_empty()) {
+        s.skip_check(&function, Check::LambdaEnvironmentKms, skip::ENVIRONMENT);
+    }
     Lambda {
         role,
         function,
         asset,
     }
+}
+
+/// A log group with the stage's retention, encrypted with `key` if there is one.
+fn log_group(name: Expr, cfg: &StageConfig, key: Option<&Handle<Key>>) -> LogGroup {
+    let group = LogGroup::new(name, cfg.log_retention_days);
+    match key {
+        Some(key) => group.kms_key(key.arn()),
+        None => group,
+    }
+}
+
+/// The stage's customer-managed key, kept as long as the data it encrypts.
+fn stage_key(s: &mut Stack, cfg: &StageConfig) -> Handle<Key> {
+    let key = s.add(
+        "StageKey",
+        Key::rotated(
+            format!(
+                "Encrypts the logs, alarms, dead letters, secrets and table of webhooks {}",
+                cfg.stage
+            ),
+            stage_key_policy(),
+        ),
+    );
+    // Retained data stays readable only as long as its key exists.
+    let policy = cfg.retain_data.then_some(RemovalPolicy::Retain);
+    let policy = policy.unwrap_or(RemovalPolicy::Delete);
+    s.removal_policy(&key, Some(policy), Some(policy));
+    key
+}
+
+/// The account administers the key (and grants its use through IAM, as for any key);
+/// CloudWatch Logs may use it for this stack's log groups only; CloudWatch may use it to
+/// publish alarms to the encrypted topic.
+fn stage_key_policy() -> PolicyDocument {
+    let partition = || Expr::pseudo(Pseudo::Partition);
+    let region = || Expr::pseudo(Pseudo::Region);
+    let account_id = || Expr::pseudo(Pseudo::AccountId);
+    let allow = |sid: &str, principal: Principal, actions: &[&str]| Statement {
+        sid: Some(sid.to_owned()),
+        effect: Effect::Allow,
+        principal: Some(principal),
+        action: actions.iter().map(|a| (*a).to_owned()).collect(),
+        resource: vec!["*".into()],
+        condition: None,
+    };
+    let account = allow(
+        "AccountAdministersAndGrantsThroughIam",
+        Principal::Aws(vec![Expr::sub([
+            "arn:".into(),
+            partition(),
+            ":iam::".into(),
+            account_id(),
+            ":root".into(),
+        ])]),
+        &["kms:*"],
+    );
+    let mut logs = allow(
+        "CloudWatchLogsOfThisStack",
+        Principal::Service(vec![Expr::sub([
+            "logs.".into(),
+            region(),
+            ".amazonaws.com".into(),
+        ])]),
+        &[
+            "kms:Decrypt*",
+            "kms:Describe*",
+            "kms:Encrypt*",
+            "kms:GenerateDataKey*",
+            "kms:ReEncrypt*",
+        ],
+    );
+    logs.condition = Some(
+        [(
+            "ArnLike".to_owned(),
+            [(
+                "kms:EncryptionContext:aws:logs:arn".to_owned(),
+                Expr::sub([
+                    "arn:".into(),
+                    partition(),
+                    ":logs:".into(),
+                    region(),
+                    ":".into(),
+                    account_id(),
+                    ":log-group:/aws/*/".into(),
+                    Expr::pseudo(Pseudo::StackName),
+                    "-*".into(),
+                ]),
+            )]
+            .into(),
+        )]
+        .into(),
+    );
+    let alarms = allow(
+        "CloudWatchAlarmsPublishToTheTopic",
+        Principal::Service(vec!["cloudwatch.amazonaws.com".into()]),
+        &["kms:Decrypt", "kms:GenerateDataKey*"],
+    );
+    PolicyDocument::new(vec![account, logs, alarms])
 }
 
 /// Makes `f` invocable as a durable function: its checkpoint permissions (in a role policy,
@@ -538,52 +768,22 @@ pub fn webhook_stack(cfg: &StageConfig) -> Stack {
         format!("Webhook receiver with a durable processor ({stage})"),
     );
     s.problems.extend(cfg.problems());
-    let retain = cfg.retain_data.then_some(RemovalPolicy::Retain);
-    let data_policy = retain.unwrap_or(RemovalPolicy::Delete);
-
-    // One generated signing secret per source (48 letters and digits: also a valid base64
-    // key for Standard Webhooks), and the key webhook ids are derived with.
-    let secrets: Vec<(SourceConfig, Handle<Secret>)> = cfg
-        .sources
-        .iter()
-        .map(|src| {
-            let secret = s.add(
-                &src.secret_id(),
-                Secret::generated(
-                    format!(
-                        "Signing secret of webhook source `{}` ({})",
-                        src.name, src.scheme
-                    ),
-                    48,
-                ),
-            );
-            s.removal_policy(&secret, Some(data_policy), Some(data_policy));
-            (src.clone(), secret)
-        })
-        .collect();
-    let id_key = s.add(
-        "WebhookIdKey",
-        Secret::generated(
-            "Key webhook ids are derived with (ids cannot be guessed from delivery ids)",
-            48,
-        ),
-    );
-    s.removal_policy(&id_key, Some(data_policy), Some(data_policy));
-
-    let table = s.add("WebhookTable", status_table(cfg));
-    s.removal_policy(&table, Some(data_policy), Some(data_policy));
+    let key = cfg.customer_key.then(|| stage_key(&mut s, cfg));
+    let key = key.as_ref();
+    let Data {
+        secrets,
+        id_key,
+        table,
+        dead_letters,
+    } = data(&mut s, cfg, key);
     let ttl_days = cfg.ttl_days.to_string();
 
-    // Events of asynchronous starts whose execution ended FAILED, STOPPED or TIMED_OUT
-    // (durable functions take a dead-letter queue, not on-failure destinations).
-    let dead_letters = s.add("ProcessorDeadLetters", Queue::dead_letters());
-    s.removal_policy(&dead_letters, Some(data_policy), Some(data_policy));
-
     // The processor: durable, reached only through its alias.
-    let processor = lambda(&mut s, "Processor", crates::PROCESSOR, cfg, |f| {
+    let processor = lambda(&mut s, "Processor", crates::PROCESSOR, cfg, key, |f| {
         f.description("Durable processor: validate -> process -> finalize")
             .memory_mb(cfg.processor_memory_mb)
             .timeout_s(cfg.processor_timeout_s)
+            .reserved_concurrency(cfg.concurrency.processor)
             .durable(cfg.durable)
             .dead_letters(dead_letters.arn())
             .env(env::TABLE_NAME, table.name())
@@ -594,12 +794,17 @@ pub fn webhook_stack(cfg: &StageConfig) -> Stack {
         Grant::items(&table, &[GET_ITEM, UPDATE_ITEM]),
     );
     s.grant(&processor.role, Grant::send_messages(&dead_letters));
+    if let Some(key) = key {
+        // Sends to the queue and reads and writes the table, both under the key.
+        s.grant(&processor.role, Grant::encrypt(key));
+    }
     let alias = durable_alias(&mut s, "Processor", &processor);
 
-    let receiver = lambda(&mut s, "Receiver", crates::RECEIVER, cfg, |f| {
+    let receiver = lambda(&mut s, "Receiver", crates::RECEIVER, cfg, key, |f| {
         f.description("POST /webhooks: verify, record, start the durable processor, answer 202")
             .memory_mb(cfg.api_memory_mb)
             .timeout_s(cfg.api_timeout_s)
+            .reserved_concurrency(cfg.concurrency.receiver)
             .env(env::TABLE_NAME, table.name())
             .env(env::TTL_DAYS, ttl_days.as_str())
             .env(env::PROCESSOR_FUNCTION, alias.arn())
@@ -616,12 +821,18 @@ pub fn webhook_stack(cfg: &StageConfig) -> Stack {
         s.grant(&receiver.role, Grant::read_secret(secret));
     }
     s.grant(&receiver.role, Grant::read_secret(&id_key));
+    s.skip_check(
+        &receiver.function,
+        Check::LambdaDeadLetterQueue,
+        skip::SYNC_DLQ,
+    );
 
-    let status = lambda(&mut s, "Status", crates::STATUS, cfg, |f| {
+    let status = lambda(&mut s, "Status", crates::STATUS, cfg, key, |f| {
         let f = f
             .description("GET /webhooks/{id}: the status of one webhook")
             .memory_mb(cfg.api_memory_mb)
             .timeout_s(cfg.api_timeout_s)
+            .reserved_concurrency(cfg.concurrency.status)
             .env(env::TABLE_NAME, table.name());
         match &cfg.cors_allow_origin {
             Some(origin) => f.env(env::CORS_ALLOW_ORIGIN, origin.as_str()),
@@ -629,10 +840,20 @@ pub fn webhook_stack(cfg: &StageConfig) -> Stack {
         }
     });
     s.grant(&status.role, Grant::items(&table, &[GET_ITEM]));
+    s.skip_check(
+        &status.function,
+        Check::LambdaDeadLetterQueue,
+        skip::SYNC_DLQ,
+    );
+    if let Some(key) = key {
+        // Secrets and table items under the key.
+        s.grant(&receiver.role, Grant::decrypt(key));
+        s.grant(&status.role, Grant::decrypt(key));
+    }
 
-    reconciler(&mut s, cfg, &table, &processor, &alias);
-    let (rest_api, api_stage) = api(&mut s, cfg, &receiver.function, &status.function);
-    let topic = alarms(&mut s, cfg, &processor.function);
+    reconciler(&mut s, cfg, &table, &processor, &alias, key);
+    let (rest_api, api_stage) = api(&mut s, cfg, &receiver.function, &status.function, key);
+    let topic = alarms(&mut s, cfg, &processor.function, key);
 
     let webhooks = format!("/{}", routes::WEBHOOKS);
     let one_webhook = format!("/{}/{{{}}}", routes::WEBHOOKS, routes::KEY_PARAM);
@@ -681,6 +902,81 @@ pub fn webhook_stack(cfg: &StageConfig) -> Stack {
     s
 }
 
+/// What the stage keeps: one generated secret per source and the id key, the status table
+/// and the processor's dead-letter queue; `Retain` where the stage retains data, under
+/// `key` if the stage has one.
+struct Data {
+    secrets: Vec<(SourceConfig, Handle<Secret>)>,
+    id_key: Handle<Secret>,
+    table: Handle<Table>,
+    dead_letters: Handle<Queue>,
+}
+
+fn data(s: &mut Stack, cfg: &StageConfig, key: Option<&Handle<Key>>) -> Data {
+    let retain = cfg.retain_data.then_some(RemovalPolicy::Retain);
+    let data_policy = retain.unwrap_or(RemovalPolicy::Delete);
+
+    // One generated signing secret per source (48 letters and digits: also a valid base64
+    // key for Standard Webhooks), and the key webhook ids are derived with.
+    let secrets: Vec<(SourceConfig, Handle<Secret>)> = cfg
+        .sources
+        .iter()
+        .map(|src| {
+            let secret = add_secret(
+                s,
+                &src.secret_id(),
+                format!(
+                    "Signing secret of webhook source `{}` ({})",
+                    src.name, src.scheme
+                ),
+                key,
+            );
+            s.removal_policy(&secret, Some(data_policy), Some(data_policy));
+            (src.clone(), secret)
+        })
+        .collect();
+    let id_key = add_secret(
+        s,
+        "WebhookIdKey",
+        "Key webhook ids are derived with (ids cannot be guessed from delivery ids)".into(),
+        key,
+    );
+    s.removal_policy(&id_key, Some(data_policy), Some(data_policy));
+
+    let table = s.add("WebhookTable", status_table(cfg, key));
+    s.removal_policy(&table, Some(data_policy), Some(data_policy));
+    let table_key = match s.get(&table).map(|t| &t.encryption) {
+        Some(Encryption::AwsOwned) => Some(skip::TABLE_OWNED_KEY),
+        Some(Encryption::AwsManagedKms) => Some(skip::TABLE_MANAGED_KEY),
+        Some(Encryption::CustomerManaged(_)) | None => None,
+    };
+    if let Some(reason) = table_key {
+        s.skip_check(&table, Check::DynamoDbCustomerKey, reason);
+    }
+    if !cfg.point_in_time_recovery {
+        s.skip_check(&table, Check::DynamoDbPointInTimeRecovery, skip::PITR);
+    }
+    // Events of asynchronous starts whose execution ended FAILED, STOPPED or TIMED_OUT
+    // (durable functions take a dead-letter queue, not on-failure destinations).
+    let dead_letters = s.add(
+        "ProcessorDeadLetters",
+        Queue::dead_letters().encryption(match key {
+            Some(key) => QueueEncryption::Kms(key.arn()),
+            None => QueueEncryption::SqsManaged,
+        }),
+    );
+    s.removal_policy(&dead_letters, Some(data_policy), Some(data_policy));
+    if key.is_none() {
+        s.skip_check(&dead_letters, Check::SqsQueueKms, skip::QUEUE_KMS);
+    }
+    Data {
+        secrets,
+        id_key,
+        table,
+        dead_letters,
+    }
+}
+
 /// `WEBHOOK_SOURCES`: every source's scheme and secret ARN, as JSON.
 fn sources_json(secrets: &[(SourceConfig, Handle<Secret>)]) -> Expr {
     let mut parts: Vec<Expr> = vec!["{".into()];
@@ -700,9 +996,28 @@ fn sources_json(secrets: &[(SourceConfig, Handle<Secret>)]) -> Expr {
     Expr::sub(parts)
 }
 
+/// A generated secret of 48 letters and digits (also a valid base64 key for Standard
+/// Webhooks), encrypted with `key` if there is one.
+fn add_secret(
+    s: &mut Stack,
+    id: &str,
+    description: String,
+    key: Option<&Handle<Key>>,
+) -> Handle<Secret> {
+    let secret = Secret::generated(description, 48);
+    match key {
+        Some(key) => s.add(id, secret.kms_key(key.arn())),
+        None => {
+            let secret = s.add(id, secret);
+            s.skip_check(&secret, Check::SecretCustomerKey, skip::SECRET_KMS);
+            secret
+        }
+    }
+}
+
 /// The status table: key `id`, TTL, and the sparse `attention` index of records that are
 /// not terminal or FAILED (the reconciler and `deployer webhooks` read it, never scan).
-fn status_table(cfg: &StageConfig) -> Table {
+fn status_table(cfg: &StageConfig, key: Option<&Handle<Key>>) -> Table {
     Table::new(KeyAttribute::string(table::PARTITION_KEY))
         .ttl(table::TTL_ATTRIBUTE)
         .global_index(GlobalIndex {
@@ -717,7 +1032,10 @@ fn status_table(cfg: &StageConfig) -> Table {
             ),
         })
         .point_in_time_recovery(cfg.point_in_time_recovery)
-        .encryption(cfg.table_encryption)
+        .encryption(match key {
+            Some(key) => Encryption::CustomerManaged(key.arn()),
+            None => cfg.table_encryption.clone(),
+        })
         .deletion_protection(cfg.retain_data)
 }
 
@@ -729,12 +1047,14 @@ fn reconciler(
     table: &Handle<Table>,
     processor: &Lambda,
     alias: &Handle<Alias>,
+    key: Option<&Handle<Key>>,
 ) {
     let ttl_days = cfg.ttl_days.to_string();
-    let reconciler = lambda(s, "Reconciler", crates::RECONCILER, cfg, |f| {
+    let reconciler = lambda(s, "Reconciler", crates::RECONCILER, cfg, key, |f| {
         f.description("Every few minutes: start, fail or report webhooks left non-terminal")
             .memory_mb(cfg.api_memory_mb)
             .timeout_s(300)
+            .reserved_concurrency(cfg.concurrency.reconciler)
             .env(env::TABLE_NAME, table.name())
             .env(env::TTL_DAYS, ttl_days.as_str())
             .env(env::PROCESSOR_FUNCTION, alias.arn())
@@ -758,6 +1078,14 @@ fn reconciler(
     s.grant(
         &reconciler.role,
         Grant::read_durable_executions(&processor.function),
+    );
+    if let Some(key) = key {
+        s.grant(&reconciler.role, Grant::decrypt(key));
+    }
+    s.skip_check(
+        &reconciler.function,
+        Check::LambdaDeadLetterQueue,
+        skip::SCHEDULE_DLQ,
     );
     let schedule = s.add(
         "ReconcileSchedule",
@@ -787,6 +1115,7 @@ fn api(
     cfg: &StageConfig,
     receiver: &Handle<Function>,
     status: &Handle<Function>,
+    key: Option<&Handle<Key>>,
 ) -> (
     Handle<RestApi>,
     Handle<crate::resources::apigateway::ApiStage>,
@@ -804,38 +1133,48 @@ fn api(
     // One resource for `GET /webhooks/{key}` (a webhook id) and `POST /webhooks/{key}` (a
     // source): API Gateway takes one parameter name per path level.
     let keyed = format!("/{}/{{{}}}", routes::WEBHOOKS, routes::KEY_PARAM);
-    api.route(
+    let post = api.route(
         s,
         HttpMethod::Post,
         &webhooks,
         IntegrationKind::LambdaProxy,
         receiver,
     );
-    api.route(
+    let post_keyed = api.route(
         s,
         HttpMethod::Post,
         &keyed,
         IntegrationKind::LambdaProxy,
         receiver,
     );
-    api.route(
+    let get = api.route(
         s,
         HttpMethod::Get,
         &keyed,
         IntegrationKind::LambdaProxy,
         status,
     );
+    for method in [&post, &post_keyed] {
+        s.skip_check(method, Check::ApiMethodAuthorization, skip::WEBHOOK_ROUTE);
+    }
+    if s.get(&get).is_some_and(|m| m.is_open()) {
+        s.skip_check(&get, Check::ApiMethodAuthorization, skip::OPEN_STATUS);
+    }
     let access_logs = s.add(
         "ApiAccessLogs",
-        LogGroup::new(
+        log_group(
             Expr::sub([
                 "/aws/apigateway/".into(),
                 Expr::pseudo(Pseudo::StackName),
                 "-access".into(),
             ]),
-            cfg.log_retention_days,
+            cfg,
+            key,
         ),
     );
+    if key.is_none() {
+        s.skip_check(&access_logs, Check::LogGroupKms, skip::LOGS_KMS);
+    }
     let delete = Some(RemovalPolicy::Delete);
     s.removal_policy(&access_logs, delete, delete);
     let rest_api = api.api().clone();
@@ -847,21 +1186,32 @@ fn api(
             throttle: Some((cfg.throttle.rate_per_second, cfg.throttle.burst)),
             access_logs: Some(access_logs),
             metrics: true,
+            tracing: true,
         },
     );
+    s.skip_check(&api_stage, Check::ApiStageCaching, skip::CACHING);
     (rest_api, api_stage)
 }
 
 /// The stage's alarm topic (with an email subscription when the stage sets one) and the
 /// alarms that say a webhook may not have been processed.
-fn alarms(s: &mut Stack, cfg: &StageConfig, processor: &Handle<Function>) -> Handle<Topic> {
+fn alarms(
+    s: &mut Stack,
+    cfg: &StageConfig,
+    processor: &Handle<Function>,
+    key: Option<&Handle<Key>>,
+) -> Handle<Topic> {
     let stage = cfg.stage.as_str();
     let topic = s.add(
         "AlarmTopic",
         Topic {
             display_name: Some(format!("webhooks {stage} alarms")),
+            kms_master_key_id: key.map(|k| k.arn()),
         },
     );
+    if key.is_none() {
+        s.skip_check(&topic, Check::SnsTopicKms, skip::TOPIC_KMS);
+    }
     if let Some(email) = &cfg.alarm_email {
         s.add(
             "AlarmEmail",

@@ -1,10 +1,11 @@
 //! The integration suite: one binary, modules by concern. CLI tests spawn the real
-//! `deployer` in a temporary directory; template checks run the real cfn-lint.
+//! `deployer` in a temporary directory; template checks run the real cfn-lint and checkov.
 
 // A test reports a failure by panicking.
 #![allow(clippy::unwrap_used)]
 
 mod cfn_lint;
+mod checkov;
 mod cli;
 mod conformance;
 mod deploy;

@@ -98,9 +98,13 @@ fn iam_is_least_privilege_in_every_stage() {
                     "{stage}: wildcard action {action} in {st}"
                 );
             }
+            // `*` only for X-Ray's trace uploads, which have no resource type.
+            let xray = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"];
             if let Some(resources) = st.get("Resource") {
                 for r in resources.as_array().unwrap() {
-                    assert_ne!(r, "*", "{stage}: Resource * in {st}");
+                    if r == "*" {
+                        assert_eq!(st["Action"], serde_json::json!(xray), "{stage}: {st}");
+                    }
                 }
             }
         }
@@ -366,4 +370,175 @@ fn the_api_deployment_id_depends_on_routes_only() {
         "same routes, same deployment id"
     );
     // (A route change does change it: see validation::a_route_change_redeploys_the_api.)
+}
+
+#[test]
+fn every_function_is_traced_and_holds_its_reserved_concurrency() {
+    for stage in Stage::ALL {
+        let t = template(stage);
+        let cfg = StageConfig::of(stage);
+        let c = cfg.concurrency;
+        let expected = [
+            ("Processor", c.processor),
+            ("Receiver", c.receiver),
+            ("Reconciler", c.reconciler),
+            ("Status", c.status),
+        ];
+        let functions = of_type(&t, "AWS::Lambda::Function");
+        assert_eq!(functions.len(), expected.len(), "{stage}");
+        for (id, reserved) in expected {
+            let p = &t["Resources"][id]["Properties"];
+            assert_eq!(p["TracingConfig"]["Mode"], "Active", "{stage}/{id}");
+            assert_eq!(p["ReservedConcurrentExecutions"], reserved, "{stage}/{id}");
+            // The role may upload the traces: exactly X-Ray's two actions.
+            let role = p["Role"]["Fn::GetAtt"][0].as_str().unwrap();
+            let grants = &t["Resources"][role]["Properties"]["Policies"][0]["PolicyDocument"];
+            let xray: Vec<&Value> = grants["Statement"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|s| s["Sid"] == "XRayTraces")
+                .collect();
+            assert_eq!(xray.len(), 1, "{stage}/{role}");
+            assert_eq!(
+                xray[0]["Action"],
+                serde_json::json!(["xray:PutTelemetryRecords", "xray:PutTraceSegments"])
+            );
+            assert_eq!(xray[0]["Resource"], serde_json::json!(["*"]));
+        }
+        assert_eq!(
+            t["Resources"]["ApiStage"]["Properties"]["TracingEnabled"],
+            true
+        );
+        assert_eq!(c.reconciler, 1, "{stage}: reconciler runs never overlap");
+    }
+    let mut cfg = StageConfig::of(Stage::Dev);
+    cfg.set("status-concurrency", "7").unwrap();
+    let t = webhook_stack(&cfg).synth().unwrap().to_value().unwrap();
+    assert_eq!(
+        t["Resources"]["Status"]["Properties"]["ReservedConcurrentExecutions"],
+        7
+    );
+}
+
+/// Every `KmsKeyId`-like property of the template: `(resource, value)`.
+fn key_uses(t: &Value) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for (id, r) in t["Resources"].as_object().unwrap() {
+        let p = &r["Properties"];
+        for v in [
+            &p["KmsKeyId"],
+            &p["KmsMasterKeyId"],
+            &p["SSESpecification"]["KMSMasterKeyId"],
+        ] {
+            if !v.is_null() {
+                out.push((id.clone(), v.clone()));
+            }
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+#[test]
+fn the_stage_key_encrypts_the_data_where_the_config_says() {
+    let prod = template(Stage::Prod);
+    let keys = of_type(&prod, "AWS::KMS::Key");
+    assert_eq!(keys.len(), 1);
+    let (key_id, key) = keys[0];
+    assert_eq!(key["Properties"]["EnableKeyRotation"], true);
+    // Retained data stays readable only while its key exists.
+    assert_eq!(key["DeletionPolicy"], "Retain");
+    assert_eq!(key["UpdateReplacePolicy"], "Retain");
+    let arn = serde_json::json!({"Fn::GetAtt": [key_id, "Arn"]});
+    let users: Vec<String> = key_uses(&prod)
+        .into_iter()
+        .map(|(id, v)| {
+            assert_eq!(v, arn, "{id}");
+            id
+        })
+        .collect();
+    assert_eq!(
+        users,
+        [
+            "AlarmTopic",
+            "ApiAccessLogs",
+            "ProcessorDeadLetters",
+            "ProcessorLogs",
+            "ReceiverLogs",
+            "ReconcilerLogs",
+            "StatusLogs",
+            "WebhookIdKey",
+            "WebhookSecret",
+            "WebhookTable",
+        ]
+    );
+    let queue = &prod["Resources"]["ProcessorDeadLetters"]["Properties"];
+    assert!(queue.get("SqsManagedSseEnabled").is_none(), "{queue}");
+
+    // The key policy: the account through IAM, CloudWatch Logs for this stack's groups
+    // only, CloudWatch (alarms) to publish to the topic; no one else.
+    let statements = key["Properties"]["KeyPolicy"]["Statement"]
+        .as_array()
+        .unwrap();
+    let principals: Vec<String> = statements
+        .iter()
+        .map(|s| s["Principal"].to_string())
+        .collect();
+    assert_eq!(
+        principals,
+        [
+            r#"{"AWS":[{"Fn::Sub":"arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}]}"#,
+            r#"{"Service":[{"Fn::Sub":"logs.${AWS::Region}.amazonaws.com"}]}"#,
+            r#"{"Service":["cloudwatch.amazonaws.com"]}"#,
+        ]
+    );
+    assert_eq!(
+        statements[1]["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]["Fn::Sub"],
+        "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/*/${AWS::StackName}-*"
+    );
+
+    // Who decrypts: every function's role, on exactly this key; the processor also
+    // generates data keys (it sends to the encrypted queue).
+    for (role, actions) in [
+        ("ReceiverRole", vec!["kms:Decrypt"]),
+        ("StatusRole", vec!["kms:Decrypt"]),
+        ("ReconcilerRole", vec!["kms:Decrypt"]),
+        ("ProcessorRole", vec!["kms:Decrypt", "kms:GenerateDataKey"]),
+    ] {
+        let kms: Vec<&Value> = statements_of(&prod, role)
+            .into_iter()
+            .filter(|s| s["Action"][0].as_str().unwrap().starts_with("kms:"))
+            .collect();
+        assert_eq!(kms.len(), 1, "{role}");
+        assert_eq!(kms[0]["Action"], serde_json::json!(actions), "{role}");
+        assert_eq!(kms[0]["Resource"], serde_json::json!([arn]), "{role}");
+    }
+
+    // dev and staging have no key and name none; dev can ask for one (deleted with it).
+    for stage in [Stage::Dev, Stage::Staging] {
+        let t = template(stage);
+        assert!(of_type(&t, "AWS::KMS::Key").is_empty(), "{stage}");
+        assert_eq!(key_uses(&t), vec![], "{stage}");
+    }
+    let mut cfg = StageConfig::of(Stage::Dev);
+    cfg.set("customer-key", "true").unwrap();
+    let t = webhook_stack(&cfg).synth().unwrap().to_value().unwrap();
+    assert_eq!(t["Resources"]["StageKey"]["DeletionPolicy"], "Delete");
+    assert_eq!(
+        key_uses(&t).len(),
+        users.len() + 5,
+        "and the five source secrets"
+    );
+    assert!(cfg.set("customer-key", "yes").is_err());
+}
+
+/// The statements of `role`'s inline policies.
+fn statements_of<'a>(t: &'a Value, role: &str) -> Vec<&'a Value> {
+    t["Resources"][role]["Properties"]["Policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["PolicyDocument"]["Statement"].as_array().unwrap())
+        .collect()
 }

@@ -210,6 +210,7 @@ fn stage_settings() -> StageSettings {
         throttle: None,
         access_logs: None,
         metrics: false,
+        tracing: false,
     }
 }
 
@@ -435,6 +436,21 @@ fn every_setting_is_range_checked_with_its_range() {
             &[("alarm-email", "not an address")],
             "setting `alarm-email` is not an address: it must be an email address",
         ),
+        (
+            &[("receiver-concurrency", "0")],
+            "setting `receiver-concurrency` is 0: it must be 1..=1000 executions",
+        ),
+        (
+            &[("reconciler-concurrency", "1001")],
+            "setting `reconciler-concurrency` is 1001: it must be 1..=1000 executions",
+        ),
+        (
+            &[
+                ("receiver-concurrency", "500"),
+                ("processor-concurrency", "400"),
+            ],
+            "setting `receiver-concurrency` is 500 (with processor 400, status 5, reconciler 1: 906 in all): it must be lower, or another function's: the four reserve at most 900 executions together",
+        ),
         (&[("execution-timeout-s", "0")], "ExecutionTimeout is 0"),
         (&[("retention-days", "91")], "RetentionPeriodInDays is 91"),
     ];
@@ -455,4 +471,34 @@ fn every_setting_is_range_checked_with_its_range() {
     for stage in Stage::ALL {
         assert!(setting_problems(stage, &[]).is_empty(), "{stage}");
     }
+}
+
+#[test]
+fn a_checkov_skip_says_why_on_one_line_once() {
+    use stacks::checkov::Check;
+    use stacks::resources::sns::Topic;
+    let mut s = Stack::new("skips", "");
+    let topic = s.add("Topic", Topic::default());
+    s.skip_check(&topic, Check::SnsTopicKms, " ");
+    let other = s.add("Other", Topic::default());
+    s.skip_check(&other, Check::SnsTopicKms, "first line\nsecond line");
+    let twice = s.add("Twice", Topic::default());
+    s.skip_check(&twice, Check::SnsTopicKms, "a reason");
+    s.skip_check(&twice, Check::SnsTopicKms, "another reason");
+    check(
+        &s,
+        expect![[r#"
+            stack `skips` has 3 problems:
+              - `Other` skips checkov check CKV_AWS_26 with a reason of several lines: a skip says, on one line, why the check does not apply to the resource, once
+              - `Topic` skips checkov check CKV_AWS_26 without a reason: a skip says, on one line, why the check does not apply to the resource, once
+              - `Twice` skips checkov check CKV_AWS_26 twice: a skip says, on one line, why the check does not apply to the resource, once"#]],
+    );
+    let mut s = Stack::new("skips", "");
+    let topic = s.add("Topic", Topic::default());
+    s.skip_check(&topic, Check::SnsTopicKms, "a reason");
+    let t = s.synth().unwrap().to_value().unwrap();
+    assert_eq!(
+        t["Resources"]["Topic"]["Metadata"],
+        serde_json::json!({"checkov": {"skip": [{"id": "CKV_AWS_26", "comment": "a reason"}]}})
+    );
 }

@@ -174,6 +174,13 @@ pub struct Method {
     pub method_responses: Vec<MethodResponse>,
 }
 
+impl Method {
+    /// Anyone may call it: no authorizer (IAM, Cognito, custom) and no API key.
+    pub fn is_open(&self) -> bool {
+        self.authorization_type == "NONE"
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Deployment {

@@ -2,6 +2,8 @@
 
 use serde::{Serialize, Serializer};
 
+use crate::Expr;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum AttributeType {
     S,
@@ -56,12 +58,15 @@ pub enum Billing {
 }
 
 /// Server-side encryption. DynamoDB always encrypts at rest; this chooses the key.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Encryption {
     /// A key owned by DynamoDB (no KMS charges, no key audit trail).
     AwsOwned,
     /// The account's AWS managed key `aws/dynamodb` in KMS.
     AwsManagedKms,
+    /// A customer-managed KMS key (its ARN): whoever reads or writes items needs
+    /// `kms:Decrypt` on it.
+    CustomerManaged(Expr),
 }
 
 /// A DynamoDB table. Construct it with [`Table::new`]; set a TTL with [`Table::ttl`]
@@ -152,11 +157,13 @@ impl Serialize for Table {
         }
         #[derive(Serialize)]
         #[serde(rename_all = "PascalCase")]
-        struct Sse {
+        struct Sse<'a> {
             #[serde(rename = "SSEEnabled")]
             sse_enabled: bool,
             #[serde(rename = "SSEType", skip_serializing_if = "Option::is_none")]
             sse_type: Option<&'static str>,
+            #[serde(rename = "KMSMasterKeyId", skip_serializing_if = "Option::is_none")]
+            kms_master_key_id: Option<&'a Expr>,
         }
         #[derive(Serialize)]
         #[serde(rename_all = "PascalCase")]
@@ -186,7 +193,7 @@ impl Serialize for Table {
             time_to_live_specification: Option<Ttl<'a>>,
             point_in_time_recovery_specification: Pitr,
             #[serde(rename = "SSESpecification")]
-            sse_specification: Sse,
+            sse_specification: Sse<'a>,
             deletion_protection_enabled: bool,
         }
 
@@ -268,14 +275,21 @@ impl Serialize for Table {
             point_in_time_recovery_specification: Pitr {
                 point_in_time_recovery_enabled: self.point_in_time_recovery,
             },
-            sse_specification: match self.encryption {
+            sse_specification: match &self.encryption {
                 Encryption::AwsOwned => Sse {
                     sse_enabled: false,
                     sse_type: None,
+                    kms_master_key_id: None,
                 },
                 Encryption::AwsManagedKms => Sse {
                     sse_enabled: true,
                     sse_type: Some("KMS"),
+                    kms_master_key_id: None,
+                },
+                Encryption::CustomerManaged(key) => Sse {
+                    sse_enabled: true,
+                    sse_type: Some("KMS"),
+                    kms_master_key_id: Some(key),
                 },
             },
             deletion_protection_enabled: self.deletion_protection,

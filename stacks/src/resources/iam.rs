@@ -28,7 +28,7 @@ impl Role {
             assume_role_policy_document: PolicyDocument::new(vec![Statement {
                 sid: None,
                 effect: Effect::Allow,
-                principal: Some(Principal::Service(vec![service.to_owned()])),
+                principal: Some(Principal::Service(vec![Expr::lit(service)])),
                 action: vec!["sts:AssumeRole".to_owned()],
                 resource: vec![],
                 condition: None,
@@ -101,14 +101,16 @@ pub struct Statement {
     /// Condition operator -> condition key -> value, such as
     /// `Bool: {aws:SecureTransport: "false"}`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub condition: Option<BTreeMap<String, BTreeMap<String, String>>>,
+    pub condition: Option<BTreeMap<String, BTreeMap<String, Expr>>>,
 }
 
 /// Who a resource policy or trust policy applies to.
 #[derive(Clone, Debug)]
 pub enum Principal {
-    /// AWS services, such as `lambda.amazonaws.com`.
-    Service(Vec<String>),
+    /// AWS services, such as `lambda.amazonaws.com` (or `logs.${AWS::Region}.amazonaws.com`).
+    Service(Vec<Expr>),
+    /// AWS accounts or IAM principals by ARN (an account's `arn:...:iam::<account>:root`).
+    Aws(Vec<Expr>),
     /// Anyone (`"*"`); use with a `Deny` and a condition.
     Any,
 }
@@ -121,6 +123,11 @@ impl Serialize for Principal {
             Principal::Service(services) => {
                 let mut m = s.serialize_map(Some(1))?;
                 m.serialize_entry("Service", services)?;
+                m.end()
+            }
+            Principal::Aws(arns) => {
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("AWS", arns)?;
                 m.end()
             }
         }

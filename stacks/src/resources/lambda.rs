@@ -139,6 +139,31 @@ pub struct Function {
     /// a durable function: whose execution ended FAILED, STOPPED or TIMED_OUT).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dead_letter_config: Option<DeadLetterConfig>,
+    /// X-Ray tracing of invocations; the role needs [`Grant::put_traces`](crate::Grant::put_traces)
+    /// for [`TracingMode::Active`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tracing_config: Option<TracingConfig>,
+    /// Concurrent executions set aside for this function, which are also its most.
+    #[serde(
+        rename = "ReservedConcurrentExecutions",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub reserved_concurrency: Option<u32>,
+}
+
+/// `TracingConfig` of a function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TracingConfig {
+    pub mode: TracingMode,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum TracingMode {
+    /// Lambda samples invocations and sends their traces to X-Ray.
+    Active,
+    /// Traces only requests that arrive with a sampled trace header.
+    PassThrough,
 }
 
 /// `DeadLetterConfig`: an SQS queue or SNS topic for failed asynchronous events.
@@ -164,6 +189,8 @@ impl Function {
             durable_config: None,
             logging_config: None,
             dead_letter_config: None,
+            tracing_config: None,
+            reserved_concurrency: None,
         }
     }
 
@@ -205,6 +232,17 @@ impl Function {
     /// Failed asynchronous events go to `target` (a queue's or topic's ARN).
     pub fn dead_letters(mut self, target: Expr) -> Self {
         self.dead_letter_config = Some(DeadLetterConfig { target_arn: target });
+        self
+    }
+
+    pub fn tracing(mut self, mode: TracingMode) -> Self {
+        self.tracing_config = Some(TracingConfig { mode });
+        self
+    }
+
+    /// Reserves `n` concurrent executions for this function (and caps it there).
+    pub fn reserved_concurrency(mut self, n: u32) -> Self {
+        self.reserved_concurrency = Some(n);
         self
     }
 }

@@ -17,6 +17,10 @@ pub struct LogGroup {
     pub log_group_name: Option<Expr>,
     /// Days to keep log events; one of [`RETENTION_DAYS`].
     pub retention_in_days: u32,
+    /// The KMS key (ARN) the events are encrypted with; CloudWatch Logs' own keys without
+    /// one. The key's policy must let CloudWatch Logs use it for this group.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kms_key_id: Option<Expr>,
 }
 
 impl LogGroup {
@@ -24,6 +28,13 @@ impl LogGroup {
         LogGroup {
             log_group_name: Some(name),
             retention_in_days,
+            kms_key_id: None,
         }
+    }
+
+    /// Encrypts the events with the KMS key `key_arn`.
+    pub fn kms_key(mut self, key_arn: Expr) -> Self {
+        self.kms_key_id = Some(key_arn);
+        self
     }
 }

@@ -9,6 +9,7 @@ pub mod cloudwatch;
 pub mod dynamodb;
 pub mod events;
 pub mod iam;
+pub mod kms;
 pub mod lambda;
 pub mod logs;
 pub mod s3;
@@ -24,6 +25,8 @@ pub trait ResourceType: Into<Resource> + Sized {
     const TYPE: &'static str;
     #[doc(hidden)]
     fn downcast_mut(r: &mut Resource) -> Option<&mut Self>;
+    #[doc(hidden)]
+    fn downcast_ref(r: &Resource) -> Option<&Self>;
 }
 
 macro_rules! resources {
@@ -59,6 +62,13 @@ macro_rules! resources {
                         _ => None,
                     }
                 }
+                fn downcast_ref(r: &Resource) -> Option<&Self> {
+                    match r {
+                        Resource::$variant(inner) => Some(inner),
+                        #[allow(unreachable_patterns)]
+                        _ => None,
+                    }
+                }
             }
         )*
     };
@@ -86,6 +96,7 @@ resources! {
     Topic(sns::Topic) = "AWS::SNS::Topic",
     Subscription(sns::Subscription) = "AWS::SNS::Subscription",
     Queue(sqs::Queue) = "AWS::SQS::Queue",
+    Key(kms::Key) = "AWS::KMS::Key",
 }
 
 pub(crate) fn is_empty<T>(v: &[T]) -> bool {

@@ -10,6 +10,11 @@ use crate::Expr;
 pub struct Topic {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
+    /// The KMS key messages are encrypted with at rest. CloudWatch alarms publish only to
+    /// a topic whose key policy lets `cloudwatch.amazonaws.com` use the key: a
+    /// customer-managed key, never the AWS managed `aws/sns`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kms_master_key_id: Option<Expr>,
 }
 
 /// An email subscription to a topic (the address confirms it by mail).
