@@ -3,12 +3,23 @@ use std::collections::BTreeMap;
 use sha2::{Digest, Sha256};
 
 use crate::resources::apigateway::{
-    ACCESS_LOG_FORMAT, AccessLogSetting, ApiResource, ApiStage, Deployment, HttpMethod,
-    Integration, IntegrationKind, Method, MethodSetting, RestApi,
+    ACCESS_LOG_FORMAT, AccessLogSetting, ApiResource, ApiStage, Authorization, Deployment,
+    HttpMethod, Integration, IntegrationKind, Method, MethodSetting, RestApi,
 };
 use crate::resources::lambda::Permission;
 use crate::resources::logs::LogGroup;
 use crate::{Expr, Handle, Invocable, Pseudo, Stack};
+
+/// Who may call a route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MethodAuth {
+    /// Anyone.
+    Open,
+    /// Callers with an API key of a usage plan of the stage.
+    ApiKey,
+    /// SigV4-signed callers allowed `execute-api:Invoke` by IAM.
+    Iam,
+}
 
 /// Settings of the stage that [`RestApiBuilder::deploy`] creates.
 #[derive(Clone, Debug)]
@@ -101,7 +112,7 @@ impl RestApiBuilder {
         }
     }
 
-    /// Routes `method path` (such as `GET /webhooks/{id}`) to `target`.
+    /// Routes `method path` (such as `GET /webhooks/{id}`) to `target`, open to anyone.
     pub fn route(
         &mut self,
         stack: &mut Stack,
@@ -109,6 +120,19 @@ impl RestApiBuilder {
         path: &str,
         kind: IntegrationKind,
         target: &impl Invocable,
+    ) -> Handle<Method> {
+        self.route_with(stack, method, path, kind, target, MethodAuth::Open)
+    }
+
+    /// [`RestApiBuilder::route`], callable as `auth` says.
+    pub fn route_with(
+        &mut self,
+        stack: &mut Stack,
+        method: HttpMethod,
+        path: &str,
+        kind: IntegrationKind,
+        target: &impl Invocable,
+        auth: MethodAuth,
     ) -> Handle<Method> {
         let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         let resource_id = self.resource_for(stack, &segments);
@@ -123,7 +147,11 @@ impl RestApiBuilder {
             rest_api_id: self.api.api_id(),
             resource_id,
             http_method: method,
-            authorization_type: "NONE",
+            authorization_type: match auth {
+                MethodAuth::Iam => Authorization::AwsIam,
+                MethodAuth::Open | MethodAuth::ApiKey => Authorization::None,
+            },
+            api_key_required: auth == MethodAuth::ApiKey,
             request_parameters,
             integration: Integration {
                 kind,

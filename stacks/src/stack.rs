@@ -188,6 +188,24 @@ impl Handle<ApiStage> {
     }
 }
 
+impl Handle<crate::resources::apigateway::ApiKey> {
+    pub fn key_id(&self) -> Expr {
+        self.reference()
+    }
+}
+
+impl Handle<crate::resources::iam::ManagedPolicy> {
+    pub fn arn(&self) -> Expr {
+        self.reference()
+    }
+}
+
+impl Handle<crate::resources::apigateway::UsagePlan> {
+    pub fn plan_id(&self) -> Expr {
+        self.reference()
+    }
+}
+
 impl Handle<Parameter> {
     pub fn value(&self) -> Expr {
         self.reference()

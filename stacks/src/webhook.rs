@@ -5,14 +5,16 @@ use std::str::FromStr;
 
 use webhook_contract::{DEFAULT_TTL_DAYS, DURABLE_ALIAS, env, metrics, routes, sources, table};
 
-use crate::api::{RestApiBuilder, StageSettings, stage_url};
+use crate::api::{MethodAuth, RestApiBuilder, StageSettings, stage_url};
 use crate::checkov::Check;
 use crate::grant::dynamodb::{GET_ITEM, PUT_ITEM, UPDATE_ITEM};
 use crate::resources::apigateway::{HttpMethod, IntegrationKind, RestApi};
 use crate::resources::cloudwatch::{Alarm, Dimension, Statistic};
 use crate::resources::dynamodb::{Encryption, GlobalIndex, KeyAttribute, Projection, Table};
 use crate::resources::events::{Rule, Target};
-use crate::resources::iam::{Effect, Policy, PolicyDocument, Principal, Role, Statement};
+use crate::resources::iam::{
+    Effect, ManagedPolicy, Policy, PolicyDocument, Principal, Role, Statement,
+};
 use crate::resources::kms::Key;
 use crate::resources::lambda::{
     Alias, Architecture, Code, DurableConfig, Function, LoggingConfig, Permission, TracingMode,
@@ -146,6 +148,29 @@ impl SourceConfig {
     }
 }
 
+/// Who may read a webhook's status (`GET /webhooks/{id}`): anyone who knows its id, a
+/// caller with the stage's API key (`x-api-key`), or an IAM principal allowed
+/// `execute-api:Invoke` on it (SigV4). The ids cannot be guessed (they are keyed), but prod
+/// keeps the route private all the same.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusAuth {
+    None,
+    ApiKey,
+    Iam,
+}
+
+impl StatusAuth {
+    pub const ALL: [StatusAuth; 3] = [StatusAuth::None, StatusAuth::ApiKey, StatusAuth::Iam];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatusAuth::None => "none",
+            StatusAuth::ApiKey => "api-key",
+            StatusAuth::Iam => "iam",
+        }
+    }
+}
+
 /// Everything that differs between stages.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StageConfig {
@@ -187,6 +212,8 @@ pub struct StageConfig {
     pub alarm_email: Option<String>,
     /// The webhook sources, `default` (GitHub's scheme, `POST /webhooks`) first.
     pub sources: Vec<SourceConfig>,
+    /// Who may read a webhook's status.
+    pub status_auth: StatusAuth,
 }
 
 impl StageConfig {
@@ -225,6 +252,7 @@ impl StageConfig {
             redrive_window_days: 7,
             alarm_email: None,
             sources: vec![SourceConfig::new(sources::DEFAULT, "github")],
+            status_auth: StatusAuth::None,
         };
         match stage {
             // One source per scheme, named after it, to try each locally.
@@ -253,6 +281,7 @@ impl StageConfig {
                     status: 10,
                     reconciler: 1,
                 },
+                status_auth: StatusAuth::Iam,
                 ..dev
             },
             Stage::Prod => StageConfig {
@@ -279,6 +308,7 @@ impl StageConfig {
                     reconciler: 1,
                 },
                 cors_allow_origin: None,
+                status_auth: StatusAuth::Iam,
                 ..dev
             },
         }
@@ -287,7 +317,7 @@ impl StageConfig {
 
 /// The stage settings `deployer deploy --set KEY=VALUE` (and `deployer local --set`) may
 /// override.
-pub const SETTINGS: [&str; 20] = [
+pub const SETTINGS: [&str; 21] = [
     "api-memory-mb",
     "processor-memory-mb",
     "log-retention-days",
@@ -308,6 +338,7 @@ pub const SETTINGS: [&str; 20] = [
     "status-concurrency",
     "reconciler-concurrency",
     "customer-key",
+    "status-auth",
 ];
 
 impl StageConfig {
@@ -346,6 +377,12 @@ impl StageConfig {
             }
             "alarm-email" => {
                 self.alarm_email = (!value.is_empty()).then(|| value.to_owned());
+            }
+            "status-auth" => {
+                self.status_auth = StatusAuth::ALL
+                    .into_iter()
+                    .find(|a| a.as_str() == value)
+                    .ok_or_else(|| format!("{key}: `{value}` is not none, api-key or iam"))?;
             }
             // `name:scheme,...` (a bare scheme names its source after itself), besides
             // `default`.
@@ -722,8 +759,8 @@ fn stage_key_policy() -> PolicyDocument {
 }
 
 /// Makes `f` invocable as a durable function: its checkpoint permissions (in a role policy,
-/// which the alias waits for), a version published when its code changes (old versions
-/// kept for executions still running on them) and the alias [`DURABLE_ALIAS`].
+/// which the alias waits for), a pinned version ([`pinned_alias`]; old versions kept for
+/// executions still running on them) and the alias [`DURABLE_ALIAS`].
 pub(crate) fn durable_alias(s: &mut Stack, id: &str, f: &Lambda) -> Handle<Alias> {
     let durable_policy = s.add(
         &format!("{id}DurablePolicy"),
@@ -734,30 +771,79 @@ pub(crate) fn durable_alias(s: &mut Stack, id: &str, f: &Lambda) -> Handle<Alias
         },
     );
     s.grant(&durable_policy, Grant::durable_execution(&f.function));
-    let code_sha256 = s.asset_sha256(&f.asset);
-    let version = s.add(
-        &format!("{id}Version"),
-        Version {
-            function_name: f.function.name(),
-            description: Some("Published when the code changes".to_owned()),
-            code_sha256: Some(code_sha256),
-        },
+    let (version, alias) = pinned_alias(
+        s,
+        id,
+        f,
+        DURABLE_ALIAS,
+        "The version new executions start on",
     );
     // Executions in flight stay pinned to the version they started on: keep old versions.
     s.removal_policy(&version, None, Some(RemovalPolicy::Retain));
-    let alias = s.add(
-        &format!("{id}Alias"),
-        Alias {
-            name: DURABLE_ALIAS.to_owned(),
-            function_name: f.function.name(),
-            function_version: version.version(),
-            description: Some("The version new executions start on".to_owned()),
-        },
-    );
     // Nothing can start an execution before the processor may checkpoint it.
     s.depends_on(&alias, &durable_policy);
 
     alias
+}
+
+/// The alias API Gateway and EventBridge invoke the other functions through.
+pub const LIVE_ALIAS: &str = "live";
+
+/// A version of `f` that CloudFormation publishes only if the function's code has the SHA-256
+/// of its package (template parameter `<id>CodeSha256`, which the deployer fills), and alias
+/// `name` on it. A new version is published when the code changes (the SHA-256) or the
+/// function's versioned configuration does ([`configuration_fingerprint`], in the version's
+/// description); the alias then moves to it.
+pub(crate) fn pinned_alias(
+    s: &mut Stack,
+    id: &str,
+    f: &Lambda,
+    name: &str,
+    alias_description: &str,
+) -> (Handle<Version>, Handle<Alias>) {
+    let code_sha256 = s.asset_sha256(&f.asset);
+    let fingerprint = s
+        .get(&f.function)
+        .map(configuration_fingerprint)
+        .unwrap_or_default();
+    let version = s.add(
+        &format!("{id}Version"),
+        Version {
+            function_name: f.function.name(),
+            description: Some(format!(
+                "Published when the code or the configuration changes (configuration {fingerprint})"
+            )),
+            code_sha256: Some(code_sha256),
+        },
+    );
+    let alias = s.add(
+        &format!("{id}Alias"),
+        Alias {
+            name: name.to_owned(),
+            function_name: f.function.name(),
+            function_version: version.version(),
+            description: Some(alias_description.to_owned()),
+        },
+    );
+    (version, alias)
+}
+
+/// The first 16 hex digits of the SHA-256 of `f`'s properties that a Lambda version
+/// snapshots: all of them but reserved concurrency (a setting of the function, not of a
+/// version). A version's description must change exactly when these do: CloudFormation
+/// replaces a version whose description changed, and Lambda refuses to publish a function
+/// that did not change since its last version.
+pub fn configuration_fingerprint(f: &Function) -> String {
+    use sha2::{Digest, Sha256};
+    let mut versioned = f.clone();
+    versioned.reserved_concurrency = None;
+    // Serializing a function cannot fail (string keys, no floats).
+    let bytes = serde_json::to_vec(&versioned).unwrap_or_default();
+    hex_prefix(&Sha256::digest(bytes))
+}
+
+fn hex_prefix(digest: &[u8]) -> String {
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
 /// The webhook stack of one stage.
@@ -852,7 +938,23 @@ pub fn webhook_stack(cfg: &StageConfig) -> Stack {
     }
 
     reconciler(&mut s, cfg, &table, &processor, &alias, key);
-    let (rest_api, api_stage) = api(&mut s, cfg, &receiver.function, &status.function, key);
+    // API Gateway invokes pinned versions of the receiver and status, through their aliases.
+    let (_, receiver_alias) = pinned_alias(
+        &mut s,
+        "Receiver",
+        &receiver,
+        LIVE_ALIAS,
+        "The version API Gateway invokes",
+    );
+    let (_, status_alias) = pinned_alias(
+        &mut s,
+        "Status",
+        &status,
+        LIVE_ALIAS,
+        "The version API Gateway invokes",
+    );
+    let (rest_api, api_stage) = api(&mut s, cfg, &receiver_alias, &status_alias, key);
+    status_access(&mut s, cfg, &rest_api, &api_stage);
     let topic = alarms(&mut s, cfg, &processor.function, key);
 
     let webhooks = format!("/{}", routes::WEBHOOKS);
@@ -1087,34 +1189,129 @@ fn reconciler(
         Check::LambdaDeadLetterQueue,
         skip::SCHEDULE_DLQ,
     );
+    // The schedule runs a pinned version of the reconciler, through its alias.
+    let (_, live) = pinned_alias(
+        s,
+        "Reconciler",
+        &reconciler,
+        LIVE_ALIAS,
+        "The version the schedule runs",
+    );
     let schedule = s.add(
         "ReconcileSchedule",
         Rule::every_minutes(
             cfg.reconcile_minutes,
             "Runs the reconciler",
             Target {
-                arn: reconciler.function.arn(),
+                arn: live.arn(),
                 id: "reconciler".to_owned(),
             },
         ),
     );
     s.add(
         "ReconcileSchedulePermission",
-        Permission::invoke(
-            reconciler.function.arn(),
-            "events.amazonaws.com",
-            schedule.arn(),
-        ),
+        Permission::invoke(live.arn(), "events.amazonaws.com", schedule.arn()),
     );
 }
 
 /// The REST API: `POST /webhooks` -> receiver, `GET /webhooks/{id}` -> status, with the
 /// stage's throttling and access logs.
+/// What a reader of the status route needs: with `api-key`, a key and the usage plan that
+/// admits it to the stage (its id an output: `aws apigateway get-api-key --include-value`);
+/// with `iam`, a managed policy to attach to the readers' roles (its ARN an output).
+fn status_access(
+    s: &mut Stack,
+    cfg: &StageConfig,
+    api: &Handle<RestApi>,
+    stage: &Handle<crate::resources::apigateway::ApiStage>,
+) {
+    use crate::resources::apigateway::{
+        ApiKey, PlanThrottle, UsagePlan, UsagePlanKey, UsagePlanStage,
+    };
+    s.output(
+        "StatusAuth",
+        "Who may read a webhook's status: none, api-key or iam",
+        cfg.status_auth.as_str().into(),
+    );
+    match cfg.status_auth {
+        StatusAuth::None => {}
+        StatusAuth::ApiKey => {
+            let key = s.add(
+                "StatusApiKey",
+                ApiKey {
+                    enabled: true,
+                    description: Some(format!("Reads webhook statuses of {}", cfg.stage)),
+                },
+            );
+            let plan = s.add(
+                "StatusUsagePlan",
+                UsagePlan {
+                    api_stages: vec![UsagePlanStage {
+                        api_id: api.api_id(),
+                        stage: stage.name(),
+                    }],
+                    description: Some("The status route's readers".to_owned()),
+                    throttle: Some(PlanThrottle {
+                        burst_limit: cfg.throttle.burst,
+                        rate_limit: cfg.throttle.rate_per_second,
+                    }),
+                },
+            );
+            s.add(
+                "StatusUsagePlanKey",
+                UsagePlanKey {
+                    key_id: key.key_id(),
+                    key_type: "API_KEY",
+                    usage_plan_id: plan.plan_id(),
+                },
+            );
+            s.output(
+                "StatusApiKeyId",
+                "API key of the status route (its value: aws apigateway get-api-key --api-key <id> --include-value)",
+                key.key_id(),
+            );
+        }
+        StatusAuth::Iam => {
+            let route = Expr::arn(
+                "execute-api",
+                [
+                    api.api_id(),
+                    "/".into(),
+                    stage.name(),
+                    format!("/GET/{}/*", routes::WEBHOOKS).into(),
+                ],
+            );
+            let policy = s.add(
+                "StatusReaderPolicy",
+                ManagedPolicy {
+                    description: Some(format!(
+                        "Reads webhook statuses of {} (GET /webhooks/{{id}})",
+                        cfg.stage
+                    )),
+                    policy_document: PolicyDocument::new(vec![Statement {
+                        sid: Some("ReadWebhookStatus".to_owned()),
+                        effect: Effect::Allow,
+                        principal: None,
+                        action: vec!["execute-api:Invoke".to_owned()],
+                        resource: vec![route],
+                        condition: None,
+                    }]),
+                },
+            );
+            s.output(
+                "StatusReaderPolicyArn",
+                "Managed policy to attach to the roles that read webhook statuses",
+                policy.arn(),
+            );
+        }
+    }
+}
+
 fn api(
     s: &mut Stack,
     cfg: &StageConfig,
-    receiver: &Handle<Function>,
-    status: &Handle<Function>,
+    receiver: &Handle<Alias>,
+    status: &Handle<Alias>,
     key: Option<&Handle<Key>>,
 ) -> (
     Handle<RestApi>,
@@ -1147,12 +1344,17 @@ fn api(
         IntegrationKind::LambdaProxy,
         receiver,
     );
-    let get = api.route(
+    let get = api.route_with(
         s,
         HttpMethod::Get,
         &keyed,
         IntegrationKind::LambdaProxy,
         status,
+        match cfg.status_auth {
+            StatusAuth::None => MethodAuth::Open,
+            StatusAuth::ApiKey => MethodAuth::ApiKey,
+            StatusAuth::Iam => MethodAuth::Iam,
+        },
     );
     for method in [&post, &post_keyed] {
         s.skip_check(method, Check::ApiMethodAuthorization, skip::WEBHOOK_ROUTE);

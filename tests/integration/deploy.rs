@@ -22,6 +22,27 @@ fn deploy(ms: &Ministack, account: &str, stage: &str, extra: &[&str]) -> Run {
     ms.deployer(account, &args, &[])
 }
 
+/// `deployer smoke --stage dev` against `cloud`'s API, which must see the webhook through
+/// to COMPLETED.
+fn smoke_to_completed(ms: &Ministack, account: &str, cloud: &tests::local::LocalCloud) -> Run {
+    let args = [
+        "smoke",
+        "--stage",
+        "dev",
+        "--api-url",
+        &cloud.api,
+        "--timeout",
+        "10",
+    ];
+    let run = ms.deployer(account, &args, &[]).success();
+    assert!(
+        run.stdout.trim().starts_with("wh_"),
+        "{run}\n{}",
+        cloud.logs()
+    );
+    run
+}
+
 fn bootstrap(ms: &Ministack, account: &str) {
     ms.deployer(
         account,
@@ -239,26 +260,7 @@ fn bootstrap_deploy_request_no_op_and_one_change() {
     // Its whole path, to COMPLETED: the stack's secret (from ministack) signs a webhook sent
     // to a local cloud that runs the durable processor with that same secret.
     let cloud = tests::local::LocalCloud::start(&["--ephemeral"], Some(&key));
-    let run = ms
-        .deployer(
-            account,
-            &[
-                "smoke",
-                "--stage",
-                "dev",
-                "--api-url",
-                &cloud.api,
-                "--timeout",
-                "10",
-            ],
-            &[],
-        )
-        .success();
-    assert!(
-        run.stdout.trim().starts_with("wh_"),
-        "{run}\n{}",
-        cloud.logs()
-    );
+    let run = smoke_to_completed(ms, account, &cloud);
     assert!(run.stderr.contains("COMPLETED"), "{run}");
     drop(cloud);
 
@@ -1005,4 +1007,34 @@ fn diff_calls_exactly_the_actions_of_the_ci_diff_role() {
         unused.is_empty(),
         "the CI diff role allows actions diff never calls: {unused:?}"
     );
+}
+
+#[test]
+fn smoke_signs_its_status_reads_where_the_stage_wants_iam() {
+    let ms = ministack();
+    let account = "000000000051";
+    bootstrap(ms, account);
+    let run = deploy(ms, account, "dev", &["--set", "status-auth=iam"]).success();
+    let out = outputs(&run);
+    assert_eq!(out["StatusAuth"], "iam", "{run}");
+    assert!(out["StatusReaderPolicyArn"].contains("arn:"), "{run}");
+    let key = secret(ms, account, &out["WebhookSecretArn"]);
+    // A local cloud whose status route wants IAM, accepting the caller's credentials: an
+    // unsigned read is refused there, and smoke's reads (SigV4, the AWS SDK's signer) pass.
+    let cloud = tests::local::LocalCloud::start_env(
+        &["--ephemeral", "--set", "status-auth=iam"],
+        Some(&key),
+        &[
+            ("AWS_ACCESS_KEY_ID", account),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+        ],
+    );
+    let (code, _) = http(
+        "GET",
+        &format!("{}/webhooks/wh_{}", cloud.api, "0".repeat(32)),
+        &[],
+        "",
+    );
+    assert_eq!(code, 403);
+    smoke_to_completed(ms, account, &cloud);
 }

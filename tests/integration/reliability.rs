@@ -139,17 +139,8 @@ fn fault_arg(case: &Case) -> Option<String> {
 
 /// A local cloud whose reconciler runs every second, with `extra` arguments.
 fn reconciled_cloud(extra: &[String]) -> LocalCloud {
-    let mut args = vec![
-        "--ephemeral",
-        "--reconcile-every",
-        "1s",
-        "--set",
-        "reconcile-grace-s=1",
-        "--time-scale",
-        "0.01",
-    ];
-    args.extend(extra.iter().map(String::as_str));
-    LocalCloud::start(&args, Some(SECRET))
+    let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+    LocalCloud::reconciled(&extra, Some(SECRET))
 }
 
 #[test]

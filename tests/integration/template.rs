@@ -62,15 +62,20 @@ fn dev_template_from_the_cli_has_the_whole_stack() {
         f["Properties"]["DurableConfig"],
         serde_json::json!({"ExecutionTimeout": 3600, "RetentionPeriodInDays": 7})
     );
+    // One alias per function (each on a version pinned to its code); the durable one's:
     let aliases = of_type(&t, "AWS::Lambda::Alias");
-    assert_eq!(aliases.len(), 1);
-    assert_eq!(
-        aliases[0].1["Properties"]["FunctionName"]["Ref"],
-        *durable_id
-    );
+    assert_eq!(aliases.len(), 4);
+    let durable_aliases: Vec<_> = aliases
+        .iter()
+        .filter(|(_, a)| a["Properties"]["FunctionName"]["Ref"] == *durable_id)
+        .collect();
+    assert_eq!(durable_aliases.len(), 1);
     // The receiver starts executions through the alias, never the bare function.
     let receiver = &t["Resources"]["Receiver"]["Properties"]["Environment"]["Variables"];
-    assert_eq!(receiver[env::PROCESSOR_FUNCTION]["Ref"], aliases[0].0);
+    assert_eq!(
+        receiver[env::PROCESSOR_FUNCTION]["Ref"],
+        durable_aliases[0].0
+    );
 
     let tables = of_type(&t, "AWS::DynamoDB::Table");
     assert_eq!(tables.len(), 1);
@@ -202,7 +207,7 @@ fn stages_differ_where_the_config_says() {
 
 /// The DynamoDB actions granted to each function's role, `(action, resource kind)` with the
 /// kind `table` or `index/<name>`.
-fn dynamodb_grants(t: &Value, role: &str) -> Vec<(String, String)> {
+pub(crate) fn dynamodb_grants(t: &Value, role: &str) -> Vec<(String, String)> {
     let policies = t["Resources"][role]["Properties"]["Policies"]
         .as_array()
         .unwrap();
@@ -290,8 +295,10 @@ fn the_reconciler_runs_on_a_schedule_over_a_sparse_index() {
     assert_eq!(gsi["Projection"]["ProjectionType"], "INCLUDE");
     let rule = &t["Resources"]["ReconcileSchedule"]["Properties"];
     assert_eq!(rule["ScheduleExpression"], "rate(5 minutes)");
-    assert_eq!(rule["Targets"][0]["Arn"]["Fn::GetAtt"][0], "Reconciler");
+    // The schedule runs the reconciler's pinned version, through its alias.
+    assert_eq!(rule["Targets"][0]["Arn"]["Ref"], "ReconcilerAlias");
     let permission = &t["Resources"]["ReconcileSchedulePermission"]["Properties"];
+    assert_eq!(permission["FunctionName"]["Ref"], "ReconcilerAlias");
     assert_eq!(permission["Principal"], "events.amazonaws.com");
     assert_eq!(
         permission["SourceArn"]["Fn::GetAtt"][0],
@@ -363,12 +370,16 @@ fn the_api_deployment_id_depends_on_routes_only() {
             .collect()
     };
     let dev = ids(&template(Stage::Dev));
+    let staging = ids(&template(Stage::Staging));
     assert_eq!(dev.len(), 1);
     assert_eq!(
-        dev,
+        staging,
         ids(&template(Stage::Prod)),
-        "same routes, same deployment id"
+        "same routes and authorization, same deployment id"
     );
+    // The status route's authorization (dev: none; staging, prod: IAM) is part of it: a
+    // change of `status-auth` redeploys the API.
+    assert_ne!(dev, staging);
     // (A route change does change it: see validation::a_route_change_redeploys_the_api.)
 }
 
@@ -541,4 +552,65 @@ fn statements_of<'a>(t: &'a Value, role: &str) -> Vec<&'a Value> {
         .iter()
         .flat_map(|p| p["PolicyDocument"]["Statement"].as_array().unwrap())
         .collect()
+}
+
+#[test]
+fn the_status_route_is_open_only_where_status_auth_says_none() {
+    let get = |t: &Value| t["Resources"]["ApiGetWebhooksKeyMethod"]["Properties"].clone();
+    // dev: open; staging and prod: IAM, with a policy readers attach.
+    let dev = template(Stage::Dev);
+    assert_eq!(get(&dev)["AuthorizationType"], "NONE");
+    assert!(get(&dev).get("ApiKeyRequired").is_none());
+    assert_eq!(dev["Outputs"]["StatusAuth"]["Value"], "none");
+    for stage in [Stage::Staging, Stage::Prod] {
+        let t = template(stage);
+        assert_eq!(get(&t)["AuthorizationType"], "AWS_IAM", "{stage}");
+        assert_eq!(t["Outputs"]["StatusAuth"]["Value"], "iam", "{stage}");
+        let policy = &t["Resources"]["StatusReaderPolicy"];
+        assert_eq!(policy["Type"], "AWS::IAM::ManagedPolicy");
+        let statement = &policy["Properties"]["PolicyDocument"]["Statement"];
+        assert_eq!(statement.as_array().unwrap().len(), 1, "{statement}");
+        assert_eq!(
+            statement[0]["Action"],
+            serde_json::json!(["execute-api:Invoke"])
+        );
+        // Only GET /webhooks/* of this stage of this API.
+        let arn = statement[0]["Resource"][0]["Fn::Sub"].as_str().unwrap();
+        assert!(
+            arn.ends_with(":${Api}/${ApiStage}/GET/webhooks/*"),
+            "{stage}: {arn}"
+        );
+        assert_eq!(
+            t["Outputs"]["StatusReaderPolicyArn"]["Value"]["Ref"],
+            "StatusReaderPolicy"
+        );
+        // The webhook routes stay open: providers cannot sign requests to AWS.
+        for post in ["ApiPostWebhooksMethod", "ApiPostWebhooksKeyMethod"] {
+            assert_eq!(
+                t["Resources"][post]["Properties"]["AuthorizationType"],
+                "NONE"
+            );
+        }
+    }
+    // api-key: the method wants a key; the key, its usage plan on this stage, the link.
+    let mut cfg = StageConfig::of(Stage::Prod);
+    cfg.set("status-auth", "api-key").unwrap();
+    let t = webhook_stack(&cfg).synth().unwrap().to_value().unwrap();
+    assert_eq!(get(&t)["AuthorizationType"], "NONE");
+    assert_eq!(get(&t)["ApiKeyRequired"], true);
+    let plan = &t["Resources"]["StatusUsagePlan"]["Properties"];
+    assert_eq!(plan["ApiStages"][0]["ApiId"]["Ref"], "Api");
+    assert_eq!(plan["ApiStages"][0]["Stage"]["Ref"], "ApiStage");
+    let link = &t["Resources"]["StatusUsagePlanKey"]["Properties"];
+    assert_eq!(link["KeyId"]["Ref"], "StatusApiKey");
+    assert_eq!(link["UsagePlanId"]["Ref"], "StatusUsagePlan");
+    assert_eq!(link["KeyType"], "API_KEY");
+    assert_eq!(
+        t["Outputs"]["StatusApiKeyId"]["Value"]["Ref"],
+        "StatusApiKey"
+    );
+    assert!(t["Resources"].get("StatusReaderPolicy").is_none());
+    // Anything else is refused with the values.
+    let err = cfg.set("status-auth", "public").unwrap_err();
+    assert_eq!(err, "status-auth: `public` is not none, api-key or iam");
 }

@@ -20,6 +20,7 @@ pub struct LocalCloud {
     /// The Lambda endpoint (Invoke and the durable execution API).
     pub lambda: String,
     stderr: Arc<Mutex<String>>,
+    stdout: Arc<Mutex<String>>,
 }
 
 impl LocalCloud {
@@ -32,6 +33,22 @@ impl LocalCloud {
     /// `strace -f -o FILE --`).
     pub fn start_under(wrapper: &[&str], args: &[&str], secret: Option<&str>) -> Self {
         LocalCloud::spawn(wrapper, args, secret, &[])
+    }
+
+    /// A local cloud whose reconciler runs every second (a one-second grace, waits a
+    /// hundredth of their length), with `extra` arguments.
+    pub fn reconciled(extra: &[&str], secret: Option<&str>) -> Self {
+        let mut args = vec![
+            "--ephemeral",
+            "--reconcile-every",
+            "1s",
+            "--set",
+            "reconcile-grace-s=1",
+            "--time-scale",
+            "0.01",
+        ];
+        args.extend(extra);
+        LocalCloud::start(&args, secret)
     }
 
     /// Like [`LocalCloud::start`], with more environment (other sources' secrets, say).
@@ -83,9 +100,15 @@ impl LocalCloud {
         });
         let out = child.stdout.take().expect("piped stdout");
         let (tx, rx) = std::sync::mpsc::channel();
+        let stdout = Arc::new(Mutex::new(String::new()));
+        let printed = stdout.clone();
         std::thread::spawn(move || {
             // Keep reading to the end, so the process never writes into a closed pipe.
             for line in BufReader::new(out).lines().map_while(Result::ok) {
+                let mut s = printed.lock().unwrap();
+                s.push_str(&line);
+                s.push('\n');
+                drop(s);
                 let _ = tx.send(line);
             }
         });
@@ -136,7 +159,13 @@ impl LocalCloud {
             api,
             lambda,
             stderr,
+            stdout,
         }
+    }
+
+    /// What it printed on stdout so far (the banner).
+    pub fn printed(&self) -> String {
+        self.stdout.lock().unwrap().clone()
     }
 
     pub fn logs(&self) -> String {

@@ -1,6 +1,7 @@
 //! The asset bucket: function packages under their content hash (an unchanged package is
 //! never uploaded again; uploads run in parallel), deployed assemblies, and the record of
-//! what each stack runs (for promotion).
+//! what each stack runs (for promotion). Packages and assemblies are verified against their
+//! keys before they are used ([`integrity`]).
 
 use std::collections::BTreeMap;
 
@@ -8,6 +9,7 @@ use anyhow::{Context, bail};
 use aws_sdk_s3::primitives::ByteStream;
 use serde::{Deserialize, Serialize};
 
+use super::integrity::{self, Body, IntegrityError, Settled, Stored};
 use super::package::Package;
 use super::stack::describe;
 use super::{Cloud, sdk_error};
@@ -39,64 +41,106 @@ pub async fn bucket(cloud: &Cloud) -> anyhow::Result<String> {
     }
 }
 
-async fn exists(cloud: &Cloud, bucket: &str, key: &str) -> anyhow::Result<bool> {
-    match cloud.s3.head_object().bucket(bucket).key(key).send().await {
-        Ok(_) => Ok(true),
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(false),
-        Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => Ok(false),
-        Err(e) => Err(sdk_error(e)).with_context(|| format!("cannot check s3://{bucket}/{key}")),
-    }
-}
-
-/// Uploads the packages that the bucket does not hold yet, in parallel.
+/// Uploads the packages that the bucket does not hold yet and verifies the ones it holds
+/// (downloaded and hashed), in parallel. Any package that does not match its key fails the
+/// whole deployment ([`IntegrityError::Tampered`], every such package named).
 pub async fn publish<'a>(
     cloud: &Cloud,
     bucket: &str,
     packages: impl IntoIterator<Item = &'a Package>,
 ) -> anyhow::Result<()> {
     let mut tasks = tokio::task::JoinSet::new();
+    let mut keys = std::collections::BTreeSet::new();
     for p in packages {
+        if !keys.insert(p.key()) {
+            continue;
+        }
         let (cloud, bucket, p) = (cloud.clone(), bucket.to_owned(), p.clone());
         tasks.spawn(async move {
-            let key = p.key();
-            if exists(&cloud, &bucket, &key).await? {
-                return Ok::<_, anyhow::Error>((p.crate_name, false));
+            let settled = integrity::store_or_verify(
+                &cloud,
+                &bucket,
+                &p.key(),
+                &Body::File(p.zip.clone()),
+                &p.sha256_base64,
+                "application/zip",
+            )
+            .await?;
+            if settled == Settled::Created {
+                eprintln!(
+                    "uploaded {} ({:.1} MiB) to s3://{bucket}/{}",
+                    p.crate_name,
+                    p.size as f64 / 1048576.0,
+                    p.key()
+                );
             }
-            let body = ByteStream::from_path(&p.zip)
-                .await
-                .with_context(|| format!("cannot read {}", p.zip.display()))?;
-            cloud
-                .s3
-                .put_object()
-                .bucket(&bucket)
-                .key(&key)
-                .body(body)
-                .content_type("application/zip")
-                .send()
-                .await
-                .map_err(sdk_error)
-                .with_context(|| {
-                    format!("cannot upload {} to s3://{bucket}/{key}", p.zip.display())
-                })?;
-            eprintln!(
-                "uploaded {} ({:.1} MiB) to s3://{bucket}/{key}",
-                p.crate_name,
-                p.size as f64 / 1048576.0
-            );
-            Ok((p.crate_name, true))
+            Ok::<_, anyhow::Error>((p.crate_name, settled))
         });
     }
-    let mut unchanged = Vec::new();
+    let mut verified = Vec::new();
+    let mut tampered = Vec::new();
     while let Some(done) = tasks.join_next().await {
-        let (name, uploaded) = done.context("an upload task failed")??;
-        if !uploaded {
-            unchanged.push(name);
+        match done.context("an upload task failed")?? {
+            (_, Settled::Created) => {}
+            (name, Settled::Verified) => verified.push(name),
+            (_, Settled::Differs(m)) => tampered.push(m),
         }
     }
-    unchanged.sort();
-    if !unchanged.is_empty() {
-        eprintln!("unchanged, not uploaded: {}", unchanged.join(", "));
+    if !tampered.is_empty() {
+        tampered.sort_by(|a, b| a.key.cmp(&b.key));
+        return Err(IntegrityError::Tampered(tampered).into());
     }
+    verified.sort();
+    if !verified.is_empty() {
+        eprintln!(
+            "unchanged, not uploaded: {} (each downloaded and verified against its SHA-256 key)",
+            verified.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// Verifies every package `assembly` names (streamed and hashed, in parallel): what promote
+/// checks before it deploys a stored build.
+pub async fn verify_packages(
+    cloud: &Cloud,
+    bucket: &str,
+    assembly: &Assembly,
+) -> anyhow::Result<()> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for key in assembly.package_keys() {
+        let (cloud, bucket) = (cloud.clone(), bucket.to_owned());
+        tasks.spawn(async move {
+            let stored = integrity::verify_stored(&cloud, &bucket, &key).await?;
+            Ok::<_, anyhow::Error>((key, stored))
+        });
+    }
+    let (mut tampered, mut missing, mut bytes, mut count) = (Vec::new(), Vec::new(), 0, 0);
+    while let Some(done) = tasks.join_next().await {
+        match done.context("a verification task failed")?? {
+            (_, Stored::Verified { size }) => {
+                bytes += size;
+                count += 1;
+            }
+            (key, Stored::Absent) => missing.push(key),
+            (_, Stored::Differs(m)) => tampered.push(m),
+        }
+    }
+    if !tampered.is_empty() {
+        tampered.sort_by(|a, b| a.key.cmp(&b.key));
+        return Err(IntegrityError::Tampered(tampered).into());
+    }
+    if let Some(key) = missing.into_iter().min() {
+        return Err(IntegrityError::Missing {
+            bucket: bucket.to_owned(),
+            key,
+        }
+        .into());
+    }
+    eprintln!(
+        "verified {count} package(s) ({:.1} MiB) against their SHA-256 keys",
+        bytes as f64 / 1048576.0
+    );
     Ok(())
 }
 
@@ -129,13 +173,43 @@ impl Assembly {
         Ok((template, parameters))
     }
 
-    pub fn key(&self) -> anyhow::Result<String> {
-        use sha2::{Digest, Sha256};
+    /// The bytes stored (compact JSON) and their key, `assemblies/<their SHA-256>.json`.
+    pub fn stored(&self) -> anyhow::Result<(String, Vec<u8>)> {
         let bytes = serde_json::to_vec(self)?;
-        Ok(format!(
-            "assemblies/{}.json",
-            hex::encode(Sha256::digest(bytes))
-        ))
+        let key = format!(
+            "{}{}.json",
+            stacks::bootstrap::ASSEMBLY_PREFIX,
+            integrity::sha256_hex(&bytes)
+        );
+        Ok((key, bytes))
+    }
+
+    /// The packages this build deploys: every parameter value under `assets/`, once each.
+    pub fn package_keys(&self) -> std::collections::BTreeSet<String> {
+        self.parameters
+            .values()
+            .filter(|v| v.starts_with(stacks::bootstrap::PACKAGE_PREFIX))
+            .cloned()
+            .collect()
+    }
+
+    /// The assembly stored at `key` in `bucket`, if `bytes` hash to the SHA-256 the key
+    /// names. An assembly an older deployer stored pretty-printed is accepted when its
+    /// content, written the way the key was computed (compact), has that hash.
+    pub fn verified(bucket: &str, key: &str, bytes: &[u8]) -> Result<Assembly, IntegrityError> {
+        let parsed = serde_json::from_slice::<Assembly>(bytes).ok();
+        if let Err(mismatch) = integrity::check(bucket, key, &integrity::sha256_hex(bytes)) {
+            let canonical = parsed.as_ref().and_then(|a| serde_json::to_vec(a).ok());
+            let same_content = canonical
+                .is_some_and(|c| integrity::check(bucket, key, &integrity::sha256_hex(&c)).is_ok());
+            if !same_content {
+                return Err(mismatch);
+            }
+        }
+        parsed.ok_or_else(|| IntegrityError::Unreadable {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+        })
     }
 }
 
@@ -196,17 +270,39 @@ pub async fn get_json<T: for<'de> Deserialize<'de>>(
         .with_context(|| format!("s3://{bucket}/{key} is not what the deployer wrote"))
 }
 
-/// Stores `assembly` (once) and returns its key.
+/// Stores `assembly` (once) and returns its key; one already stored is downloaded and
+/// verified instead.
 pub async fn store_assembly(
     cloud: &Cloud,
     bucket: &str,
     assembly: &Assembly,
 ) -> anyhow::Result<String> {
-    let key = assembly.key()?;
-    if !exists(cloud, bucket, &key).await? {
-        put_json(cloud, bucket, &key, assembly).await?;
+    let (key, bytes) = assembly.stored()?;
+    if load_assembly(cloud, bucket, &key).await?.is_some() {
+        return Ok(key);
+    }
+    let sha256 = integrity::sha256_base64(&bytes);
+    let body = Body::Bytes(bytes);
+    match integrity::put_once(cloud, bucket, &key, &body, &sha256, "application/json").await? {
+        integrity::Put::Created => {}
+        // Stored by someone else since it was looked for: verify what they stored.
+        integrity::Put::AlreadyThere => {
+            load_assembly(cloud, bucket, &key).await?;
+        }
     }
     Ok(key)
+}
+
+/// The assembly stored at `key`, verified against its key; `None` when it is not there.
+pub async fn load_assembly(
+    cloud: &Cloud,
+    bucket: &str,
+    key: &str,
+) -> anyhow::Result<Option<Assembly>> {
+    match integrity::download(cloud, bucket, key).await? {
+        Some(bytes) => Ok(Some(Assembly::verified(bucket, key, &bytes)?)),
+        None => Ok(None),
+    }
 }
 
 pub async fn put_record(cloud: &Cloud, bucket: &str, record: &Record) -> anyhow::Result<()> {
@@ -219,4 +315,82 @@ pub async fn get_record(
     stack: &str,
 ) -> anyhow::Result<Option<Record>> {
     get_json(cloud, bucket, &record_key(stack)).await
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn assembly() -> Assembly {
+        Assembly {
+            version: 1,
+            templates: [("dev".to_owned(), r#"{"Resources":{}}"#.to_owned())].into(),
+            parameters: [
+                (
+                    "ProcessorCodeKey".to_owned(),
+                    format!("assets/{}.zip", "a".repeat(64)),
+                ),
+                (
+                    "StatusCodeKey".to_owned(),
+                    format!("assets/{}.zip", "b".repeat(64)),
+                ),
+                ("ProcessorCodeSha256".to_owned(), "qqqq".to_owned()),
+            ]
+            .into(),
+        }
+    }
+
+    #[test]
+    fn the_stored_bytes_hash_to_the_key_and_verify() {
+        let a = assembly();
+        let (key, bytes) = a.stored().unwrap();
+        assert_eq!(
+            key,
+            format!("assemblies/{}.json", integrity::sha256_hex(&bytes))
+        );
+        assert_eq!(Assembly::verified("b", &key, &bytes).unwrap(), a);
+        // As an older deployer stored it: pretty-printed, the same content.
+        let pretty = serde_json::to_vec_pretty(&a).unwrap();
+        assert_eq!(Assembly::verified("b", &key, &pretty).unwrap(), a);
+    }
+
+    #[test]
+    fn a_changed_assembly_is_refused_with_both_hashes() {
+        let a = assembly();
+        let (key, _) = a.stored().unwrap();
+        let mut changed = a.clone();
+        changed
+            .templates
+            .insert("dev".to_owned(), r#"{"Resources":{"Evil":{}}}"#.to_owned());
+        let bytes = serde_json::to_vec(&changed).unwrap();
+        match Assembly::verified("b", &key, &bytes).unwrap_err() {
+            IntegrityError::Tampered(m) => {
+                assert_eq!(m.len(), 1);
+                assert_eq!(m[0].key, key);
+                assert_eq!(m[0].actual, integrity::sha256_hex(&bytes));
+                assert_eq!(
+                    Some(m[0].expected.as_str()),
+                    integrity::expected_sha256(&key)
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            Assembly::verified("b", &key, b"not json").unwrap_err(),
+            IntegrityError::Tampered(_)
+        ));
+    }
+
+    #[test]
+    fn the_package_keys_are_the_asset_parameters() {
+        let keys: Vec<String> = assembly().package_keys().into_iter().collect();
+        assert_eq!(
+            keys,
+            [
+                format!("assets/{}.zip", "a".repeat(64)),
+                format!("assets/{}.zip", "b".repeat(64))
+            ]
+        );
+    }
 }

@@ -582,7 +582,8 @@ async fn retained_resources(
 }
 
 /// The build `from` runs, by its deployment record, checked against the stack (the same
-/// asset keys): what `promote --from` deploys and `diff --from` compares.
+/// asset keys) and against its own key (its SHA-256): what `promote --from` deploys and
+/// `diff --from` compares.
 async fn recorded_build(
     cloud: &Cloud,
     bucket: &str,
@@ -605,7 +606,8 @@ async fn recorded_build(
                 "cannot promote from {stage}: the deployer has no record of what {from} runs; deploy it with `deployer deploy --stage {stage}`"
             )
         })?;
-    let assembly: Assembly = assets::get_json(cloud, bucket, &record.assembly)
+    // Verified against its key (downloaded and hashed) before anything reads it.
+    let assembly = assets::load_assembly(cloud, bucket, &record.assembly)
         .await?
         .with_context(|| {
             format!(
@@ -637,12 +639,14 @@ pub fn promote(args: PromoteArgs) -> anyhow::Result<()> {
         let bucket = assets::bucket(&cloud).await?;
         let (assembly, record) = recorded_build(&cloud, &bucket, args.from).await?;
         eprintln!(
-            "promoting {} -> {}: the build of {} ({}), no rebuild",
+            "promoting {} -> {}: the build of {} ({}, verified), no rebuild",
             args.from,
             args.to,
             args.from.stack_name(),
             record.assembly
         );
+        // Every package, downloaded and hashed, before any change set exists.
+        assets::verify_packages(&cloud, &bucket, &assembly).await?;
         let again = format!("deployer promote --from {} --to {}", args.from, args.to);
         let applied = deploy_assembly(
             &cloud,
@@ -737,11 +741,14 @@ pub fn smoke(args: SmokeArgs) -> anyhow::Result<()> {
             .with_context(|| format!("POST {api}/webhooks answered without an id: {text}"))?
             .to_owned();
         eprintln!("smoke: accepted {id}; waiting for COMPLETED");
+        let reader = super::status_read::StatusReader::of(&cloud, &info.outputs).await?;
+        let url = format!("{api}/webhooks/{id}");
         let deadline = Instant::now() + Duration::from_secs(args.timeout);
         loop {
-            let (status, text) = client
-                .request("GET", &format!("{api}/webhooks/{id}"), &[], vec![])
-                .await?;
+            let headers = reader.headers(&cloud, &url).await?;
+            let headers: Vec<(&str, &str)> =
+                headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let (status, text) = client.request("GET", &url, &headers, vec![]).await?;
             if status == 200 {
                 let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
                 let last = v["status"].as_str().unwrap_or_default().to_owned();

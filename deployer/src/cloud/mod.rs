@@ -10,9 +10,11 @@ pub mod apigateway_account;
 pub mod assets;
 pub mod commands;
 pub mod events;
+pub mod integrity;
 pub mod package;
 pub mod permissions;
 pub mod stack;
+pub mod status_read;
 
 use std::io::IsTerminal;
 
@@ -32,6 +34,8 @@ pub struct Cloud {
     pub region: String,
     /// The custom endpoint, when one is configured (`AWS_ENDPOINT_URL`).
     pub endpoint: Option<String>,
+    /// The caller's credentials (SigV4 requests to an API whose route wants IAM).
+    pub credentials: aws_credential_types::provider::SharedCredentialsProvider,
     /// Becomes `true` at Ctrl-C (SIGINT), which from [`Cloud::connect`] on no longer kills
     /// the process: a running stack operation is left to CloudFormation, with a message.
     interrupt: tokio::sync::watch::Receiver<bool>,
@@ -72,6 +76,7 @@ impl Cloud {
         // Custom endpoints (emulators, gateways) address buckets by path, not by host name.
         let s3_config = s3::config::Builder::from(&config)
             .force_path_style(endpoint.is_some())
+            .timeout_config(transfers())
             .build();
         let apigateway_config = aws_sdk_apigateway::config::Builder::from(&config)
             .timeout_config(short_calls())
@@ -83,6 +88,7 @@ impl Cloud {
             secrets: aws_sdk_secretsmanager::Client::new(&config),
             region,
             endpoint,
+            credentials: provider,
             interrupt,
         })
     }
@@ -105,6 +111,16 @@ fn short_calls() -> aws_config::timeout::TimeoutConfig {
         .connect_timeout(Duration::from_secs(10))
         .operation_attempt_timeout(Duration::from_secs(30))
         .operation_timeout(Duration::from_secs(60))
+        .build()
+}
+
+/// Timeouts of calls that move packages: a connection in 10 s, and at most 60 s without a
+/// byte read (no total: a large package on a slow link takes as long as it takes).
+fn transfers() -> aws_config::timeout::TimeoutConfig {
+    use std::time::Duration;
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .read_timeout(Duration::from_secs(60))
         .build()
 }
 

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -16,7 +17,8 @@ use tokio::sync::Mutex;
 
 use super::lambda::Function;
 use super::metrics::Metrics;
-use super::model::{ACCOUNT, ApiSpec};
+use super::model::{ACCOUNT, ApiSpec, Route, RouteAuth};
+use super::sigv4;
 
 pub const MAX_PAYLOAD: usize = 10 * 1024 * 1024;
 pub const INTEGRATION_TIMEOUT: Duration = Duration::from_secs(29);
@@ -29,6 +31,10 @@ pub struct Gateway {
     endpoints: Value,
     bucket: Mutex<(f64, Instant)>,
     next: std::sync::atomic::AtomicU64,
+    /// The values of the stack's API keys (`x-api-key` of routes that require one).
+    api_keys: Vec<String>,
+    /// The credentials SigV4 signatures are checked with (`AWS_IAM` routes).
+    credentials: Vec<(String, String)>,
 }
 
 impl Gateway {
@@ -37,6 +43,7 @@ impl Gateway {
         functions: BTreeMap<String, Arc<Function>>,
         metrics: Arc<Metrics>,
         endpoints: Value,
+        api_keys: Vec<String>,
     ) -> Arc<Self> {
         let burst = api.throttle.map_or(f64::MAX, |(_, b)| f64::from(b));
         Arc::new(Gateway {
@@ -46,7 +53,48 @@ impl Gateway {
             endpoints,
             bucket: Mutex::new((burst, Instant::now())),
             next: std::sync::atomic::AtomicU64::new(1),
+            api_keys,
+            credentials: sigv4::accepted(),
         })
+    }
+
+    /// API Gateway's authorization of `route`: `None` when the caller may call it, else
+    /// API Gateway's 403.
+    fn authorize(&self, route: &Route, parts: &Parts, body: &[u8]) -> Option<Response> {
+        match route.auth {
+            RouteAuth::None => None,
+            RouteAuth::ApiKey => {
+                let key = parts.headers.get("x-api-key").map(HeaderValue::as_bytes);
+                let known = key.is_some_and(|k| self.api_keys.iter().any(|v| v.as_bytes() == k));
+                (!known).then(|| message(StatusCode::FORBIDDEN, "Forbidden"))
+            }
+            RouteAuth::Iam => {
+                let headers: Vec<(String, String)> = parts
+                    .headers
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            k.as_str().to_owned(),
+                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                        )
+                    })
+                    .collect();
+                let now_s = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+                let signed = sigv4::Signed {
+                    method: parts.method.as_str(),
+                    path: parts.uri.path(),
+                    query: parts.uri.query().unwrap_or_default(),
+                    headers: &headers,
+                    body,
+                    now_s,
+                };
+                sigv4::verify(&signed, &self.credentials)
+                    .err()
+                    .map(|e| message(StatusCode::FORBIDDEN, &e.to_string()))
+            }
+        }
     }
 
     /// Token bucket of the stage: `rate` per second, `burst` at most.
@@ -138,6 +186,9 @@ async fn route(gw: &Gateway, req: Request) -> Response {
         Ok(b) => b,
         Err(_) => return message(StatusCode::PAYLOAD_TOO_LARGE, "Request Too Long"),
     };
+    if let Some(refused) = gw.authorize(route, &parts, &body) {
+        return refused;
+    }
     let Some(function) = gw.functions.get(&route.function).cloned() else {
         return message(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error");
     };

@@ -103,6 +103,7 @@ pub async fn start(
     model: &Model,
     data_dir: Option<&Path>,
     faults: Arc<Faults>,
+    audit: bool,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<Dynamo> {
     let db = match data_dir {
@@ -133,8 +134,8 @@ pub async fn start(
             let _ = tokio::task::spawn_blocking(move || db.sweep_ttl()).await;
         }
     });
-    if faults.touch_store() {
-        url = front(model, url, faults, stop).await?;
+    if faults.touch_store() || audit {
+        url = front(model, url, faults, audit, stop).await?;
     }
     Ok(Dynamo { url })
 }
@@ -145,6 +146,40 @@ struct Front {
     keys: BTreeMap<String, String>,
     faults: Arc<Faults>,
     client: Client<HttpConnector, Full<Bytes>>,
+    /// Function -> the IAM actions (and their resources) its calls needed, when audited.
+    calls: Option<std::sync::Mutex<Calls>>,
+}
+
+/// Function -> `dynamodb:<Action>` -> `table` or `index/<name>`.
+type Calls = BTreeMap<String, std::collections::BTreeSet<(String, String)>>;
+
+/// The IAM actions one DynamoDB request needs, with their resource: a transaction needs
+/// each of its items' actions (`TransactWriteItems` is no IAM action of its own).
+fn iam_actions(operation: &str, body: &Value) -> Vec<(String, String)> {
+    let on = |v: &Value| match v["IndexName"].as_str() {
+        Some(index) => format!("index/{index}"),
+        None => "table".to_owned(),
+    };
+    match operation {
+        "TransactWriteItems" | "TransactGetItems" => body["TransactItems"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|item| item.as_object()?.iter().next().map(|(k, v)| (k.clone(), v)))
+            .map(|(kind, v)| {
+                let action = match kind.as_str() {
+                    "Put" => "PutItem",
+                    "Update" => "UpdateItem",
+                    "Delete" => "DeleteItem",
+                    "ConditionCheck" => "ConditionCheckItem",
+                    _ => "GetItem",
+                };
+                (format!("dynamodb:{action}"), on(v))
+            })
+            .collect(),
+        "" => vec![],
+        op => vec![(format!("dynamodb:{op}"), on(body))],
+    }
 }
 
 /// Serves a front of the store at `store` that answers faulty writes itself.
@@ -152,6 +187,7 @@ async fn front(
     model: &Model,
     store: String,
     faults: Arc<Faults>,
+    audit: bool,
     mut stop: watch::Receiver<bool>,
 ) -> anyhow::Result<String> {
     let keys = model
@@ -167,6 +203,7 @@ async fn front(
         keys,
         faults,
         client: Client::builder(TokioExecutor::new()).build_http(),
+        calls: audit.then(|| std::sync::Mutex::new(Calls::new())),
     });
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);
@@ -215,6 +252,12 @@ fn dynamo_error(kind: &str, message: &str) -> Response {
 
 async fn forward(State(front): State<Arc<Front>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
+    if parts.uri.path() == "/_local/calls"
+        && let Some(calls) = &front.calls
+    {
+        let calls = calls.lock().map(|c| c.clone()).unwrap_or_default();
+        return axum::Json(calls).into_response();
+    }
     let Ok(body) = to_bytes(body, 16 * 1024 * 1024).await else {
         return (StatusCode::PAYLOAD_TOO_LARGE, "").into_response();
     };
@@ -225,9 +268,17 @@ async fn forward(State(front): State<Arc<Front>>, req: Request) -> Response {
         .and_then(|t| t.split_once('.'))
         .map(|(_, op)| op.to_owned())
         .unwrap_or_default();
-    if let Ok(doc) = serde_json::from_slice::<Value>(&body)
-        && let Some(key) = status_update_of(&front, &operation, &doc)
-    {
+    let doc = serde_json::from_slice::<Value>(&body).unwrap_or_default();
+    if let Some(calls) = &front.calls {
+        let function = parts.uri.path().trim_matches('/').to_owned();
+        if let Ok(mut calls) = calls.lock() {
+            calls
+                .entry(function)
+                .or_default()
+                .extend(iam_actions(&operation, &doc));
+        }
+    }
+    if let Some(key) = status_update_of(&front, &operation, &doc) {
         match front.faults.store(&key) {
             Some(StoreFault::Throttle) => {
                 eprintln!("[local] fault injection: throttled {operation} of {key}");
@@ -248,7 +299,8 @@ async fn forward(State(front): State<Arc<Front>>, req: Request) -> Response {
     }
     let mut out = axum::http::Request::builder()
         .method(parts.method)
-        .uri(format!("{}{}", front.store, parts.uri.path()));
+        // The store is at `/`; an audited function's path only names it.
+        .uri(format!("{}/", front.store));
     for (k, v) in &parts.headers {
         if k != "host" {
             out = out.header(k, v);

@@ -14,6 +14,7 @@ mod model;
 mod schedule;
 mod secrets;
 mod server;
+mod sigv4;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -65,6 +66,11 @@ pub struct Args {
     /// template's rate, e.g. `1s` (for tests; the stuck bound follows it).
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub reconcile_every: Option<Duration>,
+    /// Record each function's DynamoDB calls as the IAM actions they need (`GET
+    /// <DynamoDB endpoint>/_local/calls`): what the least-privilege test compares with the
+    /// template's grants.
+    #[arg(long, hide_short_help = true)]
+    pub audit_calls: bool,
     /// Fault injection, for tests (repeatable): KIND=TARGET, one of
     /// kill-in-step=NAME:STEP, hold-in-step=NAME:STEP, panic-in-step=NAME:STEP,
     /// kill-before-start=NAME, drop-start=NAME[:TIMES], throttle-store=KEY[:TIMES],
@@ -252,7 +258,13 @@ async fn start_functions(
     let mut functions = BTreeMap::new();
     for spec in &model.functions {
         let mut env = spec.env.clone();
-        env.insert("AWS_ENDPOINT_URL_DYNAMODB".into(), w.dynamo_url.to_owned());
+        // Audited calls name their function by the endpoint's path.
+        let dynamo_url = if w.args.audit_calls {
+            format!("{}/{}", w.dynamo_url, spec.logical)
+        } else {
+            w.dynamo_url.to_owned()
+        };
+        env.insert("AWS_ENDPOINT_URL_DYNAMODB".into(), dynamo_url);
         // A durable function checkpoints to the service that runs its executions.
         let lambda_endpoint = match (&w.args.durable_service, spec.durable_timeout_s) {
             (Some(external), Some(_)) => external.as_str(),
@@ -393,8 +405,28 @@ fn example_curl(base: &str, source: &secrets::LocalSource) -> String {
     format!("  curl -s -X POST {url}{h} -d '{body}'")
 }
 
+/// How to read a webhook's status, under the status route's authorization.
+fn status_curl(base: &str, secrets: &secrets::LocalSecrets, auth: model::RouteAuth) -> String {
+    match auth {
+        model::RouteAuth::None => format!("  curl -s {base}/webhooks/<id>"),
+        model::RouteAuth::ApiKey => {
+            let key = secrets
+                .api_keys
+                .values()
+                .next()
+                .map_or("<key>", String::as_str);
+            format!("  curl -s -H 'x-api-key: {key}' {base}/webhooks/<id>")
+        }
+        model::RouteAuth::Iam => format!(
+            "  curl -s --aws-sigv4 'aws:amz:us-east-1:execute-api' --user '{}:{}' {base}/webhooks/<id>",
+            sigv4::ACCESS_KEY_ID,
+            sigv4::SECRET_ACCESS_KEY
+        ),
+    }
+}
+
 /// The `API:` line and a ready-to-paste curl per source (signed when it has a secret).
-fn banner(base: &str, secrets: &secrets::LocalSecrets) {
+fn banner(base: &str, secrets: &secrets::LocalSecrets, auth: model::RouteAuth) {
     let default_off = secrets
         .sources
         .iter()
@@ -410,7 +442,7 @@ fn banner(base: &str, secrets: &secrets::LocalSecrets) {
         "Send a webhook, then follow it:".to_owned(),
     ];
     lines.extend(secrets.sources.iter().map(|s| example_curl(base, s)));
-    lines.push(format!("  curl -s {base}/webhooks/<id>"));
+    lines.push(status_curl(base, secrets, auth));
     lines.push(format!(
         "  cargo run -p deployer -- webhooks list --local {}",
         base.rsplit_once('/').map_or(base, |(origin, _)| origin)
@@ -453,8 +485,14 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         });
     }
 
-    let dynamo =
-        dynamo::start(&model, data_dir.as_deref(), faults.clone(), stop_rx.clone()).await?;
+    let dynamo = dynamo::start(
+        &model,
+        data_dir.as_deref(),
+        faults.clone(),
+        args.audit_calls,
+        stop_rx.clone(),
+    )
+    .await?;
     let lambda_listener = TcpListener::bind("127.0.0.1:0").await?;
     let lambda_url = format!("http://{}", lambda_listener.local_addr()?);
     let wiring = Wiring {
@@ -526,12 +564,19 @@ async fn serve(args: Args) -> anyhow::Result<()> {
                 functions.clone(),
                 metrics.clone(),
                 lambda_state.endpoints.clone(),
+                secrets.api_keys.values().cloned().collect(),
             );
             let app = axum::Router::new()
                 .fallback(apigw::handle)
                 .with_state(gateway);
             serve_until(api_listener, app, stop_rx.clone());
-            banner(&base, &secrets);
+            let status_auth = model
+                .api
+                .iter()
+                .flat_map(|a| &a.routes)
+                .find(|r| r.method == "GET")
+                .map_or(model::RouteAuth::None, |r| r.auth);
+            banner(&base, &secrets, status_auth);
             match &data_dir {
                 Some(d) => eprintln!(
                     "[local] data in {} (stop with Ctrl-C; state is kept)",

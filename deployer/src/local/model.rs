@@ -60,6 +60,15 @@ pub struct FunctionSpec {
     pub dead_letter: Option<String>,
 }
 
+/// Who may call a route: anyone, a caller with an API key of the stage's usage plan, or a
+/// SigV4-signed caller (`AWS_IAM`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RouteAuth {
+    None,
+    ApiKey,
+    Iam,
+}
+
 #[derive(Clone, Debug)]
 pub struct Route {
     pub method: String,
@@ -67,6 +76,7 @@ pub struct Route {
     pub segments: Vec<String>,
     pub resource_path: String,
     pub function: String,
+    pub auth: RouteAuth,
 }
 
 #[derive(Clone, Debug)]
@@ -77,6 +87,8 @@ pub struct ApiSpec {
     pub routes: Vec<Route>,
     /// Requests per second and burst of the stage.
     pub throttle: Option<(f64, u32)>,
+    /// The logical ids of the stack's API keys (their values are local secrets).
+    pub api_keys: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -386,15 +398,26 @@ fn interpret_schedules(r: &Resolver<'_>) -> anyhow::Result<Vec<ScheduleSpec>> {
             format!("{id}: only rate(...) schedules run locally, not `{expression}`")
         })?;
         for target in props["Targets"].as_array().into_iter().flatten() {
-            let function = target["Arn"]["Fn::GetAtt"][0]
-                .as_str()
-                .filter(|f| r.kind(f) == Some("AWS::Lambda::Function"))
-                .with_context(|| format!("{id}: the target is not a function of the stack"))?;
+            // A function's ARN, or an alias's or version's (`Ref`): the function runs.
+            let arn = &target["Arn"];
+            let function = match (arn["Fn::GetAtt"][0].as_str(), arn["Ref"].as_str()) {
+                (Some(f), _) if r.kind(f) == Some("AWS::Lambda::Function") => Some(f.to_owned()),
+                (_, Some(q))
+                    if matches!(
+                        r.kind(q),
+                        Some("AWS::Lambda::Alias") | Some("AWS::Lambda::Version")
+                    ) =>
+                {
+                    r.function_of(r.props(q)).ok()
+                }
+                _ => None,
+            }
+            .with_context(|| format!("{id}: the target is not a function of the stack"))?;
             out.push(ScheduleSpec {
                 logical: id.clone(),
                 arn: r.get_att(id, "Arn")?,
                 every,
-                function: function.to_owned(),
+                function,
             });
         }
     }
@@ -480,11 +503,19 @@ fn interpret_api(r: &Resolver<'_>) -> anyhow::Result<Option<ApiSpec>> {
                 }
             })
             .with_context(|| format!("{id}: the integration names no function of the stack"))?;
+        let auth = if props["AuthorizationType"] == "AWS_IAM" {
+            RouteAuth::Iam
+        } else if props["ApiKeyRequired"] == true {
+            RouteAuth::ApiKey
+        } else {
+            RouteAuth::None
+        };
         routes.push(Route {
             method: props["HttpMethod"].as_str().unwrap_or("ANY").to_owned(),
             resource_path: format!("/{}", segments.join("/")),
             segments,
             function: target,
+            auth,
         });
     }
     let setting = &stage_props["MethodSettings"][0];
@@ -507,5 +538,8 @@ fn interpret_api(r: &Resolver<'_>) -> anyhow::Result<Option<ApiSpec>> {
             .to_owned(),
         routes,
         throttle,
+        api_keys: of_type("AWS::ApiGateway::ApiKey")
+            .map(|(id, _)| id.to_owned())
+            .collect(),
     }))
 }

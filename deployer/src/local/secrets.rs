@@ -27,6 +27,8 @@ pub struct LocalSource {
 pub struct LocalSecrets {
     pub sources: Vec<LocalSource>,
     pub id_key: String,
+    /// The value of each API key of the stack, by logical id (`x-api-key`).
+    pub api_keys: BTreeMap<String, String>,
 }
 
 /// 48 random letters and digits (also a valid base64 key, as Standard Webhooks wants).
@@ -65,13 +67,36 @@ fn kept(dir: Option<&Path>) -> anyhow::Result<BTreeMap<String, String>> {
 
 /// The sources of the template (its receiver's `WEBHOOK_SOURCES`) and their secrets.
 pub fn resolve(model: &Model, dir: Option<&Path>) -> anyhow::Result<LocalSecrets> {
-    let Some(json) = model.functions.iter().find_map(|f| f.env.get(env::SOURCES)) else {
-        return Ok(LocalSecrets::default());
-    };
-    let declared = Sources::parse(json).context("the template's WEBHOOK_SOURCES")?;
     let mut store = kept(dir)?;
     let before = store.clone();
     let mut out = LocalSecrets::default();
+    for id in model.api.iter().flat_map(|a| &a.api_keys) {
+        let value = store
+            .entry(format!("api-key:{id}"))
+            .or_insert_with(generated)
+            .clone();
+        out.api_keys.insert(id.clone(), value);
+    }
+    if let Some(json) = model.functions.iter().find_map(|f| f.env.get(env::SOURCES)) {
+        resolve_sources(json, &mut store, &mut out)?;
+    }
+    if let Some(d) = dir
+        && store != before
+    {
+        let path = d.join("secrets.json");
+        std::fs::write(&path, serde_json::to_vec_pretty(&store)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(out)
+}
+
+/// Each source of `WEBHOOK_SOURCES` with its secret, and the id key.
+fn resolve_sources(
+    json: &str,
+    store: &mut BTreeMap<String, String>,
+    out: &mut LocalSecrets,
+) -> anyhow::Result<()> {
+    let declared = Sources::parse(json).context("the template's WEBHOOK_SOURCES")?;
     for (name, spec) in declared.iter() {
         let secret = from_env(&secret_env(name)).or_else(|| {
             (name != sources::DEFAULT).then(|| {
@@ -93,14 +118,7 @@ pub fn resolve(model: &Model, dir: Option<&Path>) -> anyhow::Result<LocalSecrets
             .or_insert_with(generated)
             .clone()
     });
-    if let Some(d) = dir
-        && store != before
-    {
-        let path = d.join("secrets.json");
-        std::fs::write(&path, serde_json::to_vec_pretty(&store)?)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-    }
-    Ok(out)
+    Ok(())
 }
 
 impl LocalSecrets {

@@ -159,13 +159,26 @@ pub struct MethodResponse {
     pub status_code: String,
 }
 
+/// Who API Gateway lets call a method: anyone (`NONE`, perhaps with an API key), or
+/// SigV4-signed callers whose IAM policy allows `execute-api:Invoke` (`AWS_IAM`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Authorization {
+    #[serde(rename = "NONE")]
+    None,
+    #[serde(rename = "AWS_IAM")]
+    AwsIam,
+}
+
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Method {
     pub rest_api_id: Expr,
     pub resource_id: Expr,
     pub http_method: HttpMethod,
-    pub authorization_type: &'static str,
+    pub authorization_type: Authorization,
+    /// Whether callers must send an API key of a usage plan of the stage (`x-api-key`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub api_key_required: bool,
     /// `method.request.path.<name>` and the like, mapped to whether they are required.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub request_parameters: BTreeMap<String, bool>,
@@ -177,8 +190,53 @@ pub struct Method {
 impl Method {
     /// Anyone may call it: no authorizer (IAM, Cognito, custom) and no API key.
     pub fn is_open(&self) -> bool {
-        self.authorization_type == "NONE"
+        self.authorization_type == Authorization::None && !self.api_key_required
     }
+}
+
+/// An API key (`AWS::ApiGateway::ApiKey`); CloudFormation generates its value.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ApiKey {
+    pub enabled: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// One stage a usage plan covers.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UsagePlanStage {
+    pub api_id: Expr,
+    pub stage: Expr,
+}
+
+/// Requests per second and burst of a usage plan's keys.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PlanThrottle {
+    pub burst_limit: u32,
+    pub rate_limit: f64,
+}
+
+/// A usage plan (`AWS::ApiGateway::UsagePlan`): the stages its keys may call, and how fast.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UsagePlan {
+    pub api_stages: Vec<UsagePlanStage>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub throttle: Option<PlanThrottle>,
+}
+
+/// An API key's membership of a usage plan (`AWS::ApiGateway::UsagePlanKey`).
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UsagePlanKey {
+    pub key_id: Expr,
+    pub key_type: &'static str,
+    pub usage_plan_id: Expr,
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -64,6 +64,16 @@ pub struct Policy {
     pub roles: Vec<Expr>,
 }
 
+/// A customer-managed policy (`AWS::IAM::ManagedPolicy`), for others to attach to their
+/// roles.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ManagedPolicy {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub policy_document: PolicyDocument,
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct PolicyDocument {
     #[serde(rename = "Version")]

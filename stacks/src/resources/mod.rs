@@ -77,6 +77,7 @@ macro_rules! resources {
 resources! {
     Role(iam::Role) = "AWS::IAM::Role",
     Policy(iam::Policy) = "AWS::IAM::Policy",
+    ManagedPolicy(iam::ManagedPolicy) = "AWS::IAM::ManagedPolicy",
     Function(lambda::Function) = "AWS::Lambda::Function",
     Version(lambda::Version) = "AWS::Lambda::Version",
     Alias(lambda::Alias) = "AWS::Lambda::Alias",
@@ -89,6 +90,9 @@ resources! {
     Method(apigateway::Method) = "AWS::ApiGateway::Method",
     Deployment(apigateway::Deployment) = "AWS::ApiGateway::Deployment",
     ApiStage(apigateway::ApiStage) = "AWS::ApiGateway::Stage",
+    ApiKey(apigateway::ApiKey) = "AWS::ApiGateway::ApiKey",
+    UsagePlan(apigateway::UsagePlan) = "AWS::ApiGateway::UsagePlan",
+    UsagePlanKey(apigateway::UsagePlanKey) = "AWS::ApiGateway::UsagePlanKey",
     Bucket(s3::Bucket) = "AWS::S3::Bucket",
     BucketPolicy(s3::BucketPolicy) = "AWS::S3::BucketPolicy",
     Rule(events::Rule) = "AWS::Events::Rule",
