@@ -300,9 +300,14 @@ impl Maker<'_> {
 
 /// `s` with the character in its middle changed (a different signature of the same shape).
 fn flipped(s: &str) -> String {
+    flipped_at(s, 3)
+}
+
+/// `s` with the character `k` places after its middle changed, always to another one.
+fn flipped_at(s: &str, k: usize) -> String {
     let mut chars: Vec<char> = s.chars().collect();
-    let mid = chars.len() / 2 + 3;
-    chars[mid] = if chars[mid] == 'a' { 'b' } else { 'a' };
+    let at = chars.len() / 2 + k;
+    chars[at] = if chars[at] == 'a' { 'b' } else { 'a' };
     chars.into_iter().collect()
 }
 
@@ -547,7 +552,7 @@ fn scheme_bad(m: &Maker<'_>) -> Vec<Case> {
             }),
             m.case("every listed signature wrong", refused, "good", |_, h| {
                 let s = m.sig(h);
-                *s = format!("{} {}", flipped(s), flipped(&flipped(s)));
+                *s = format!("{} {}", flipped(s), flipped_at(s, 5));
             }),
         ],
         Scheme::Stripe => vec![
@@ -558,7 +563,7 @@ fn scheme_bad(m: &Maker<'_>) -> Vec<Case> {
             m.case("every listed signature wrong", refused, "good", |_, h| {
                 let s = m.sig(h);
                 let (t, v1) = s.split_once(",v1=").unwrap();
-                *s = format!("{t},v1={},v1={}", flipped(v1), flipped(&flipped(v1)));
+                *s = format!("{t},v1={},v1={}", flipped(v1), flipped_at(v1, 5));
             }),
             m.case("an event without an id", (400, "`id`"), "no-id", |_, _| {}),
         ],
