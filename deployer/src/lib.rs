@@ -6,6 +6,7 @@
 //! errors to stderr; every failure exits non-zero with its cause.
 
 pub mod cloud;
+pub mod executions;
 pub mod http;
 pub mod local;
 pub mod synth;
@@ -105,6 +106,12 @@ pub enum Command {
     /// List, show and redrive the webhooks of a stage (deployed, or `--local`).
     #[command(subcommand)]
     Webhooks(webhooks::Verb),
+    /// List, show and stop the durable executions of a stage (deployed, or `--local`).
+    #[command(subcommand)]
+    Executions(executions::Verb),
+    /// Answer a callback a durable execution waits for: succeed, fail or heartbeat.
+    #[command(subcommand)]
+    Callback(executions::CallbackVerb),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -121,6 +128,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Outputs(args) => commands::outputs(args),
         Command::Smoke(args) => commands::smoke(args),
         Command::Webhooks(verb) => webhooks::run(verb),
+        Command::Executions(verb) => executions::run(verb),
+        Command::Callback(verb) => executions::run_callback(verb),
     }
 }
 

@@ -9,6 +9,7 @@ mod checkov;
 mod cli;
 mod conformance;
 mod deploy;
+mod executions;
 mod functions;
 mod integrity;
 mod least_privilege;

@@ -80,6 +80,7 @@ pub struct DeployArgs {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputFormat {
+    #[value(alias = "table")]
     Text,
     Json,
 }

@@ -6,7 +6,7 @@
 mod list;
 mod redrive;
 mod show;
-mod target;
+pub(crate) mod target;
 
 use std::time::Duration;
 

@@ -85,10 +85,7 @@ impl Target {
         let stuck = output("StuckAfterSeconds")?
             .parse()
             .with_context(|| format!("stack {name}: StuckAfterSeconds is not a number"))?;
-        let sdk = aws_config::defaults(BehaviorVersion::latest())
-            .timeout_config(timeouts())
-            .load()
-            .await;
+        let sdk = aws_sdk().await;
         Ok(Target::new(
             &sdk,
             stage,
@@ -100,6 +97,57 @@ impl Target {
 
     /// A running `deployer local` at `url` (any URL of its API; its origin is used).
     async fn local(url: &str, stage: Stage) -> anyhow::Result<Self> {
+        let local = LocalCloud::connect(url).await?;
+        let e = &local.endpoints;
+        let alias = local.field("processorAlias", &e.processor_alias)?;
+        let table = local.field("table", &e.table)?;
+        let lambda = local.lambda();
+        Ok(Target {
+            stage: stage.to_string(),
+            store: Store::new(local.dynamodb(), table, stage_ttl(stage)),
+            executions: Executions::new(lambda.clone(), alias),
+            starter: LambdaStarter::new(lambda, alias),
+            stuck_after_s: e.stuck_after_seconds.unwrap_or(u64::MAX),
+        })
+    }
+}
+
+/// The standard AWS chain (profiles, environment, SSO; `AWS_ENDPOINT_URL`), with the
+/// timeouts of these verbs.
+pub(crate) async fn aws_sdk() -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(timeouts())
+        .load()
+        .await
+}
+
+/// What a running `deployer local` says about itself (`GET /_local/endpoints`).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct LocalEndpoints {
+    /// Its Lambda API (Invoke and the durable execution API).
+    pub lambda: String,
+    pub dynamodb: String,
+    pub region: String,
+    pub table: Option<String>,
+    /// The durable function's name (`webhooks-dev-Processor`).
+    pub processor_function: Option<String>,
+    pub processor_alias: Option<String>,
+    pub stuck_after_seconds: Option<u64>,
+}
+
+/// A running `deployer local`: where it answers and where its services are.
+#[derive(Debug, Clone)]
+pub(crate) struct LocalCloud {
+    /// `http://host:port` of the URL it was reached at.
+    pub origin: String,
+    pub endpoints: LocalEndpoints,
+    sdk: aws_config::SdkConfig,
+}
+
+impl LocalCloud {
+    /// Asks the `deployer local` at `url` (any URL of its API; its origin is used).
+    pub(crate) async fn connect(url: &str) -> anyhow::Result<Self> {
         let origin = origin(url)?;
         let client = crate::http::Client::new()?;
         let (status, text) = client
@@ -109,16 +157,11 @@ impl Target {
         if status != 200 {
             bail!("{origin} is not a `deployer local` (GET /_local/endpoints answered {status})");
         }
-        let e: serde_json::Value = serde_json::from_str(&text)
-            .with_context(|| format!("{origin}/_local/endpoints did not answer JSON"))?;
-        let field = |k: &str| {
-            e[k].as_str().map(str::to_owned).with_context(|| {
-                format!("{origin}: this local cloud has no {k} (is it `--app conformance`?)")
-            })
-        };
+        let endpoints: LocalEndpoints = serde_json::from_str(&text)
+            .with_context(|| format!("{origin}/_local/endpoints did not answer its endpoints"))?;
         let sdk = aws_config::SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())
-            .region(aws_config::Region::new(field("region")?))
+            .region(aws_config::Region::new(endpoints.region.clone()))
             .credentials_provider(
                 aws_credential_types::provider::SharedCredentialsProvider::new(
                     aws_credential_types::Credentials::new("local", "local", None, None, "local"),
@@ -126,24 +169,35 @@ impl Target {
             )
             .timeout_config(timeouts())
             .build();
-        let dynamo = aws_sdk_dynamodb::config::Builder::from(&sdk)
-            .endpoint_url(field("dynamodb")?)
+        Ok(LocalCloud {
+            origin,
+            endpoints,
+            sdk,
+        })
+    }
+
+    /// A Lambda client of its Lambda API.
+    pub(crate) fn lambda(&self) -> aws_sdk_lambda::Client {
+        let config = aws_sdk_lambda::config::Builder::from(&self.sdk)
+            .endpoint_url(&self.endpoints.lambda)
             .build();
-        let lambda = aws_sdk_lambda::config::Builder::from(&sdk)
-            .endpoint_url(field("lambda")?)
+        aws_sdk_lambda::Client::from_conf(config)
+    }
+
+    fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        let config = aws_sdk_dynamodb::config::Builder::from(&self.sdk)
+            .endpoint_url(&self.endpoints.dynamodb)
             .build();
-        let alias = field("processorAlias")?;
-        let lambda = aws_sdk_lambda::Client::from_conf(lambda);
-        Ok(Target {
-            stage: stage.to_string(),
-            store: Store::new(
-                aws_sdk_dynamodb::Client::from_conf(dynamo),
-                field("table")?,
-                stage_ttl(stage),
-            ),
-            executions: Executions::new(lambda.clone(), alias.clone()),
-            starter: LambdaStarter::new(lambda, alias),
-            stuck_after_s: e["stuckAfterSeconds"].as_u64().unwrap_or(u64::MAX),
+        aws_sdk_dynamodb::Client::from_conf(config)
+    }
+
+    /// An endpoint the webhook app has (a `--app conformance` cloud has no table).
+    fn field<'a>(&self, key: &str, value: &'a Option<String>) -> anyhow::Result<&'a str> {
+        value.as_deref().with_context(|| {
+            format!(
+                "{}: this local cloud has no {key} (is it `--app conformance`?)",
+                self.origin
+            )
         })
     }
 }
