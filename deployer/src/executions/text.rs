@@ -89,12 +89,10 @@ pub fn detail(d: &Detail) -> String {
         .collect()
 }
 
-/// What a history row says about an event besides its kind.
+/// What a history row says about an event besides its kind: a callback's id whole (it is
+/// what `deployer callback` takes), the rest cut to a cell.
 fn summary(d: &Details) -> String {
     let mut parts = Vec::new();
-    if let Some(id) = &d.callback_id {
-        parts.push(format!("callback {id}"));
-    }
     if let Some(n) = d.attempt {
         parts.push(format!("attempt {n}"));
     }
@@ -113,7 +111,12 @@ fn summary(d: &Details) -> String {
     if d.truncated {
         parts.push("(truncated)".to_owned());
     }
-    cell(&parts.join("  "), CELL)
+    let rest = cell(&parts.join("  "), CELL);
+    match &d.callback_id {
+        Some(id) if rest.is_empty() => format!("callback {id}"),
+        Some(id) => format!("callback {id}  {rest}"),
+        None => rest,
+    }
 }
 
 pub fn history(events: &[HistoryEvent]) -> String {
