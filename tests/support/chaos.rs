@@ -145,7 +145,7 @@ pub fn run(n: usize, args: &[&str]) -> Report {
     report.webhooks = n;
     report.kills = kills;
     report.settle = last_terminal.duration_since(last_fault).unwrap_or_default();
-    if report.duplicates > 0 {
+    if report.duplicates > 0 || report.lost > 0 {
         let _ = std::fs::write("/tmp/chaos-first.log", &first_logs);
         let _ = std::fs::write("/tmp/chaos-second.log", cloud.logs());
     }

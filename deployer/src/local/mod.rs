@@ -508,6 +508,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     let durable = durable::Durable::new(
         data_dir.as_ref().map(|d| d.join("executions")),
         functions.clone(),
+        model.aliases.values().cloned().collect(),
         faults.clone(),
         args.time_scale,
         metrics.clone(),
@@ -528,7 +529,6 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         })
         .transpose()?;
     let lambda_state = Arc::new(server::Lambda {
-        model: model.clone(),
         functions: functions.clone(),
         durable: durable.clone(),
         external: args

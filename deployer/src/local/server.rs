@@ -14,15 +14,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
-use super::durable::{Durable, ServiceError, Start};
+use super::durable::core::CallbackAnswer;
+use super::durable::model::{CheckpointRequest, ErrorObject, ExecStatus};
+use super::durable::{Durable, ListFilter, ServiceError, Start, split_qualifier};
 use super::external::{ExternalDurable, HANDLER_INVOKE_HEADER, StartRequest};
 use super::faults::Faults;
 use super::lambda::{Function, InvokeError};
 use super::metrics::Metrics;
-use super::model::Model;
 
 pub struct Lambda {
-    pub model: Model,
     pub functions: BTreeMap<String, Arc<Function>>,
     pub durable: Arc<Durable>,
     /// An external durable service that runs the executions instead of `durable`.
@@ -48,6 +48,18 @@ pub fn router(state: Arc<Lambda>) -> Router {
         .route("/2025-12-01/durable-executions/{arn}/history", get(history))
         .route("/2025-12-01/durable-executions/{arn}/stop", post(stop))
         .route("/2025-12-01/functions/{name}/durable-executions", get(list))
+        .route(
+            "/2025-12-01/durable-execution-callbacks/{id}/succeed",
+            post(callback_succeed),
+        )
+        .route(
+            "/2025-12-01/durable-execution-callbacks/{id}/fail",
+            post(callback_fail),
+        )
+        .route(
+            "/2025-12-01/durable-execution-callbacks/{id}/heartbeat",
+            post(callback_heartbeat),
+        )
         .route("/_local/stats", get(stats))
         .route("/_local/endpoints", get(endpoints))
         .with_state(state)
@@ -70,15 +82,6 @@ fn service_error(e: ServiceError) -> Response {
     error(status, kind, &e.to_string())
 }
 
-/// A function name, ARN or partial ARN, and the qualifier in it, if any.
-fn parse_name(raw: &str) -> (String, Option<String>) {
-    let tail = raw.rsplit_once(":function:").map_or(raw, |(_, t)| t);
-    match tail.split_once(':') {
-        Some((name, q)) => (name.to_owned(), Some(q.to_owned())),
-        None => (tail.to_owned(), None),
-    }
-}
-
 impl Lambda {
     /// The function a name refers to, and its qualifier (checked against the aliases).
     fn resolve(
@@ -86,7 +89,7 @@ impl Lambda {
         raw: &str,
         qualifier: Option<String>,
     ) -> Result<(Arc<Function>, Option<String>), Box<Response>> {
-        let (name, in_name) = parse_name(raw);
+        let (name, in_name) = split_qualifier(raw);
         let qualifier = qualifier.or(in_name);
         let f = self
             .functions
@@ -100,21 +103,14 @@ impl Lambda {
                     &format!("Function not found: {raw}"),
                 )
             })?;
-        if let Some(q) = &qualifier {
-            let known = q == "$LATEST"
-                || q == "1"
-                || self
-                    .model
-                    .aliases
-                    .values()
-                    .any(|(fid, alias)| *fid == f.spec.logical && alias == q);
-            if !known {
-                return Err(Box::new(error(
-                    404,
-                    "ResourceNotFoundException",
-                    &format!("Function not found: {}:{q}", f.spec.arn),
-                )));
-            }
+        if let Some(q) = &qualifier
+            && self.durable.version_of(&f.spec.logical, q).is_none()
+        {
+            return Err(Box::new(error(
+                404,
+                "ResourceNotFoundException",
+                &format!("Function not found: {}:{q}", f.spec.arn),
+            )));
         }
         Ok((f, qualifier))
     }
@@ -171,6 +167,10 @@ async fn invoke(
             Ok(x) => x,
             Err(e) => return service_error(e),
         };
+        let version = l
+            .durable
+            .version_of(&f.spec.logical, &qualifier)
+            .unwrap_or_else(|| "1".to_owned());
         let mut res = if kind == "Event" {
             StatusCode::ACCEPTED.into_response()
         } else {
@@ -187,8 +187,9 @@ async fn invoke(
         if let Ok(v) = HeaderValue::from_str(&arn) {
             res.headers_mut().insert("x-amz-durable-execution-arn", v);
         }
-        res.headers_mut()
-            .insert("x-amz-executed-version", HeaderValue::from_static("1"));
+        if let Ok(v) = HeaderValue::from_str(&version) {
+            res.headers_mut().insert("x-amz-executed-version", v);
+        }
         return res;
     }
     if kind == "Event" {
@@ -338,15 +339,9 @@ async fn checkpoint(
     Path(arn): Path<String>,
     body: Bytes,
 ) -> Response {
-    let body: Value = match serde_json::from_slice(&body) {
+    let body: CheckpointRequest = match serde_json::from_slice(&body) {
         Ok(v) => v,
-        Err(e) => {
-            return error(
-                400,
-                "InvalidParameterValueException",
-                &format!("invalid JSON: {e}"),
-            );
-        }
+        Err(e) => return invalid(&format!("invalid checkpoint request: {e}")),
     };
     json_or(l.durable.checkpoint(&arn, body).await)
 }
@@ -380,28 +375,110 @@ async fn history(State(l): State<Arc<Lambda>>, Path(arn): Path<String>) -> Respo
     json_or(l.durable.history(&arn).await)
 }
 
-async fn stop(State(l): State<Arc<Lambda>>, Path(arn): Path<String>) -> Response {
-    json_or(l.durable.stop(&arn).await)
+fn invalid(message: &str) -> Response {
+    error(400, "InvalidParameterValueException", message)
+}
+
+/// An `ErrorObject` body; empty means none. Err: why it is not one.
+fn error_body(body: &[u8]) -> Result<Option<ErrorObject>, String> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    serde_json::from_slice(body)
+        .map(Some)
+        .map_err(|e| format!("invalid error object: {e}"))
+}
+
+async fn stop(State(l): State<Arc<Lambda>>, Path(arn): Path<String>, body: Bytes) -> Response {
+    match error_body(&body) {
+        Ok(error) => json_or(l.durable.stop(&arn, error).await),
+        Err(why) => invalid(&why),
+    }
+}
+
+fn callback_answered(result: Result<(), ServiceError>) -> Response {
+    match result {
+        Ok(()) => axum::Json(json!({})).into_response(),
+        Err(e) => service_error(e),
+    }
+}
+
+/// `SendDurableExecutionCallbackSuccess`: the body is the result, as bytes.
+async fn callback_succeed(
+    State(l): State<Arc<Lambda>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let Ok(text) = String::from_utf8(body.to_vec()) else {
+        return invalid("the callback result must be UTF-8 text");
+    };
+    let result = (!body.is_empty()).then_some(text);
+    callback_answered(
+        l.durable
+            .callback(&id, CallbackAnswer::Succeed(result))
+            .await,
+    )
+}
+
+/// `SendDurableExecutionCallbackFailure`: the body is an `ErrorObject`.
+async fn callback_fail(
+    State(l): State<Arc<Lambda>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    match error_body(&body) {
+        Ok(error) => {
+            let answer = CallbackAnswer::Fail(error.unwrap_or_default());
+            callback_answered(l.durable.callback(&id, answer).await)
+        }
+        Err(why) => invalid(&why),
+    }
+}
+
+async fn callback_heartbeat(State(l): State<Arc<Lambda>>, Path(id): Path<String>) -> Response {
+    callback_answered(l.durable.callback(&id, CallbackAnswer::Heartbeat).await)
+}
+
+/// The filter of `ListDurableExecutionsByFunction` (`Statuses` repeats its key). Err: what
+/// is wrong with it.
+fn list_filter(q: &[(String, String)]) -> Result<ListFilter, String> {
+    let time = |v: &str| {
+        humantime::parse_rfc3339_weak(v)
+            .map_err(|e| format!("{v:?} is not an RFC 3339 time: {e}"))
+            .map(|t| {
+                t.duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_secs_f64()
+            })
+    };
+    let mut filter = ListFilter::default();
+    for (k, v) in q {
+        match k.as_str() {
+            "DurableExecutionName" => filter.name = Some(v.clone()),
+            "Statuses" => filter.statuses.push(
+                ExecStatus::parse(v).ok_or_else(|| format!("{v:?} is not an execution status"))?,
+            ),
+            "StartedAfter" => filter.started_after = Some(time(v)?),
+            "StartedBefore" => filter.started_before = Some(time(v)?),
+            _ => {}
+        }
+    }
+    Ok(filter)
 }
 
 async fn list(
     State(l): State<Arc<Lambda>>,
     Path(name): Path<String>,
-    Query(q): Query<BTreeMap<String, String>>,
+    Query(q): Query<Vec<(String, String)>>,
 ) -> Response {
     let (f, _) = match l.resolve(&name, None) {
         Ok(x) => x,
         Err(res) => return *res,
     };
-    axum::Json(
-        l.durable
-            .list(
-                &f.spec.logical,
-                q.get("DurableExecutionName").map(String::as_str),
-            )
-            .await,
-    )
-    .into_response()
+    match list_filter(&q) {
+        Ok(filter) => axum::Json(l.durable.list(&f.spec.logical, &filter).await).into_response(),
+        Err(why) => invalid(&why),
+    }
 }
 
 /// Local-only figures for benchmarks: checkpoint calls and invocations per execution, and
