@@ -140,16 +140,12 @@ impl Durable {
                 }
                 None => self.invoke_plain(&call.target, input).await,
             };
-            let mut e = entry.exec.lock().await;
-            let mut next = e.clone();
-            if next.resolve_invoke(&op, outcome, now()) {
-                if self.journal.save(&next).await.is_err() {
-                    return;
-                }
-                *e = next;
-                drop(e);
-                entry.wake.notify_one();
-            }
+            entry
+                .arrivals
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push((op, outcome));
+            entry.wake.notify_one();
         });
     }
 

@@ -455,34 +455,8 @@ impl Execution {
                 }
             }
             OperationAction::Retry => {
-                let delay = u
-                    .step_options
-                    .as_ref()
-                    .and_then(|o| o.next_attempt_delay_seconds)
-                    .filter(|d| *d >= 1)
-                    .ok_or_else(|| {
-                        ApplyError::Invalid(
-                            "RETRY needs StepOptions.NextAttemptDelaySeconds >= 1".to_owned(),
-                        )
-                    })?;
-                let delay = u64::try_from(delay).unwrap_or(1);
                 op.status = OperationStatus::Pending;
-                details.attempt = attempt;
-                details.next_attempt_timestamp = Some(now + delay as f64 * env.scale);
-                if u.error.is_some() {
-                    details.error = u.error.clone();
-                }
-                // wait_for_condition carries its state from one check to the next.
-                if u.payload.is_some() {
-                    details.result = u.payload.clone();
-                }
-                EventDetails::StepFailedDetails {
-                    error: EventError::of(u.error.as_ref()),
-                    retry_details: Some(RetryDetails {
-                        current_attempt: attempt,
-                        next_attempt_delay_seconds: Some(delay),
-                    }),
-                }
+                step_retry(details, u, attempt, env)?
             }
             OperationAction::Cancel => return Err(Self::unsupported(u)),
         };
@@ -993,6 +967,49 @@ impl Execution {
             })
             .collect()
     }
+}
+
+/// A step's RETRY: the next attempt after the delay (scaled), and its event.
+fn step_retry(
+    details: &mut StepDetails,
+    u: &OperationUpdate,
+    attempt: u32,
+    env: &Env,
+) -> Result<EventDetails, ApplyError> {
+    let now = env.now;
+    let delay = u
+        .step_options
+        .as_ref()
+        .and_then(|o| o.next_attempt_delay_seconds)
+        .filter(|d| *d >= 1)
+        .ok_or_else(|| {
+            ApplyError::Invalid("RETRY needs StepOptions.NextAttemptDelaySeconds >= 1".to_owned())
+        })?;
+    let delay = u64::try_from(delay).unwrap_or(1);
+    details.attempt = attempt;
+    details.next_attempt_timestamp = Some(now + delay as f64 * env.scale);
+    if u.error.is_some() {
+        details.error = u.error.clone();
+    }
+    let retry_details = Some(RetryDetails {
+        current_attempt: attempt,
+        next_attempt_delay_seconds: Some(delay),
+    });
+    Ok(match (&u.error, &u.payload) {
+        // wait_for_condition's "continue": a check that succeeded, with the
+        // state the next one starts from.
+        (None, Some(state)) => {
+            details.result = Some(state.clone());
+            EventDetails::StepSucceededDetails {
+                result: EventPayload::of(Some(state)),
+                retry_details,
+            }
+        }
+        _ => EventDetails::StepFailedDetails {
+            error: EventError::of(u.error.as_ref()),
+            retry_details,
+        },
+    })
 }
 
 fn failed(

@@ -53,10 +53,27 @@ impl Durable {
         });
     }
 
-    /// One move: whatever `due` says now.
+    /// One move: whatever `due` says now, once chained invokes that ended are recorded.
     async fn advance(&self, entry: &Entry) -> Flow {
         let mut e = entry.exec.lock().await;
         let t = now();
+        let arrived: Vec<_> =
+            std::mem::take(&mut *entry.arrivals.lock().unwrap_or_else(|p| p.into_inner()));
+        if !arrived.is_empty() {
+            let mut next = e.clone();
+            for (op, outcome) in &arrived {
+                next.resolve_invoke(op, outcome.clone(), t);
+            }
+            match self.journal.save(&next).await {
+                Ok(()) => *e = next,
+                // Not recorded: try again with the next move.
+                Err(_) => entry
+                    .arrivals
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .extend(arrived),
+            }
+        }
         match e.due(t) {
             Due::Ended => Flow::Exit,
             Due::TimeOut => {

@@ -121,6 +121,10 @@ pub struct ListFilter {
 
 struct Entry {
     exec: Mutex<Execution>,
+    /// Chained invokes that ended, waiting for the driver to record them between two
+    /// invocations (so that the invocation that started one is recorded as completed
+    /// first, as on AWS).
+    arrivals: std::sync::Mutex<Vec<(String, core::InvokeOutcome)>>,
     /// The driver sleeps on this between invocations (a permit is kept when it is busy).
     wake: Notify,
     done: Notify,
@@ -130,6 +134,7 @@ impl Entry {
     fn new(exec: Execution) -> Arc<Self> {
         Arc::new(Entry {
             exec: Mutex::new(exec),
+            arrivals: std::sync::Mutex::new(Vec::new()),
             wake: Notify::new(),
             done: Notify::new(),
         })

@@ -357,3 +357,28 @@ fn a_persisted_execution_reads_back_the_same() {
     assert_eq!(back.operations, e.operations);
     assert_eq!(back.history, e.history);
 }
+
+#[test]
+fn a_condition_check_that_continues_is_a_success_with_its_state() {
+    let mut e = exec();
+    let start = update(
+        json!({"Id": "c", "Type": "STEP", "SubType": "WaitForCondition", "Action": "START"}),
+    );
+    let next = update(
+        json!({"Id": "c", "Type": "STEP", "Action": "RETRY", "Payload": "1",
+        "StepOptions": {"NextAttemptDelaySeconds": 2}}),
+    );
+    e.apply_batch(&[start, next], &env(1000.0)).unwrap();
+    let op = &e.operations[1];
+    assert_eq!(op.status, OperationStatus::Pending);
+    assert_eq!(
+        op.step_details.as_ref().unwrap().result.as_deref(),
+        Some("1")
+    );
+    let last = serde_json::to_value(e.history.last().unwrap()).unwrap();
+    assert_eq!(
+        last["StepSucceededDetails"],
+        json!({"Result": {"Payload": "1", "Truncated": false},
+               "RetryDetails": {"CurrentAttempt": 1, "NextAttemptDelaySeconds": 2}})
+    );
+}
