@@ -352,7 +352,6 @@ fn callback_id(url: &str, name: &str) -> String {
 }
 
 #[test]
-#[ignore = "needs the local callback routes"]
 fn callbacks_are_answered_through_the_cli() {
     let cloud = LocalCloud::start(&["--app", "conformance", "--ephemeral"], None);
     let url = cloud.lambda.as_str();

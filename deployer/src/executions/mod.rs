@@ -91,8 +91,10 @@ pub struct OneArgs {
 /// The error an execution is stopped or a callback failed with.
 #[derive(Debug, clap::Args)]
 pub struct ErrorArgs {
+    /// The error's type (`Rejected`, say).
     #[arg(long, value_name = "TYPE")]
     pub error_type: Option<String>,
+    /// What went wrong, for people.
     #[arg(long, value_name = "MESSAGE")]
     pub error_message: Option<String>,
     /// Machine-readable data about the error (any text, JSON say).
@@ -131,6 +133,7 @@ pub struct CallbackArgs {
     pub id: String,
     #[command(flatten)]
     pub target: TargetArgs,
+    /// `text`: one line; `json`: machine output.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
 }
