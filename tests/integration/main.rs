@@ -6,6 +6,7 @@
 
 mod cfn_lint;
 mod checkov;
+mod claims;
 mod cli;
 mod conformance;
 mod deploy;

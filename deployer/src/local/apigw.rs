@@ -22,6 +22,21 @@ use super::sigv4;
 
 pub const MAX_PAYLOAD: usize = 10 * 1024 * 1024;
 pub const INTEGRATION_TIMEOUT: Duration = Duration::from_secs(29);
+/// For tests: an integration timeout shorter than API Gateway's 29 s, as a duration
+/// (`2s`). No function behind the webhook API can run 29 s (their Timeout is 10 s; past it
+/// the function is killed and the answer is 502), so only a shorter one shows the 504.
+pub const INTEGRATION_TIMEOUT_ENV: &str = "DEPLOYER_LOCAL_INTEGRATION_TIMEOUT";
+
+/// [`INTEGRATION_TIMEOUT`], or the duration [`INTEGRATION_TIMEOUT_ENV`] gives.
+fn integration_timeout() -> Duration {
+    let Ok(raw) = std::env::var(INTEGRATION_TIMEOUT_ENV) else {
+        return INTEGRATION_TIMEOUT;
+    };
+    humantime::parse_duration(&raw).unwrap_or_else(|e| {
+        eprintln!("[local] {INTEGRATION_TIMEOUT_ENV}=`{raw}` ignored ({e}); using 29 s");
+        INTEGRATION_TIMEOUT
+    })
+}
 
 pub struct Gateway {
     pub api: ApiSpec,
@@ -35,6 +50,9 @@ pub struct Gateway {
     api_keys: Vec<String>,
     /// The credentials SigV4 signatures are checked with (`AWS_IAM` routes).
     credentials: Vec<(String, String)>,
+    /// How long an integration may take before the 504 ([`INTEGRATION_TIMEOUT`] unless a
+    /// test shortens it).
+    integration_timeout: Duration,
 }
 
 impl Gateway {
@@ -55,6 +73,7 @@ impl Gateway {
             next: std::sync::atomic::AtomicU64::new(1),
             api_keys,
             credentials: sigv4::accepted(),
+            integration_timeout: integration_timeout(),
         })
     }
 
@@ -261,7 +280,8 @@ async fn route(gw: &Gateway, req: Request) -> Response {
         "isBase64Encoded": binary,
     });
     let payload = serde_json::to_vec(&event).unwrap_or_default();
-    let outcome = match tokio::time::timeout(INTEGRATION_TIMEOUT, function.invoke(payload)).await {
+    let outcome = match tokio::time::timeout(gw.integration_timeout, function.invoke(payload)).await
+    {
         Ok(outcome) => outcome,
         Err(_) => return message(StatusCode::GATEWAY_TIMEOUT, "Endpoint request timed out"),
     };
