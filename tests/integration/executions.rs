@@ -127,7 +127,18 @@ fn check_list(url: &str, done: &str) -> String {
         arn.contains(":function:webhooks-dev-Processor:live/durable-execution/"),
         "{arn}"
     );
-    let table = verb(url, &["executions", "list", "--function", "Processor"]).success();
+    let table = verb(
+        url,
+        &[
+            "executions",
+            "list",
+            "--function",
+            "Processor",
+            "--output",
+            "table",
+        ],
+    )
+    .success();
     let header = table.stdout.lines().next().unwrap();
     assert!(
         header.starts_with("NAME ") && header.contains("STATUS"),
