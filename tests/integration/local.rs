@@ -251,6 +251,98 @@ fn a_killed_local_cloud_finishes_its_executions_after_a_restart() {
     assert_eq!(executions(&second).len(), 1);
 }
 
+/// `GetDurableExecution` of `arn` through the local Lambda API.
+fn execution(cloud: &LocalCloud, arn: &str) -> Value {
+    let url = format!(
+        "{}/2025-12-01/durable-executions/{}",
+        cloud.lambda,
+        path_segment(arn)
+    );
+    let (code, text) = http("GET", &url, &[], "");
+    assert_eq!(code, 200, "{text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+/// A deploy while an execution is in flight: the processor's code changes between two runs
+/// on one data directory. The execution that waited in step 2 finishes on version 1 (its
+/// own processes), a new one starts on version 2, and the alias routes to version 2.
+#[test]
+fn an_execution_finishes_on_the_version_it_started_on() {
+    // The functions as built, copied: the second run gets another processor.
+    let target = tempfile::tempdir().unwrap();
+    let bins = target.path().join("debug");
+    std::fs::create_dir_all(&bins).unwrap();
+    for f in ["receiver", "processor", "status", "reconciler"] {
+        std::fs::copy(tests::deployer_bin().with_file_name(f), bins.join(f)).unwrap();
+    }
+    let env = [("CARGO_TARGET_DIR", target.path().to_str().unwrap())];
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_str().unwrap();
+    let hold = format!("hold-in-step={}:process", id_of("version-1"));
+    let args = ["--data-dir", dir, "--fault", &hold];
+    let mut first = LocalCloud::start_env(&args, Some(SECRET), &env);
+    let (code, accepted) = post(&first, "version-1", ORDER, true);
+    assert_eq!(code, 202);
+    let old_id = accepted["id"].as_str().unwrap().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !first.logs().contains("holding the checkpoint") {
+        assert!(
+            Instant::now() < deadline,
+            "never reached step 2:\n{}",
+            first.logs()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let old = executions(&first)[0]["DurableExecutionArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(execution(&first, &old)["Version"], "1");
+    first.kill9();
+
+    // New code: the same program with other bytes, so another SHA-256.
+    use std::io::Write;
+    let mut processor = std::fs::OpenOptions::new()
+        .append(true)
+        .open(bins.join("processor"))
+        .unwrap();
+    processor.write_all(b"\0version 2").unwrap();
+    drop(processor);
+    let second = LocalCloud::start_env(&["--data-dir", dir], Some(SECRET), &env);
+    let done = wait_done(&second, &old_id, Duration::from_secs(20));
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    assert_eq!(execution(&second, &old)["Version"], "1");
+    assert!(
+        second.logs().contains("starting processor version 1"),
+        "the old execution ran on processes of version 1:\n{}",
+        second.logs()
+    );
+    // Another body: the same one under a new id would be a replay.
+    let order = ORDER.replace("A-1", "A-2");
+    let (code, accepted) = post(&second, "version-2", &order, true);
+    assert_eq!(code, 202, "{accepted}");
+    let new_id = accepted["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        wait_done(&second, &new_id, Duration::from_secs(20))["status"],
+        "COMPLETED"
+    );
+    let newest: Vec<Value> = executions(&second)
+        .into_iter()
+        .filter(|e| e["DurableExecutionArn"] != old.as_str())
+        .collect();
+    assert_eq!(newest.len(), 1, "{newest:?}");
+    let arn = newest[0]["DurableExecutionArn"].as_str().unwrap();
+    assert_eq!(execution(&second, arn)["Version"], "2");
+    // A version that was never published is Lambda's ResourceNotFoundException.
+    let url = format!(
+        "{}/2015-03-31/functions/webhooks-dev-Processor/invocations?Qualifier=3",
+        second.lambda
+    );
+    let (code, text) = http("POST", &url, &[("X-Amz-Invocation-Type", "Event")], "{}");
+    assert_eq!(code, 404, "{text}");
+    assert!(text.contains("ResourceNotFoundException"), "{text}");
+}
+
 #[test]
 fn ctrl_c_stops_cleanly() {
     let mut cloud = LocalCloud::start(&["--ephemeral"], None);

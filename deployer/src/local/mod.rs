@@ -15,6 +15,7 @@ mod schedule;
 mod secrets;
 mod server;
 mod sigv4;
+mod versions;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -250,48 +251,73 @@ struct Wiring<'a> {
     metrics: &'a Arc<metrics::Metrics>,
 }
 
-/// Starts every function's processes.
+/// Publishes every function's code as a version (when it changed since the last run, with
+/// a data directory) and starts the processes of the newest.
 async fn start_functions(
     model: &model::Model,
     w: &Wiring<'_>,
-) -> anyhow::Result<BTreeMap<String, Arc<lambda::Function>>> {
-    let mut functions = BTreeMap::new();
+    data_dir: Option<&Path>,
+) -> anyhow::Result<versions::Versions> {
+    let mut fleet = versions::Versions::new(model.aliases.values().cloned().collect());
     for spec in &model.functions {
-        let mut env = spec.env.clone();
-        // Audited calls name their function by the endpoint's path.
-        let dynamo_url = if w.args.audit_calls {
-            format!("{}/{}", w.dynamo_url, spec.logical)
-        } else {
-            w.dynamo_url.to_owned()
-        };
-        env.insert("AWS_ENDPOINT_URL_DYNAMODB".into(), dynamo_url);
-        // A durable function checkpoints to the service that runs its executions.
-        let lambda_endpoint = match (&w.args.durable_service, spec.durable_timeout_s) {
-            (Some(external), Some(_)) => external.as_str(),
-            _ => w.lambda_url,
-        };
-        env.insert("AWS_ENDPOINT_URL_LAMBDA".into(), lambda_endpoint.to_owned());
-        env.insert("AWS_ACCESS_KEY_ID".into(), "local".into());
-        env.insert("AWS_SECRET_ACCESS_KEY".into(), "local".into());
-        env.insert("AWS_EC2_METADATA_DISABLED".into(), "true".into());
-        env.extend(w.secrets.env());
-        if let Some(f) = w.faults.for_functions() {
-            env.insert(webhook_contract::env::LOCAL_FAULTS.into(), f);
-        }
-        if let Ok(level) = std::env::var("RUST_LOG") {
-            env.insert("RUST_LOG".into(), level);
-        }
+        let env = function_env(spec, w);
         let hooks = lambda::Hooks {
             metrics: Some(w.metrics.clone()),
             on_line: spec
                 .durable_timeout_s
                 .map(|_| kill_in_step(w.faults.clone())),
         };
-        let f = lambda::Function::new(spec.clone(), w.bin_dir.join(&spec.crate_name), env, hooks);
+        let binary = w.bin_dir.join(&spec.crate_name);
+        let published = match data_dir {
+            Some(dir) => versions::publish(&dir.join("versions"), &spec.logical, &binary)?,
+            // Without a data directory each run is version 1, the binary as built.
+            None => vec![versions::Published {
+                number: 1,
+                binary: binary.clone(),
+                sha256: String::new(),
+            }],
+        };
+        let newest = published.last().map_or(binary, |v| v.binary.clone());
+        let f = lambda::Function::new(spec.clone(), newest, env.clone(), hooks.clone());
         f.start(usize::from(w.args.instances)).await?;
-        functions.insert(spec.logical.clone(), f);
+        let recipe = versions::Recipe {
+            spec: spec.clone(),
+            env,
+            hooks,
+        };
+        fleet.add(published, f, recipe);
     }
-    Ok(functions)
+    Ok(fleet)
+}
+
+/// The environment of a function's processes: the template's, and where the local
+/// services are.
+fn function_env(spec: &model::FunctionSpec, w: &Wiring<'_>) -> BTreeMap<String, String> {
+    let mut env = spec.env.clone();
+    // Audited calls name their function by the endpoint's path.
+    let dynamo_url = if w.args.audit_calls {
+        format!("{}/{}", w.dynamo_url, spec.logical)
+    } else {
+        w.dynamo_url.to_owned()
+    };
+    env.insert("AWS_ENDPOINT_URL_DYNAMODB".into(), dynamo_url);
+    // A durable function checkpoints to the service that runs its executions.
+    let lambda_endpoint = match (&w.args.durable_service, spec.durable_timeout_s) {
+        (Some(external), Some(_)) => external.as_str(),
+        _ => w.lambda_url,
+    };
+    env.insert("AWS_ENDPOINT_URL_LAMBDA".into(), lambda_endpoint.to_owned());
+    env.insert("AWS_ACCESS_KEY_ID".into(), "local".into());
+    env.insert("AWS_SECRET_ACCESS_KEY".into(), "local".into());
+    env.insert("AWS_EC2_METADATA_DISABLED".into(), "true".into());
+    env.extend(w.secrets.env());
+    if let Some(f) = w.faults.for_functions() {
+        env.insert(webhook_contract::env::LOCAL_FAULTS.into(), f);
+    }
+    if let Ok(level) = std::env::var("RUST_LOG") {
+        env.insert("RUST_LOG".into(), level);
+    }
+    env
 }
 
 /// What `/_local/endpoints` answers: the services and the names `deployer webhooks
@@ -504,11 +530,11 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         faults: &faults,
         metrics: &metrics,
     };
-    let functions = start_functions(&model, &wiring).await?;
+    let fleet = Arc::new(start_functions(&model, &wiring, data_dir.as_deref()).await?);
+    let functions = fleet.functions();
     let durable = durable::Durable::new(
         data_dir.as_ref().map(|d| d.join("executions")),
-        functions.clone(),
-        model.aliases.values().cloned().collect(),
+        fleet.clone(),
         faults.clone(),
         args.time_scale,
         metrics.clone(),
@@ -530,6 +556,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         .transpose()?;
     let lambda_state = Arc::new(server::Lambda {
         functions: functions.clone(),
+        versions: fleet.clone(),
         durable: durable.clone(),
         external: args
             .durable_service
@@ -595,7 +622,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     shutdown.await;
     eprintln!("[local] stopping");
     let _ = stop_tx.send(true);
-    for f in functions.values() {
+    for f in functions.values().chain(fleet.older_pools().await.iter()) {
         for pid in f.pids().await {
             eprintln!("[local] stopping {} (pid {pid})", f.spec.crate_name);
         }

@@ -21,9 +21,12 @@ use super::external::{ExternalDurable, HANDLER_INVOKE_HEADER, StartRequest};
 use super::faults::Faults;
 use super::lambda::{Function, InvokeError};
 use super::metrics::Metrics;
+use super::versions::Versions;
 
 pub struct Lambda {
+    /// The newest version of each function, by logical id.
     pub functions: BTreeMap<String, Arc<Function>>,
+    pub versions: Arc<Versions>,
     pub durable: Arc<Durable>,
     /// An external durable service that runs the executions instead of `durable`.
     pub external: Option<ExternalDurable>,
@@ -192,6 +195,24 @@ async fn invoke(
         }
         return res;
     }
+    let version = qualifier
+        .as_deref()
+        .and_then(|q| l.versions.version_of(&f.spec.logical, q))
+        .unwrap_or_else(|| "$LATEST".to_owned());
+    let f = match l.versions.pool(&f.spec.logical, &version).await {
+        Ok(f) => f,
+        Err(e) => return error(500, "ServiceException", &format!("{e:#}")),
+    };
+    let mut res = invoke_plain(f, &kind, body).await;
+    if let Ok(v) = HeaderValue::from_str(&version) {
+        res.headers_mut().insert("x-amz-executed-version", v);
+    }
+    res
+}
+
+/// `Invoke` of a function that is not durable (or of a durable handler by an external
+/// durable service).
+async fn invoke_plain(f: Arc<Function>, kind: &str, body: Bytes) -> Response {
     if kind == "Event" {
         let payload = body.to_vec();
         tokio::spawn(async move {

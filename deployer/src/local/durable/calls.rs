@@ -150,7 +150,7 @@ impl Durable {
     }
 
     async fn invoke_plain(&self, target: &Target, input: Option<String>) -> InvokeOutcome {
-        let Some(f) = self.functions.get(&target.function).cloned() else {
+        let Ok(f) = self.versions.pool(&target.function, &target.version).await else {
             return InvokeOutcome::Failed(not_found(&target.function));
         };
         let payload = input.unwrap_or_else(|| "null".to_owned()).into_bytes();

@@ -99,18 +99,31 @@ impl Durable {
             }
             Due::Invoke => {
                 let payload = e.begin_invocation();
-                let (function, deadline) = (e.function.clone(), e.deadline);
+                let (function, version, deadline) =
+                    (e.function.clone(), e.version.clone(), e.deadline);
                 drop(e);
                 let body = serde_json::to_vec(&payload).unwrap_or_default();
-                self.invoke(entry, &function, body, deadline).await
+                self.invoke(entry, (&function, &version), body, deadline)
+                    .await
             }
         }
     }
 
-    /// Invokes the function once and records how it ended.
-    async fn invoke(&self, entry: &Entry, function: &str, body: Vec<u8>, deadline: f64) -> Flow {
-        let Some(f) = self.functions.get(function).cloned() else {
-            return Flow::Exit;
+    /// Invokes the version of the function the execution runs on, once, and records how
+    /// it ended.
+    async fn invoke(
+        &self,
+        entry: &Entry,
+        (function, version): (&str, &str),
+        body: Vec<u8>,
+        deadline: f64,
+    ) -> Flow {
+        let f = match self.versions.pool(function, version).await {
+            Ok(f) => f,
+            Err(e) => {
+                eprintln!("[local] cannot invoke {function} version {version}: {e:#}");
+                return Flow::Exit;
+            }
         };
         let started = now();
         // ExecutionTimeout holds whatever the invocation does: past it, the next move times

@@ -30,6 +30,7 @@ use self::model::{ErrorObject, Operation};
 use super::faults::Faults;
 use super::lambda::Function;
 use super::metrics::Metrics;
+use super::versions::Versions;
 
 pub fn now() -> f64 {
     SystemTime::now()
@@ -144,9 +145,9 @@ impl Entry {
 /// The service.
 pub struct Durable {
     journal: Journal,
+    /// The newest version of each function, by logical id.
     functions: BTreeMap<String, Arc<Function>>,
-    /// (function logical id, alias name) of the template's aliases.
-    aliases: Vec<(String, String)>,
+    versions: Arc<Versions>,
     executions: Mutex<BTreeMap<String, Arc<Entry>>>,
     /// (function, execution name) -> (ARN, input): names are idempotency keys.
     names: Mutex<BTreeMap<(String, String), (String, String)>>,
@@ -163,16 +164,15 @@ pub struct Durable {
 impl Durable {
     pub fn new(
         dir: Option<std::path::PathBuf>,
-        functions: BTreeMap<String, Arc<Function>>,
-        aliases: Vec<(String, String)>,
+        versions: Arc<Versions>,
         faults: Arc<Faults>,
         time_scale: f64,
         metrics: Arc<Metrics>,
     ) -> Arc<Self> {
         Arc::new(Durable {
             journal: Journal::new(dir),
-            functions,
-            aliases,
+            functions: versions.functions(),
+            versions,
             executions: Mutex::new(BTreeMap::new()),
             names: Mutex::new(BTreeMap::new()),
             callbacks: std::sync::Mutex::new(HashMap::new()),
@@ -218,13 +218,7 @@ impl Durable {
 
     /// The version an invocation through `qualifier` runs.
     pub(crate) fn version_of(&self, function: &str, qualifier: &str) -> Option<String> {
-        if qualifier == "$LATEST" || qualifier == "1" {
-            return Some(qualifier.to_owned());
-        }
-        self.aliases
-            .iter()
-            .any(|(f, a)| f == function && a == qualifier)
-            .then(|| "1".to_owned())
+        self.versions.version_of(function, qualifier)
     }
 
     /// Starts an execution of `function` (a logical id) through `qualifier`, or returns the
@@ -274,7 +268,12 @@ impl Durable {
         let arn = execution_arn(&f.spec.arn, &req.qualifier, &name, &id);
         let version = self
             .version_of(&req.function, &req.qualifier)
-            .unwrap_or_else(|| "1".to_owned());
+            .ok_or_else(|| {
+                ServiceError::NotFound(format!(
+                    "Function not found: {}:{}",
+                    f.spec.arn, req.qualifier
+                ))
+            })?;
         let exec = Execution::new(
             NewExecution {
                 arn: arn.clone(),
