@@ -54,7 +54,7 @@ fn executions(cloud: &LocalCloud) -> Vec<Value> {
     let (code, text) = http(
         "GET",
         &format!(
-            "{}/2025-12-01/functions/webhooks-dev-Processor/durable-executions",
+            "{}/2025-12-01/functions/webhooks-dev-Processor/durable-executions?Qualifier=live",
             cloud.lambda
         ),
         &[],

@@ -248,10 +248,11 @@ impl LocalCloud {
     }
 
     /// The durable executions of the webhook processor (named `name`, or all).
+    /// The processor's executions (started through its `live` alias), or the one named so.
     pub fn executions(&self, name: Option<&str>) -> Vec<serde_json::Value> {
-        let query = name.map_or(String::new(), |n| format!("?DurableExecutionName={n}"));
+        let query = name.map_or(String::new(), |n| format!("&DurableExecutionName={n}"));
         let v = self.lambda_json(&format!(
-            "/2025-12-01/functions/webhooks-dev-Processor/durable-executions{query}"
+            "/2025-12-01/functions/webhooks-dev-Processor/durable-executions?Qualifier=live{query}"
         ));
         v["DurableExecutions"].as_array().unwrap().clone()
     }

@@ -476,6 +476,7 @@ fn list_filter(q: &[(String, String)]) -> Result<ListFilter, String> {
     for (k, v) in q {
         match k.as_str() {
             "DurableExecutionName" => filter.name = Some(v.clone()),
+            "Qualifier" => filter.qualifier = Some(v.clone()),
             "Statuses" => filter.statuses.push(
                 ExecStatus::parse(v).ok_or_else(|| format!("{v:?} is not an execution status"))?,
             ),

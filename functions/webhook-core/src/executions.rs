@@ -104,14 +104,18 @@ impl Executions {
         }
     }
 
-    /// The function without its qualifier: executions are listed across versions.
-    fn unqualified(&self) -> &str {
-        match self.function.rsplit_once(":function:") {
-            Some((prefix, tail)) => match tail.split_once(':') {
-                Some((name, _)) => &self.function[..prefix.len() + ":function:".len() + name.len()],
-                None => &self.function,
-            },
-            None => self.function.split(':').next().unwrap_or(&self.function),
+    /// The function without its qualifier, and the qualifier. `ListDurableExecutionsByFunction`
+    /// lists the executions of one qualifier (`$LATEST` when none is given), so the
+    /// executions started through an alias are listed through that alias.
+    fn split(&self) -> (&str, Option<&str>) {
+        let f = self.function.as_str();
+        let (prefix_len, tail) = match f.rsplit_once(":function:") {
+            Some((prefix, tail)) => (prefix.len() + ":function:".len(), tail),
+            None => (0, f),
+        };
+        match tail.split_once(':') {
+            Some((name, qualifier)) => (&f[..prefix_len + name.len()], Some(qualifier)),
+            None => (f, None),
         }
     }
 
@@ -125,7 +129,8 @@ impl Executions {
         let out = self
             .client
             .list_durable_executions_by_function()
-            .function_name(self.unqualified())
+            .function_name(self.split().0)
+            .set_qualifier(self.split().1.map(str::to_owned))
             .durable_execution_name(name)
             .send()
             .await
@@ -231,20 +236,21 @@ mod tests {
     }
 
     #[test]
-    fn executions_are_listed_for_the_unqualified_function() {
+    fn executions_are_listed_through_the_functions_qualifier() {
+        let arn = "arn:aws:lambda:us-east-1:1:function:webhooks-dev-Processor";
         for (given, expected) in [
+            (format!("{arn}:live"), (arn, Some("live"))),
+            (arn.to_owned(), (arn, None)),
             (
-                "arn:aws:lambda:us-east-1:1:function:webhooks-dev-Processor:live",
-                "arn:aws:lambda:us-east-1:1:function:webhooks-dev-Processor",
+                "webhooks-dev-Processor:live".to_owned(),
+                ("webhooks-dev-Processor", Some("live")),
             ),
             (
-                "arn:aws:lambda:us-east-1:1:function:webhooks-dev-Processor",
-                "arn:aws:lambda:us-east-1:1:function:webhooks-dev-Processor",
+                "webhooks-dev-Processor".to_owned(),
+                ("webhooks-dev-Processor", None),
             ),
-            ("webhooks-dev-Processor:live", "webhooks-dev-Processor"),
-            ("webhooks-dev-Processor", "webhooks-dev-Processor"),
         ] {
-            assert_eq!(executions(given).unqualified(), expected, "{given}");
+            assert_eq!(executions(&given).split(), expected, "{given}");
         }
     }
 }

@@ -58,7 +58,9 @@ fn start(cloud: &LocalCloud, id: &str, input: &Value) -> Result<String, String> 
     }
     let list = get(
         cloud,
-        &format!("/2025-12-01/functions/{FUNCTION}/durable-executions?DurableExecutionName={name}"),
+        &format!(
+            "/2025-12-01/functions/{FUNCTION}/durable-executions?Qualifier=live&DurableExecutionName={name}"
+        ),
     )?;
     list["DurableExecutions"][0]["DurableExecutionArn"]
         .as_str()

@@ -114,6 +114,8 @@ pub struct Start {
 /// Which executions `list` returns.
 #[derive(Debug, Default)]
 pub struct ListFilter {
+    /// The version or alias the executions were started through; `$LATEST` when none.
+    pub qualifier: Option<String>,
     pub name: Option<String>,
     pub statuses: Vec<ExecStatus>,
     pub started_after: Option<f64>,
@@ -404,10 +406,13 @@ impl Durable {
         Ok(json!({"Events": e.history}))
     }
 
-    /// `ListDurableExecutionsByFunction`, oldest first.
+    /// `ListDurableExecutionsByFunction`, oldest first: as on AWS, the executions of one
+    /// qualifier (`$LATEST` unless the filter names a version or an alias).
     pub async fn list(&self, function: &str, filter: &ListFilter) -> Value {
+        let qualifier = filter.qualifier.as_deref().unwrap_or("$LATEST");
         let keep = |e: &Execution| {
             e.function == function
+                && (e.qualifier == qualifier || e.version == qualifier)
                 && filter.name.as_ref().is_none_or(|n| *n == e.name)
                 && (filter.statuses.is_empty() || filter.statuses.contains(&e.status))
                 && filter.started_after.is_none_or(|t| e.started >= t)
