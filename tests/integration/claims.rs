@@ -378,12 +378,9 @@ fn a_function_past_its_timeout_is_killed_and_reported_timed_out() {
     assert_eq!(timed_out.len(), 1, "one failed invocation: {events:#?}");
     let error = &timed_out[0]["InvocationCompletedDetails"]["Error"]["Payload"];
     assert_eq!(error["ErrorType"], "Sandbox.Timedout", "{error}");
-    assert!(
-        error["ErrorMessage"]
-            .as_str()
-            .unwrap()
-            .starts_with("Task timed out"),
-        "{error}"
+    assert_eq!(
+        error["ErrorMessage"], "Task timed out after 2.00 seconds",
+        "Lambda's words: {error}"
     );
     // Killed at the Timeout: not before 2 s into the invocation (which started after the
     // execution did), long before anything else could end it.
@@ -418,12 +415,9 @@ fn a_function_past_its_timeout_is_killed_and_reported_timed_out() {
         "{answer:?}"
     );
     let doc: Value = serde_json::from_str(&answer.body).unwrap();
-    assert!(
-        doc["errorMessage"]
-            .as_str()
-            .unwrap()
-            .to_ascii_lowercase()
-            .contains("timed out"),
+    assert_eq!(doc["errorType"], "Sandbox.Timedout", "{doc}");
+    assert_eq!(
+        doc["errorMessage"], "Task timed out after 2.00 seconds",
         "{doc}"
     );
     assert!(

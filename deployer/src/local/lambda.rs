@@ -24,21 +24,35 @@ use super::model::{FunctionSpec, REGION};
 use super::nodelay;
 
 /// Why an invocation produced no response.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum InvokeError {
     /// The handler returned an error (the Runtime API error document).
     Function(String),
     /// The invocation ran past the function's timeout; its process was killed.
-    Timeout,
+    Timeout { request_id: String, seconds: f64 },
     /// The process exited during the invocation.
     Crashed,
+}
+
+impl InvokeError {
+    /// The `errorType` Lambda reports for an invocation that produced no response of its own.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            InvokeError::Function(_) => "Runtime.Unknown",
+            InvokeError::Timeout { .. } => "Sandbox.Timedout",
+            InvokeError::Crashed => "Runtime.ExitError",
+        }
+    }
 }
 
 impl std::fmt::Display for InvokeError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             InvokeError::Function(e) => write!(f, "function error: {e}"),
-            InvokeError::Timeout => f.write_str("task timed out"),
+            // Lambda's words.
+            InvokeError::Timeout { seconds, .. } => {
+                write!(f, "Task timed out after {seconds:.2} seconds")
+            }
             InvokeError::Crashed => f.write_str("the function's process exited"),
         }
     }
@@ -375,8 +389,15 @@ async fn next(State((f, instance)): St) -> Response {
         tokio::time::sleep(timeout).await;
         let mut current = watch_instance.current.lock().await;
         if current.as_ref().is_some_and(|c| c.request_id == request_id) {
+            let seconds = timeout.as_secs_f64();
+            eprintln!(
+                "[local] {request_id}: task timed out after {seconds:.2} s: killing its process"
+            );
             if let Some(c) = current.take() {
-                let _ = c.reply.send(Err(InvokeError::Timeout));
+                let _ = c.reply.send(Err(InvokeError::Timeout {
+                    request_id: request_id.clone(),
+                    seconds,
+                }));
             }
             drop(current);
             if let Some(kill) = watch_instance.kill.lock().await.take() {

@@ -238,8 +238,7 @@ async fn invoke_plain(f: Arc<Function>, kind: &str, body: Bytes) -> Response {
         Err(e) => {
             let mut res = (
                 StatusCode::OK,
-                json!({"errorType": "Runtime.ExitError", "errorMessage": e.to_string()})
-                    .to_string(),
+                json!({"errorType": e.error_type(), "errorMessage": e.to_string()}).to_string(),
             )
                 .into_response();
             res.headers_mut().insert(

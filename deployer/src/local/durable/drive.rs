@@ -20,10 +20,10 @@ enum Flow {
 pub(super) fn invocation_error(err: &InvokeError) -> ErrorObject {
     match err {
         InvokeError::Crashed => ErrorObject::new(
-            "Runtime.ExitError",
+            err.error_type(),
             "Runtime exited without providing a reason",
         ),
-        InvokeError::Timeout => ErrorObject::new("Sandbox.Timedout", "Task timed out"),
+        InvokeError::Timeout { .. } => ErrorObject::new(err.error_type(), err.to_string()),
         InvokeError::Function(doc) => function_error(doc),
     }
 }
