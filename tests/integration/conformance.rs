@@ -47,23 +47,8 @@ const NO_PLUGIN_API: &str = "aws-durable-execution-sdk 0.1.0 has no plugin API (
     invocation/operation/attempt hooks a plugin registers; its observability contract is \
     tracing spans and DEBUG events, with no invocation-end hook carrying the status)";
 
-/// What the local durable service does with wait_for_condition's polls.
-const WFC_RETRY: &str = "local durable service: a STEP RETRY that carries a Payload and no \
-    Error (wait_for_condition's `continue`, the state) is recorded as StepFailed \
-    {Error: {Truncated: false}}; the requirement expects StepSucceeded {Result: {Payload: \
-    <state>}, RetryDetails: {CurrentAttempt, NextAttemptDelaySeconds}}";
-
 /// Requirements not run, and why.
 const NOT_IMPLEMENTED: &[(&str, &str)] = &[
-    ("6-1", WFC_RETRY),
-    ("6-3", WFC_RETRY),
-    ("6-4", WFC_RETRY),
-    ("6-5", WFC_RETRY),
-    ("6-6", WFC_RETRY),
-    ("6-9", WFC_RETRY),
-    ("6-11", WFC_RETRY),
-    ("6-12", WFC_RETRY),
-    ("6-13", WFC_RETRY),
     ("10-1", NO_PLUGIN_API),
     ("10-2", NO_PLUGIN_API),
     ("10-3", NO_PLUGIN_API),
@@ -72,16 +57,6 @@ const NOT_IMPLEMENTED: &[(&str, &str)] = &[
     ("10-6", NO_PLUGIN_API),
     ("10-7", NO_PLUGIN_API),
 ];
-
-/// Failures that are a known race of the local durable service, by what the failure says:
-/// tolerated (and printed), not counted as failures.
-const KNOWN_RACES: &[(&str, &str)] = &[(
-    r#"expected "InvocationCompleted", got "ChainedInvoke"#,
-    "local durable service: a chained invoke's outcome (ChainedInvokeSucceeded/Failed) can \
-     be recorded before the InvocationCompleted of the invocation that started it, when \
-     that invocation's response is processed after the target finished (seen under the \
-     suite's load); the requirements expect InvocationCompleted first",
-)];
 
 fn requirements_dir() -> std::path::PathBuf {
     let dir = tests::workspace_root()
@@ -181,10 +156,7 @@ fn report(cases: &[Case], outcomes: &[Outcome]) -> Vec<String> {
                 Outcome::Failed(e) => {
                     failed += 1;
                     let line = format!("{} ({suite}): {e}", c.id);
-                    let race = KNOWN_RACES.iter().find(|(symptom, _)| e.contains(symptom));
-                    if let Some((_, why)) = race {
-                        println!("  failed (known race: {why}) {line}");
-                    } else if declared.contains_key(c.id.as_str()) || c.req.optional {
+                    if declared.contains_key(c.id.as_str()) || c.req.optional {
                         println!("  failed (declared or optional) {line}");
                     } else {
                         failures.push(line);
