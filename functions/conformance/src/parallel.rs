@@ -81,8 +81,10 @@ fn step(name: &str, value: &str) -> Branch<Value> {
 
 /// One step branch per value, named `b<index>`.
 fn steps(values: &[&str]) -> Vec<Branch<Value>> {
-    (0..values.len())
-        .map(|i| step(&format!("b{i}"), values[i]))
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| step(&format!("b{i}"), v))
         .collect()
 }
 
