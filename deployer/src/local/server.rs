@@ -126,12 +126,7 @@ async fn invoke(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let header = |k: &str| {
-        headers
-            .get(k)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
+    let header = |k: &str| header_value(&headers, k);
     let (f, qualifier) = match l.resolve(&name, q.get("Qualifier").cloned()) {
         Ok(x) => x,
         Err(res) => return *res,
@@ -147,53 +142,16 @@ async fn invoke(
                 "durable functions must be invoked with a qualified ARN (a version or an alias)",
             );
         };
-        let input = invocation_input(&body);
         if let Some(external) = &l.external {
             return start_external(external, &f, &qualifier, &kind, &header, body, timeout).await;
         }
-        let name = header("x-amz-durable-execution-name");
-        if let Some(res) = start_faults(&l, &f, name.as_deref(), &kind, &header).await {
-            return res;
-        }
-        let started = l
-            .durable
-            .start(Start {
-                function: f.spec.logical.clone(),
-                qualifier: qualifier.clone(),
-                name,
-                input,
-                timeout_s: timeout,
-                async_start: kind == "Event",
-            })
-            .await;
-        let (arn, _) = match started {
-            Ok(x) => x,
-            Err(e) => return service_error(e),
+        let call = DurableCall {
+            f: &f,
+            qualifier: &qualifier,
+            kind: &kind,
+            timeout,
         };
-        let version = l
-            .durable
-            .version_of(&f.spec.logical, &qualifier)
-            .unwrap_or_else(|| "1".to_owned());
-        let mut res = if kind == "Event" {
-            StatusCode::ACCEPTED.into_response()
-        } else {
-            // Synchronous invocations wait for the result, as Lambda does, up to 15 minutes.
-            match l.durable.wait(&arn, Duration::from_secs(900)).await {
-                Ok(e) => (
-                    StatusCode::OK,
-                    e.result.unwrap_or_else(|| "null".to_owned()),
-                )
-                    .into_response(),
-                Err(e) => return service_error(e),
-            }
-        };
-        if let Ok(v) = HeaderValue::from_str(&arn) {
-            res.headers_mut().insert("x-amz-durable-execution-arn", v);
-        }
-        if let Ok(v) = HeaderValue::from_str(&version) {
-            res.headers_mut().insert("x-amz-executed-version", v);
-        }
-        return res;
+        return invoke_durable(&l, call, &headers, &body).await;
     }
     let version = qualifier
         .as_deref()
@@ -203,11 +161,86 @@ async fn invoke(
         Ok(f) => f,
         Err(e) => return error(500, "ServiceException", &format!("{e:#}")),
     };
-    let mut res = invoke_plain(f, &kind, body).await;
-    if let Ok(v) = HeaderValue::from_str(&version) {
+    with_version(invoke_plain(f, &kind, body).await, &version)
+}
+
+/// A request header as text.
+fn header_value(headers: &HeaderMap, k: &str) -> Option<String> {
+    headers
+        .get(k)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+fn with_version(mut res: Response, version: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(version) {
         res.headers_mut().insert("x-amz-executed-version", v);
     }
     res
+}
+
+/// An `Invoke` of a durable function, through a qualifier.
+struct DurableCall<'a> {
+    f: &'a Arc<Function>,
+    qualifier: &'a str,
+    kind: &'a str,
+    timeout: u64,
+}
+
+/// Starts (or finds, by name) the execution an `Invoke` of a durable function asks for; a
+/// synchronous one waits for its result, as Lambda does, up to 15 minutes.
+async fn invoke_durable(
+    l: &Lambda,
+    call: DurableCall<'_>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
+    let header = |k: &str| header_value(headers, k);
+    let DurableCall {
+        f,
+        qualifier,
+        kind,
+        timeout,
+    } = call;
+    let name = header("x-amz-durable-execution-name");
+    if let Some(res) = start_faults(l, f, name.as_deref(), kind, &header).await {
+        return res;
+    }
+    let started = l
+        .durable
+        .start(Start {
+            function: f.spec.logical.clone(),
+            qualifier: qualifier.to_owned(),
+            name,
+            input: invocation_input(body),
+            timeout_s: timeout,
+            async_start: kind == "Event",
+        })
+        .await;
+    let (arn, _) = match started {
+        Ok(x) => x,
+        Err(e) => return service_error(e),
+    };
+    let version = l
+        .durable
+        .version_of(&f.spec.logical, qualifier)
+        .unwrap_or_else(|| "1".to_owned());
+    let mut res = if kind == "Event" {
+        StatusCode::ACCEPTED.into_response()
+    } else {
+        match l.durable.wait(&arn, Duration::from_secs(900)).await {
+            Ok(e) => (
+                StatusCode::OK,
+                e.result.unwrap_or_else(|| "null".to_owned()),
+            )
+                .into_response(),
+            Err(e) => return service_error(e),
+        }
+    };
+    if let Ok(v) = HeaderValue::from_str(&arn) {
+        res.headers_mut().insert("x-amz-durable-execution-arn", v);
+    }
+    with_version(res, &version)
 }
 
 /// `Invoke` of a function that is not durable (or of a durable handler by an external
