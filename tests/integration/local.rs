@@ -219,24 +219,30 @@ fn a_crash_inside_the_second_step_resumes_without_rerunning_the_first() {
     assert_eq!(count(&events, "StepSucceeded", "finalize"), 1);
 }
 
+/// Sends `body` as delivery `delivery` to a local cloud started with `hold-in-step` on its
+/// second step, and returns its id once the execution is held there.
+fn held_in_step_2(cloud: &LocalCloud, delivery: &str, body: &str) -> String {
+    let (code, accepted) = post(cloud, delivery, body, true);
+    assert_eq!(code, 202, "{accepted}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !cloud.logs().contains("holding the checkpoint") {
+        assert!(
+            Instant::now() < deadline,
+            "never reached step 2:\n{}",
+            cloud.logs()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    accepted["id"].as_str().unwrap().to_owned()
+}
+
 #[test]
 fn a_killed_local_cloud_finishes_its_executions_after_a_restart() {
     let data = tempfile::tempdir().unwrap();
     let dir = data.path().to_str().unwrap();
     let hold = format!("hold-in-step={}:process", id_of("restart-1"));
     let mut first = LocalCloud::start(&["--data-dir", dir, "--fault", &hold], Some(SECRET));
-    let (code, accepted) = post(&first, "restart-1", ORDER, true);
-    assert_eq!(code, 202);
-    let id = accepted["id"].as_str().unwrap().to_owned();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !first.logs().contains("holding the checkpoint") {
-        assert!(
-            Instant::now() < deadline,
-            "never reached step 2:\n{}",
-            first.logs()
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let id = held_in_step_2(&first, "restart-1", ORDER);
     assert_eq!(status(&first, &id)["status"], "VALIDATING");
     first.kill9();
 
@@ -281,18 +287,7 @@ fn an_execution_finishes_on_the_version_it_started_on() {
     let hold = format!("hold-in-step={}:process", id_of("version-1"));
     let args = ["--data-dir", dir, "--fault", &hold];
     let mut first = LocalCloud::start_env(&args, Some(SECRET), &env);
-    let (code, accepted) = post(&first, "version-1", ORDER, true);
-    assert_eq!(code, 202);
-    let old_id = accepted["id"].as_str().unwrap().to_owned();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !first.logs().contains("holding the checkpoint") {
-        assert!(
-            Instant::now() < deadline,
-            "never reached step 2:\n{}",
-            first.logs()
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let old_id = held_in_step_2(&first, "version-1", ORDER);
     let old = executions(&first)[0]["DurableExecutionArn"]
         .as_str()
         .unwrap()

@@ -430,28 +430,24 @@ impl Execution {
                 EventDetails::StepStartedDetails {}
             }
             OperationAction::Succeed => {
+                // Fields, not `close`: `details` borrows the step details.
                 op.status = OperationStatus::Succeeded;
                 op.end_timestamp = Some(now);
                 details.result = u.payload.clone();
                 details.error = None;
                 EventDetails::StepSucceededDetails {
                     result: EventPayload::of(u.payload.as_ref()),
-                    retry_details: Some(RetryDetails {
-                        current_attempt: attempt,
-                        next_attempt_delay_seconds: None,
-                    }),
+                    retry_details: RetryDetails::last(attempt),
                 }
             }
             OperationAction::Fail => {
+                // Fields, not `close`: `details` borrows the step details.
                 op.status = OperationStatus::Failed;
                 op.end_timestamp = Some(now);
                 details.error = u.error.clone();
                 EventDetails::StepFailedDetails {
                     error: EventError::of(u.error.as_ref()),
-                    retry_details: Some(RetryDetails {
-                        current_attempt: attempt,
-                        next_attempt_delay_seconds: None,
-                    }),
+                    retry_details: RetryDetails::last(attempt),
                 }
             }
             OperationAction::Retry => {
@@ -488,8 +484,7 @@ impl Execution {
                 }
             }
             OperationAction::Cancel => {
-                op.status = OperationStatus::Cancelled;
-                op.end_timestamp = Some(now);
+                op.close(OperationStatus::Cancelled, now);
                 EventDetails::WaitCancelledDetails {
                     error: u.error.as_ref().map(|e| EventError::of(Some(e))),
                 }
@@ -506,8 +501,7 @@ impl Execution {
         let event = match u.action {
             OperationAction::Start => EventDetails::ContextStartedDetails {},
             OperationAction::Succeed => {
-                op.status = OperationStatus::Succeeded;
-                op.end_timestamp = Some(now);
+                op.close(OperationStatus::Succeeded, now);
                 op.context_details = Some(ContextDetails {
                     replay_children,
                     result: u.payload.clone(),
@@ -518,8 +512,7 @@ impl Execution {
                 }
             }
             OperationAction::Fail => {
-                op.status = OperationStatus::Failed;
-                op.end_timestamp = Some(now);
+                op.close(OperationStatus::Failed, now);
                 op.context_details = Some(ContextDetails {
                     replay_children,
                     result: None,
@@ -627,7 +620,6 @@ impl Execution {
 
     fn finish_invoke(&mut self, i: usize, outcome: InvokeOutcome, now: f64) {
         let op = &mut self.operations[i];
-        op.end_timestamp = Some(now);
         let (status, details, event) = match outcome {
             InvokeOutcome::Succeeded(result) => (
                 OperationStatus::Succeeded,
@@ -649,7 +641,7 @@ impl Execution {
                 EventDetails::ChainedInvokeStoppedDetails { error }
             }),
         };
-        op.status = status;
+        op.close(status, now);
         op.chained_invoke_details = Some(details);
         let id = op.id.clone();
         self.invokes.remove(&id);
@@ -727,8 +719,7 @@ impl Execution {
         now: f64,
     ) {
         let op = &mut self.operations[i];
-        op.status = status;
-        op.end_timestamp = Some(now);
+        op.close(status, now);
         if let Some(d) = op.callback_details.as_mut() {
             d.result = result;
             d.error = error;
@@ -815,8 +806,7 @@ impl Execution {
 
     fn fire_wait(&mut self, i: usize, now: f64, scale: f64) {
         let op = &mut self.operations[i];
-        op.status = OperationStatus::Succeeded;
-        op.end_timestamp = Some(now);
+        op.close(OperationStatus::Succeeded, now);
         let end = op
             .wait_details
             .as_ref()

@@ -131,6 +131,12 @@ pub struct Operation {
 }
 
 impl Operation {
+    /// Ends the operation with `status` at `t`.
+    pub fn close(&mut self, status: OperationStatus, t: f64) {
+        self.status = status;
+        self.end_timestamp = Some(t);
+    }
+
     /// A new operation of `kind` that started at `t`, STARTED.
     pub fn started(id: &str, kind: OperationType, t: f64) -> Self {
         Operation {
@@ -345,6 +351,16 @@ pub struct RetryDetails {
     pub current_attempt: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_attempt_delay_seconds: Option<u64>,
+}
+
+impl RetryDetails {
+    /// Attempt `n` (1-based), with no retry after it.
+    pub fn last(n: u32) -> Option<Self> {
+        Some(RetryDetails {
+            current_attempt: n,
+            next_attempt_delay_seconds: None,
+        })
+    }
 }
 
 /// The details of a history event; the variant names the event type. The names are the
