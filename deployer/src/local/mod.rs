@@ -488,61 +488,24 @@ async fn serve(args: Args) -> anyhow::Result<()> {
 
     let shutdown = shutdown_signal()?;
     // Claim the API port first: a port in use fails before anything is started.
-    let api_listener = TcpListener::bind(("127.0.0.1", args.port))
-        .await
-        .with_context(|| {
-            format!(
-                "cannot listen on 127.0.0.1:{}: pick another --port",
-                args.port
-            )
-        })?;
+    let api_listener = claim_port(args.port).await?;
     let data_dir = data_dir(&args)?;
     let secrets = secrets::resolve(&model, data_dir.as_deref())?;
     let (stop_tx, stop_rx) = watch::channel(false);
-    let faults = Arc::new(faults::Faults::new(args.faults.clone()));
-    let metrics = Arc::new(metrics::Metrics::new(model.alarms.clone()));
-    {
-        let metrics = metrics.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                metrics.evaluate();
-            }
-        });
-    }
-
-    let dynamo = dynamo::start(
+    let shared = Shared {
+        faults: Arc::new(faults::Faults::new(args.faults.clone())),
+        metrics: start_metrics(&model),
+        stop: stop_rx,
+    };
+    let (backends, lambda_listener) = start_backends(
+        &args,
         &model,
+        &secrets,
+        &bin_dir,
         data_dir.as_deref(),
-        faults.clone(),
-        args.audit_calls,
-        stop_rx.clone(),
+        &shared,
     )
     .await?;
-    let lambda_listener = TcpListener::bind("127.0.0.1:0").await?;
-    let lambda_url = format!("http://{}", lambda_listener.local_addr()?);
-    let wiring = Wiring {
-        args: &args,
-        secrets: &secrets,
-        bin_dir: &bin_dir,
-        dynamo_url: &dynamo.url,
-        lambda_url: &lambda_url,
-        faults: &faults,
-        metrics: &metrics,
-    };
-    let fleet = Arc::new(start_functions(&model, &wiring, data_dir.as_deref()).await?);
-    let functions = fleet.functions();
-    let durable = durable::Durable::new(
-        data_dir.as_ref().map(|d| d.join("executions")),
-        fleet.clone(),
-        faults.clone(),
-        args.time_scale,
-        metrics.clone(),
-    );
-    let resumed = durable.restore().await?;
-    if resumed > 0 {
-        eprintln!("[local] resuming {resumed} durable execution(s) from the last run");
-    }
     let base = model
         .api
         .as_ref()
@@ -554,56 +517,19 @@ async fn serve(args: Args) -> anyhow::Result<()> {
             ))
         })
         .transpose()?;
-    let lambda_state = Arc::new(server::Lambda {
-        functions: functions.clone(),
-        versions: fleet.clone(),
-        durable: durable.clone(),
-        external: args
-            .durable_service
-            .as_deref()
-            .map(|url| external::ExternalDurable::new(url, &lambda_url))
-            .transpose()?,
-        faults: faults.clone(),
-        metrics: metrics.clone(),
-        endpoints: endpoints(&model, base.as_deref(), &lambda_url, &dynamo.url),
-    });
-    serve_until(
-        lambda_listener,
-        server::router(lambda_state.clone()),
-        stop_rx.clone(),
-    );
-    schedule::start(
-        &model.schedules,
-        &functions,
-        args.reconcile_every,
-        stop_rx.clone(),
-    );
-    eprintln!("[local] Lambda API: {lambda_url}");
-    eprintln!("[local] DynamoDB: {}", dynamo.url);
-
+    let lambda_api = LambdaApi {
+        listener: lambda_listener,
+        base: base.as_deref(),
+    };
+    let endpoints = start_lambda_api(&args, &model, &backends, lambda_api, &shared)?;
     match (model.api.clone(), base) {
-        (Some(mut api), Some(base)) => {
-            if args.no_throttle {
-                api.throttle = None;
-            }
-            let gateway = apigw::Gateway::new(
-                api,
-                functions.clone(),
-                metrics.clone(),
-                lambda_state.endpoints.clone(),
-                secrets.api_keys.values().cloned().collect(),
-            );
-            let app = axum::Router::new()
-                .fallback(apigw::handle)
-                .with_state(gateway);
-            serve_until(api_listener, app, stop_rx.clone());
-            let status_auth = model
-                .api
-                .iter()
-                .flat_map(|a| &a.routes)
-                .find(|r| r.method == "GET")
-                .map_or(model::RouteAuth::None, |r| r.auth);
-            banner(&base, &secrets, status_auth);
+        (Some(api), Some(base)) => {
+            let front = Front {
+                listener: api_listener,
+                base: &base,
+                endpoints,
+            };
+            start_api_gateway(&args, &model, api, front, &secrets, &backends, &shared);
             match &data_dir {
                 Some(d) => eprintln!(
                     "[local] data in {} (stop with Ctrl-C; state is kept)",
@@ -615,21 +541,211 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         _ => {
             // A stack without an API (the conformance stack): the Lambda API is the way in.
             drop(api_listener);
-            print_lines(&[format!("Lambda: {lambda_url}")]);
+            print_lines(&[format!("Lambda: {}", backends.lambda_url)]);
         }
     }
 
     shutdown.await;
+    stop(stop_tx, &backends).await;
+    Ok(())
+}
+
+/// The API's listener on 127.0.0.1:`port`.
+async fn claim_port(port: u16) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(("127.0.0.1", port))
+        .await
+        .with_context(|| format!("cannot listen on 127.0.0.1:{port}: pick another --port"))
+}
+
+/// What every service of the local cloud shares: the faults, the metrics, the stop signal.
+struct Shared {
+    faults: Arc<faults::Faults>,
+    metrics: Arc<metrics::Metrics>,
+    stop: watch::Receiver<bool>,
+}
+
+/// The metrics of the template's alarms, evaluated every second.
+fn start_metrics(model: &model::Model) -> Arc<metrics::Metrics> {
+    let metrics = Arc::new(metrics::Metrics::new(model.alarms.clone()));
+    let evaluated = metrics.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            evaluated.evaluate();
+        }
+    });
+    metrics
+}
+
+/// DynamoDB, the function processes (every version) and the durable service (with the
+/// executions of the last run resumed).
+struct Backends {
+    dynamo: dynamo::Dynamo,
+    lambda_url: String,
+    fleet: Arc<versions::Versions>,
+    functions: BTreeMap<String, Arc<lambda::Function>>,
+    durable: Arc<durable::Durable>,
+}
+
+/// Starts the backends; returns them and the listener the Lambda API will serve on (the
+/// functions are given its address).
+async fn start_backends(
+    args: &Args,
+    model: &model::Model,
+    secrets: &secrets::LocalSecrets,
+    bin_dir: &Path,
+    data_dir: Option<&Path>,
+    shared: &Shared,
+) -> anyhow::Result<(Backends, TcpListener)> {
+    let dynamo = dynamo::start(
+        model,
+        data_dir,
+        shared.faults.clone(),
+        args.audit_calls,
+        shared.stop.clone(),
+    )
+    .await?;
+    let lambda_listener = TcpListener::bind("127.0.0.1:0").await?;
+    let lambda_url = format!("http://{}", lambda_listener.local_addr()?);
+    let wiring = Wiring {
+        args,
+        secrets,
+        bin_dir,
+        dynamo_url: &dynamo.url,
+        lambda_url: &lambda_url,
+        faults: &shared.faults,
+        metrics: &shared.metrics,
+    };
+    let fleet = Arc::new(start_functions(model, &wiring, data_dir).await?);
+    let functions = fleet.functions();
+    let durable = durable::Durable::new(
+        data_dir.map(|d| d.join("executions")),
+        fleet.clone(),
+        shared.faults.clone(),
+        args.time_scale,
+        shared.metrics.clone(),
+    );
+    let resumed = durable.restore().await?;
+    if resumed > 0 {
+        eprintln!("[local] resuming {resumed} durable execution(s) from the last run");
+    }
+    let backends = Backends {
+        dynamo,
+        lambda_url,
+        fleet,
+        functions,
+        durable,
+    };
+    Ok((backends, lambda_listener))
+}
+
+/// Where the Lambda API listens, and the API's base URL (when the stack has an API).
+struct LambdaApi<'a> {
+    listener: TcpListener,
+    base: Option<&'a str>,
+}
+
+/// Serves the Lambda API (Invoke, the durable execution API, `/_local/*`) and starts the
+/// schedules; returns what `/_local/endpoints` answers.
+fn start_lambda_api(
+    args: &Args,
+    model: &model::Model,
+    backends: &Backends,
+    api: LambdaApi<'_>,
+    shared: &Shared,
+) -> anyhow::Result<Value> {
+    let Backends {
+        dynamo,
+        lambda_url,
+        fleet,
+        functions,
+        durable,
+        ..
+    } = backends;
+    let lambda_state = Arc::new(server::Lambda {
+        functions: functions.clone(),
+        versions: fleet.clone(),
+        durable: durable.clone(),
+        external: args
+            .durable_service
+            .as_deref()
+            .map(|url| external::ExternalDurable::new(url, lambda_url))
+            .transpose()?,
+        faults: shared.faults.clone(),
+        metrics: shared.metrics.clone(),
+        endpoints: endpoints(model, api.base, lambda_url, &dynamo.url),
+    });
+    serve_until(
+        api.listener,
+        server::router(lambda_state.clone()),
+        shared.stop.clone(),
+    );
+    schedule::start(
+        &model.schedules,
+        functions,
+        args.reconcile_every,
+        shared.stop.clone(),
+    );
+    eprintln!("[local] Lambda API: {lambda_url}");
+    eprintln!("[local] DynamoDB: {}", dynamo.url);
+    Ok(lambda_state.endpoints.clone())
+}
+
+/// The API Gateway's listener, its base URL and what `/_local/endpoints` answers.
+struct Front<'a> {
+    listener: TcpListener,
+    base: &'a str,
+    endpoints: Value,
+}
+
+/// Serves the template's REST API and prints the banner (curl examples per source).
+fn start_api_gateway(
+    args: &Args,
+    model: &model::Model,
+    mut api: model::ApiSpec,
+    front: Front<'_>,
+    secrets: &secrets::LocalSecrets,
+    backends: &Backends,
+    shared: &Shared,
+) {
+    if args.no_throttle {
+        api.throttle = None;
+    }
+    let gateway = apigw::Gateway::new(
+        api,
+        backends.functions.clone(),
+        shared.metrics.clone(),
+        front.endpoints,
+        secrets.api_keys.values().cloned().collect(),
+    );
+    let app = axum::Router::new()
+        .fallback(apigw::handle)
+        .with_state(gateway);
+    serve_until(front.listener, app, shared.stop.clone());
+    let status_auth = model
+        .api
+        .iter()
+        .flat_map(|a| &a.routes)
+        .find(|r| r.method == "GET")
+        .map_or(model::RouteAuth::None, |r| r.auth);
+    banner(front.base, secrets, status_auth);
+}
+
+/// Stops the servers and says which processes stop and how many executions resume next
+/// time.
+async fn stop(stop_tx: watch::Sender<bool>, backends: &Backends) {
     eprintln!("[local] stopping");
     let _ = stop_tx.send(true);
-    for f in functions.values().chain(fleet.older_pools().await.iter()) {
+    let older = backends.fleet.older_pools().await;
+    for f in backends.functions.values().chain(older.iter()) {
         for pid in f.pids().await {
             eprintln!("[local] stopping {} (pid {pid})", f.spec.crate_name);
         }
     }
     // Dropping the runtime kills the function processes (kill_on_drop) and ends the servers;
     // every durable change was persisted when it happened.
-    let running = durable
+    let running = backends
+        .durable
         .counts()
         .await
         .iter()
@@ -638,7 +754,6 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     if running > 0 {
         eprintln!("[local] {running} execution(s) still running resume on the next start");
     }
-    Ok(())
 }
 
 /// Resolves on Ctrl-C (SIGINT) or SIGTERM. Created before the API line is printed, so a
