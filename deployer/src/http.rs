@@ -31,7 +31,8 @@ impl Client {
         })
     }
 
-    /// Sends one request; returns the status and the body as text.
+    /// Sends one request; returns the status and the body as text. At most
+    /// [`REQUEST_TIMEOUT`], answer included.
     pub async fn request(
         &self,
         method: &str,
@@ -39,37 +40,102 @@ impl Client {
         headers: &[(&str, &str)],
         body: Vec<u8>,
     ) -> anyhow::Result<(u16, String)> {
+        let deadline = tokio::time::Instant::now() + REQUEST_TIMEOUT;
+        Ok(self
+            .request_by(deadline, method, url, headers, body)
+            .await?)
+    }
+
+    /// Sends one request that must be answered, body included, by `deadline` (a
+    /// connection that is accepted and never answered ends there too).
+    pub async fn request_by(
+        &self,
+        deadline: tokio::time::Instant,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Result<(u16, String), RequestError> {
+        let started = tokio::time::Instant::now();
+        let (m, u) = (|| method.to_owned(), || url.to_owned());
         let mut req = Request::builder().method(method).uri(url);
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
         let req = req
             .body(Full::new(Bytes::from(body)))
-            .with_context(|| format!("cannot build the request {method} {url}"))?;
-        // One deadline for the whole exchange: the headers and the body.
+            .map_err(|e| RequestError::Build {
+                method: m(),
+                url: u(),
+                source: e.into(),
+            })?;
+        // One deadline for the whole exchange: the connection, the headers and the body.
         let exchange = async {
             let res = self
                 .inner
                 .request(req)
                 .await
-                .with_context(|| format!("{method} {url} failed"))?;
+                .map_err(|e| RequestError::Send {
+                    method: m(),
+                    url: u(),
+                    source: e.into(),
+                })?;
             let status = res.status().as_u16();
             let bytes = res
                 .into_body()
                 .collect()
                 .await
-                .with_context(|| format!("cannot read the answer to {method} {url}"))?
+                .map_err(|e| RequestError::Read {
+                    method: m(),
+                    url: u(),
+                    source: e.into(),
+                })?
                 .to_bytes();
-            Ok::<_, anyhow::Error>((status, bytes))
+            Ok::<_, RequestError>((status, bytes))
         };
-        let (status, bytes) = tokio::time::timeout(REQUEST_TIMEOUT, exchange)
-            .await
-            .map_err(|_| {
-                anyhow::anyhow!(
-                    "{method} {url} got no answer within {} s",
-                    REQUEST_TIMEOUT.as_secs()
-                )
-            })??;
+        let (status, bytes) =
+            tokio::time::timeout_at(deadline, exchange)
+                .await
+                .map_err(|_| RequestError::NoAnswer {
+                    method: m(),
+                    url: u(),
+                    after: started.elapsed(),
+                })??;
         Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
     }
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why a request got no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    #[error("cannot build the request {method} {url}")]
+    Build {
+        method: String,
+        url: String,
+        #[source]
+        source: BoxError,
+    },
+    #[error("{method} {url} failed")]
+    Send {
+        method: String,
+        url: String,
+        #[source]
+        source: BoxError,
+    },
+    #[error("cannot read the answer to {method} {url}")]
+    Read {
+        method: String,
+        url: String,
+        #[source]
+        source: BoxError,
+    },
+    #[error("{method} {url} got no answer within {} s", after.as_secs_f64().round())]
+    NoAnswer {
+        method: String,
+        url: String,
+        /// How long it waited.
+        after: std::time::Duration,
+    },
 }

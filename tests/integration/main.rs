@@ -20,6 +20,7 @@ mod readme;
 mod reliability;
 mod rotation;
 mod snapshots;
+mod stack_engine;
 mod status_auth;
 mod template;
 mod validation;

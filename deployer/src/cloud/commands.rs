@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, bail};
 use stacks::Template;
@@ -14,6 +14,9 @@ use super::assets::{self, Assembly, Record};
 use super::package::{self, Package, Profile};
 use super::stack::{self, Applied, Plan, RequireApproval, StackInfo};
 use super::{Cloud, Progress, apigateway_account, confirm, sdk_error};
+
+/// `deployer smoke` (its own module).
+pub use super::smoke::smoke;
 
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
@@ -142,7 +145,8 @@ pub struct SmokeArgs {
     /// private endpoints), such as `http://127.0.0.1:4566/_aws/execute-api/<id>/dev`.
     #[arg(long, value_name = "URL")]
     pub api_url: Option<String>,
-    /// How long to wait for the webhook to reach COMPLETED.
+    /// How long the webhook may take to reach COMPLETED, from its POST; every request to
+    /// the API ends by then, answered or not.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub timeout: u64,
 }
@@ -682,99 +686,5 @@ pub fn outputs(args: OutputsArgs) -> anyhow::Result<()> {
             OutputFormat::Text => report_outputs(&info, None)?,
         }
         Ok(())
-    })
-}
-
-pub fn smoke(args: SmokeArgs) -> anyhow::Result<()> {
-    runtime()?.block_on(async {
-        let (cloud, name, info) = deployed(args.stage).await?;
-        let output = |k: &str| {
-            info.outputs
-                .get(k)
-                .cloned()
-                .with_context(|| format!("stack {name} has no output {k}"))
-        };
-        let api = match &args.api_url {
-            Some(u) => u.trim_end_matches('/').to_owned(),
-            None => output("ApiUrl")?,
-        };
-        let secret_id = output("WebhookSecretArn")?;
-        let secret = cloud
-            .secrets
-            .get_secret_value()
-            .secret_id(&secret_id)
-            .send()
-            .await
-            .map_err(sdk_error)
-            .with_context(|| format!("cannot read the webhook secret {secret_id}"))?
-            .secret_string
-            .context("the webhook secret has no string value")?;
-        let delivery = format!(
-            "smoke-{}",
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_millis())
-                .unwrap_or_default()
-        );
-        // A webhook the processor accepts: an order (the delivery id is its reference).
-        let body = serde_json::json!({"type": "order", "orderId": delivery}).to_string();
-        let signature = crate::sign(&secret, &body);
-        let client = crate::http::Client::new()?;
-        let (status, text) = client
-            .request(
-                "POST",
-                &format!("{api}/webhooks"),
-                &[
-                    ("content-type", "application/json"),
-                    ("x-webhook-id", &delivery),
-                    ("x-hub-signature-256", &signature),
-                ],
-                body.into_bytes(),
-            )
-            .await?;
-        if status != 202 {
-            bail!("POST {api}/webhooks answered {status}, not 202: {text}");
-        }
-        let accepted: serde_json::Value = serde_json::from_str(&text)
-            .with_context(|| format!("POST {api}/webhooks answered 202 without JSON: {text}"))?;
-        let id = accepted["id"]
-            .as_str()
-            .with_context(|| format!("POST {api}/webhooks answered without an id: {text}"))?
-            .to_owned();
-        eprintln!("smoke: accepted {id}; waiting for COMPLETED");
-        let reader = super::status_read::StatusReader::of(&cloud, &info.outputs).await?;
-        let url = format!("{api}/webhooks/{id}");
-        let deadline = Instant::now() + Duration::from_secs(args.timeout);
-        loop {
-            let headers = reader.headers(&cloud, &url).await?;
-            let headers: Vec<(&str, &str)> =
-                headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-            let (status, text) = client.request("GET", &url, &headers, vec![]).await?;
-            if status == 200 {
-                let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-                let last = v["status"].as_str().unwrap_or_default().to_owned();
-                match last.as_str() {
-                    "COMPLETED" => {
-                        println!("{id}");
-                        eprintln!("smoke: {id} COMPLETED");
-                        return Ok(());
-                    }
-                    "FAILED" => bail!("smoke: {id} FAILED: {text}"),
-                    _ => {}
-                }
-                if Instant::now() > deadline {
-                    bail!(
-                        "smoke: {id} did not reach COMPLETED within {} s (last status: {last})",
-                        args.timeout
-                    );
-                }
-            } else if Instant::now() > deadline {
-                bail!(
-                    "smoke: {id} did not reach COMPLETED within {} s (last answer: HTTP {status}: {text})",
-                    args.timeout
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
     })
 }

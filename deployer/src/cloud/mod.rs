@@ -8,22 +8,27 @@
 
 pub mod apigateway_account;
 pub mod assets;
+pub mod changeset;
 pub mod commands;
 pub mod events;
 pub mod integrity;
 pub mod package;
 pub mod permissions;
+pub mod sdk;
+pub mod smoke;
 pub mod stack;
 pub mod status_read;
+pub mod wait;
 
 use std::io::IsTerminal;
 
 use anyhow::{Context, bail};
-use aws_config::BehaviorVersion;
+use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_cloudformation as cfn;
 use aws_sdk_s3 as s3;
 
-/// The clients of one deployment, for one account and region.
+/// The clients of one deployment, for one account and region, each with the timeouts of
+/// [`sdk`].
 #[derive(Debug, Clone)]
 pub struct Cloud {
     pub cfn: cfn::Client,
@@ -35,7 +40,7 @@ pub struct Cloud {
     /// The custom endpoint, when one is configured (`AWS_ENDPOINT_URL`).
     pub endpoint: Option<String>,
     /// The caller's credentials (SigV4 requests to an API whose route wants IAM).
-    pub credentials: aws_credential_types::provider::SharedCredentialsProvider,
+    pub credentials: SharedCredentialsProvider,
     /// Becomes `true` at Ctrl-C (SIGINT), which from [`Cloud::connect`] on no longer kills
     /// the process: a running stack operation is left to CloudFormation, with a message.
     interrupt: tokio::sync::watch::Receiver<bool>,
@@ -44,15 +49,8 @@ pub struct Cloud {
 impl Cloud {
     /// Loads the configuration and checks that there are credentials and a region.
     pub async fn connect() -> anyhow::Result<Self> {
-        let (tx, interrupt) = tokio::sync::watch::channel(false);
-        let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
-            .context("cannot handle Ctrl-C")?;
-        tokio::spawn(async move {
-            if sigint.recv().await.is_some() {
-                let _ = tx.send(true);
-            }
-        });
-        let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+        let interrupt = ctrl_c()?;
+        let config = sdk::standard_chain().await;
         let Some(region) = config.region().map(|r| r.to_string()) else {
             bail!(
                 "no AWS region is configured: set AWS_REGION (or a region in your AWS profile); to run the stack without AWS, use `make local`"
@@ -73,24 +71,61 @@ impl Cloud {
             .or_else(|_| std::env::var("AWS_ENDPOINT_URL"))
             .ok()
             .filter(|e| !e.is_empty());
+        Ok(Cloud::with(&config, region, endpoint, provider, interrupt))
+    }
+
+    /// The clients of an AWS-compatible endpoint (an emulator) with static credentials,
+    /// and no Ctrl-C handling: for callers of the library (the tests).
+    pub fn at_endpoint(
+        endpoint: &str,
+        region: &str,
+        credentials: aws_credential_types::Credentials,
+    ) -> Self {
+        let credentials = SharedCredentialsProvider::new(credentials);
+        let config = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .endpoint_url(endpoint)
+            .region(aws_config::Region::new(region.to_owned()))
+            .credentials_provider(credentials.clone())
+            .build();
+        // No sender: `interrupted` never resolves.
+        let (_, interrupt) = tokio::sync::watch::channel(false);
+        let endpoint = Some(endpoint.to_owned());
+        Cloud::with(&config, region.to_owned(), endpoint, credentials, interrupt)
+    }
+
+    /// The clients of `config`, each with the timeouts of [`sdk`] whatever `config` says.
+    fn with(
+        config: &aws_config::SdkConfig,
+        region: String,
+        endpoint: Option<String>,
+        credentials: SharedCredentialsProvider,
+        interrupt: tokio::sync::watch::Receiver<bool>,
+    ) -> Self {
+        let cfn_config = cfn::config::Builder::from(config)
+            .timeout_config(sdk::short_calls())
+            .build();
         // Custom endpoints (emulators, gateways) address buckets by path, not by host name.
-        let s3_config = s3::config::Builder::from(&config)
+        let s3_config = s3::config::Builder::from(config)
             .force_path_style(endpoint.is_some())
-            .timeout_config(transfers())
+            .timeout_config(sdk::transfers())
             .build();
-        let apigateway_config = aws_sdk_apigateway::config::Builder::from(&config)
-            .timeout_config(short_calls())
+        let apigateway_config = aws_sdk_apigateway::config::Builder::from(config)
+            .timeout_config(sdk::short_calls())
             .build();
-        Ok(Cloud {
-            cfn: cfn::Client::new(&config),
+        let secrets_config = aws_sdk_secretsmanager::config::Builder::from(config)
+            .timeout_config(sdk::short_calls())
+            .build();
+        Cloud {
+            cfn: cfn::Client::from_conf(cfn_config),
             apigateway: aws_sdk_apigateway::Client::from_conf(apigateway_config),
             s3: s3::Client::from_conf(s3_config),
-            secrets: aws_sdk_secretsmanager::Client::new(&config),
+            secrets: aws_sdk_secretsmanager::Client::from_conf(secrets_config),
             region,
             endpoint,
-            credentials: provider,
+            credentials,
             interrupt,
-        })
+        }
     }
 
     /// Resolves once Ctrl-C has been pressed (at once if it already was).
@@ -103,25 +138,18 @@ impl Cloud {
     }
 }
 
-/// Timeouts of calls that move no data: a connection in 10 s, an answer in 30 s, and 60 s
-/// for the call with its retries.
-fn short_calls() -> aws_config::timeout::TimeoutConfig {
-    use std::time::Duration;
-    aws_config::timeout::TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .operation_attempt_timeout(Duration::from_secs(30))
-        .operation_timeout(Duration::from_secs(60))
-        .build()
-}
-
-/// Timeouts of calls that move packages: a connection in 10 s, and at most 60 s without a
-/// byte read (no total: a large package on a slow link takes as long as it takes).
-fn transfers() -> aws_config::timeout::TimeoutConfig {
-    use std::time::Duration;
-    aws_config::timeout::TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .read_timeout(Duration::from_secs(60))
-        .build()
+/// From now on, Ctrl-C (SIGINT) sets the flag [`Cloud::interrupted`] waits for instead of
+/// ending the process.
+fn ctrl_c() -> anyhow::Result<tokio::sync::watch::Receiver<bool>> {
+    let (tx, interrupt) = tokio::sync::watch::channel(false);
+    let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .context("cannot handle Ctrl-C")?;
+    tokio::spawn(async move {
+        if sigint.recv().await.is_some() {
+            let _ = tx.send(true);
+        }
+    });
+    Ok(interrupt)
 }
 
 /// How progress is shown.
@@ -177,6 +205,29 @@ where
                 aws_sdk_cloudformation::error::DisplayErrorContext(&err)
             );
             anyhow::anyhow!("{text}")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_client_has_an_operation_and_an_attempt_timeout() {
+        let credentials = aws_credential_types::Credentials::new("a", "b", None, None, "test");
+        let cloud = Cloud::at_endpoint("http://127.0.0.1:9", "us-east-1", credentials);
+        let timeouts = [
+            cloud.cfn.config().timeout_config().cloned(),
+            cloud.apigateway.config().timeout_config().cloned(),
+            cloud.s3.config().timeout_config().cloned(),
+            cloud.secrets.config().timeout_config().cloned(),
+        ];
+        for t in timeouts {
+            let t = t.expect("a timeout config");
+            assert!(t.operation_timeout().is_some(), "{t:?}");
+            assert!(t.operation_attempt_timeout().is_some(), "{t:?}");
+            assert!(t.connect_timeout().is_some(), "{t:?}");
         }
     }
 }

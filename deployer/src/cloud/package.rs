@@ -98,48 +98,97 @@ pub fn build(
     no_build: bool,
 ) -> anyhow::Result<BTreeMap<String, Package>> {
     let root = workspace_root()?;
-    let triple = target_triple(arch);
-    let zigbuild = !no_build && on_path("cargo-zigbuild");
-    let native = host_architecture() == Some(arch);
-    if !native && !rust_target_installed(triple) {
-        bail!(
-            "the functions are {} and the Rust target {triple} is not installed: run `rustup target add {triple}` (and install cargo-zigbuild to link it)",
-            arch.as_str()
-        );
-    }
-    if !native && !zigbuild {
-        bail!(
-            "building {} functions on {} needs a cross linker: install cargo-zigbuild (`pip install cargo-zigbuild ziglang`)",
-            arch.as_str(),
-            std::env::consts::ARCH
-        );
-    }
-    let mut cmd = Command::new(cargo());
-    cmd.current_dir(&root);
-    let out_dir = if zigbuild {
-        let pinned = format!("{triple}.{}.{}", RUNTIME_GLIBC.0, RUNTIME_GLIBC.1);
-        cmd.args(["zigbuild", "--target", &pinned]);
-        target_dir(&root).join(triple)
-    } else {
-        cmd.arg("build");
-        target_dir(&root)
-    };
-    let out_dir = match profile {
-        Profile::Release => {
-            cmd.arg("--release");
-            out_dir.join("release")
-        }
-        Profile::Dev => out_dir.join("debug"),
-    };
-    for c in crates {
-        cmd.args(["-p", c]);
-    }
+    let mut cargo = CargoBuild::plan(&root, crates, arch, profile, no_build)?;
     if no_build {
         eprintln!(
             "packaging the binaries already built in {}",
-            out_dir.display()
+            cargo.out_dir.display()
         );
     } else {
+        cargo.run(crates, arch, profile)?;
+    }
+    // Zips are named by their hash, so a zip is never rewritten (nor read half-written);
+    // `<crate>-<arch>.binary` maps the binary's hash to its zip, so that an unchanged binary
+    // is not compressed again.
+    let zip_dir = target_dir(&root).join("lambda");
+    std::fs::create_dir_all(&zip_dir)
+        .with_context(|| format!("cannot create {}", zip_dir.display()))?;
+    crates
+        .iter()
+        .map(|c| {
+            let bin = cargo.out_dir.join(c);
+            Ok((c.clone(), package(&bin, c, arch, &zip_dir, no_build)?))
+        })
+        .collect()
+}
+
+/// The cargo command that builds the functions, and where their binaries land.
+struct CargoBuild {
+    cmd: Command,
+    out_dir: PathBuf,
+    zigbuild: bool,
+}
+
+impl CargoBuild {
+    /// The command for `crates` on `arch`: cargo-zigbuild when installed (and building),
+    /// else cargo for this machine; refused when `arch` cannot be built here.
+    fn plan(
+        root: &Path,
+        crates: &[String],
+        arch: Architecture,
+        profile: Profile,
+        no_build: bool,
+    ) -> anyhow::Result<Self> {
+        let triple = target_triple(arch);
+        let zigbuild = !no_build && on_path("cargo-zigbuild");
+        let native = host_architecture() == Some(arch);
+        if !native && !rust_target_installed(triple) {
+            bail!(
+                "the functions are {} and the Rust target {triple} is not installed: run `rustup target add {triple}` (and install cargo-zigbuild to link it)",
+                arch.as_str()
+            );
+        }
+        if !native && !zigbuild {
+            bail!(
+                "building {} functions on {} needs a cross linker: install cargo-zigbuild (`pip install cargo-zigbuild ziglang`)",
+                arch.as_str(),
+                std::env::consts::ARCH
+            );
+        }
+        let mut cmd = Command::new(cargo());
+        cmd.current_dir(root);
+        let out_dir = if zigbuild {
+            let pinned = format!("{triple}.{}.{}", RUNTIME_GLIBC.0, RUNTIME_GLIBC.1);
+            cmd.args(["zigbuild", "--target", &pinned]);
+            target_dir(root).join(triple)
+        } else {
+            cmd.arg("build");
+            target_dir(root)
+        };
+        let out_dir = match profile {
+            Profile::Release => {
+                cmd.arg("--release");
+                out_dir.join("release")
+            }
+            Profile::Dev => out_dir.join("debug"),
+        };
+        for c in crates {
+            cmd.args(["-p", c]);
+        }
+        Ok(CargoBuild {
+            cmd,
+            out_dir,
+            zigbuild,
+        })
+    }
+
+    /// Runs the build, saying what it builds.
+    fn run(
+        &mut self,
+        crates: &[String],
+        arch: Architecture,
+        profile: Profile,
+    ) -> anyhow::Result<()> {
         eprintln!(
             "building {} for provided.al2023 ({}, {}{})",
             crates.join(", "),
@@ -148,86 +197,95 @@ pub fn build(
                 Profile::Release => "release",
                 Profile::Dev => "dev profile",
             },
-            if zigbuild {
+            if self.zigbuild {
                 ", glibc 2.34 via cargo-zigbuild"
             } else {
                 ""
             }
         );
-        let status = cmd.status().context("cannot run cargo")?;
+        let status = self.cmd.status().context("cannot run cargo")?;
         if !status.success() {
             bail!("building the functions failed ({status}); see cargo's output above");
         }
+        Ok(())
     }
-    // Zips are named by their hash, so a zip is never rewritten (nor read half-written);
-    // `<crate>-<arch>.binary` maps the binary's hash to its zip, so that an unchanged binary
-    // is not compressed again.
-    let zip_dir = target_dir(&root).join("lambda");
-    std::fs::create_dir_all(&zip_dir)
-        .with_context(|| format!("cannot create {}", zip_dir.display()))?;
-    let mut packages = BTreeMap::new();
-    for c in crates {
-        let bin = out_dir.join(c);
-        let bytes = std::fs::read(&bin).with_context(|| {
-            format!(
-                "cannot read {}{}",
-                bin.display(),
-                if no_build {
-                    ": build it first, or drop --no-build"
-                } else {
-                    ""
-                }
-            )
-        })?;
-        let needs = newest_glibc(&bytes).with_context(|| format!("{}", bin.display()))?;
-        if let Some((major, minor)) = needs
-            && (major, minor) > RUNTIME_GLIBC
-        {
-            bail!(
-                "{} needs GLIBC_{major}.{minor}, but provided.al2023 has glibc {}.{}: it would not start on Lambda. Install cargo-zigbuild (`pip install cargo-zigbuild ziglang`) to link against glibc {}.{}, or build on a machine with an older glibc",
-                bin.display(),
-                RUNTIME_GLIBC.0,
-                RUNTIME_GLIBC.1,
-                RUNTIME_GLIBC.0,
-                RUNTIME_GLIBC.1
-            );
-        }
-        let index = zip_dir.join(format!("{c}-{}.binary", arch.as_str()));
-        let binary_sha256 = hex::encode(Sha256::digest(&bytes));
-        let cached = std::fs::read_to_string(&index)
-            .ok()
-            .and_then(|t| {
-                let (binary, zip) = t.trim().split_once(' ')?;
-                (binary == binary_sha256).then(|| zip_dir.join(format!("{zip}.zip")))
-            })
-            .and_then(|path| std::fs::read(&path).ok().map(|zip| (path, zip)));
-        let (path, zip) = match cached {
-            Some(found) => found,
-            None => {
-                let zip = zip_bootstrap(&bytes)?;
-                let path = zip_dir.join(format!("{}.zip", hex::encode(Sha256::digest(&zip))));
-                write_atomically(&path, &zip)?;
-                write_atomically(
-                    &index,
-                    format!("{binary_sha256} {}", hex::encode(Sha256::digest(&zip))).as_bytes(),
-                )?;
-                (path, zip)
+}
+
+/// The package of the binary `bin` of crate `c`: checked against Lambda's glibc, zipped
+/// (or its zip found in `zip_dir` from an earlier run) and hashed.
+fn package(
+    bin: &Path,
+    c: &str,
+    arch: Architecture,
+    zip_dir: &Path,
+    no_build: bool,
+) -> anyhow::Result<Package> {
+    let bytes = std::fs::read(bin).with_context(|| {
+        format!(
+            "cannot read {}{}",
+            bin.display(),
+            if no_build {
+                ": build it first, or drop --no-build"
+            } else {
+                ""
             }
-        };
-        let digest = Sha256::digest(&zip);
-        packages.insert(
-            c.clone(),
-            Package {
-                crate_name: c.clone(),
-                architecture: arch,
-                zip: path,
-                sha256_hex: hex::encode(digest),
-                sha256_base64: base64::engine::general_purpose::STANDARD.encode(digest),
-                size: zip.len() as u64,
-            },
+        )
+    })?;
+    runs_on_lambda(bin, &bytes)?;
+    let index = zip_dir.join(format!("{c}-{}.binary", arch.as_str()));
+    let binary_sha256 = hex::encode(Sha256::digest(&bytes));
+    let (path, zip) = match cached_zip(&index, zip_dir, &binary_sha256) {
+        Some(found) => found,
+        None => {
+            let zip = zip_bootstrap(&bytes)?;
+            let path = zip_dir.join(format!("{}.zip", hex::encode(Sha256::digest(&zip))));
+            write_atomically(&path, &zip)?;
+            write_atomically(
+                &index,
+                format!("{binary_sha256} {}", hex::encode(Sha256::digest(&zip))).as_bytes(),
+            )?;
+            (path, zip)
+        }
+    };
+    let digest = Sha256::digest(&zip);
+    Ok(Package {
+        crate_name: c.to_owned(),
+        architecture: arch,
+        zip: path,
+        sha256_hex: hex::encode(digest),
+        sha256_base64: base64::engine::general_purpose::STANDARD.encode(digest),
+        size: zip.len() as u64,
+    })
+}
+
+/// Refuses a binary that needs a newer glibc than `provided.al2023` has.
+fn runs_on_lambda(bin: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let needs = newest_glibc(bytes).with_context(|| format!("{}", bin.display()))?;
+    if let Some((major, minor)) = needs
+        && (major, minor) > RUNTIME_GLIBC
+    {
+        bail!(
+            "{} needs GLIBC_{major}.{minor}, but provided.al2023 has glibc {}.{}: it would not start on Lambda. Install cargo-zigbuild (`pip install cargo-zigbuild ziglang`) to link against glibc {}.{}, or build on a machine with an older glibc",
+            bin.display(),
+            RUNTIME_GLIBC.0,
+            RUNTIME_GLIBC.1,
+            RUNTIME_GLIBC.0,
+            RUNTIME_GLIBC.1
         );
     }
-    Ok(packages)
+    Ok(())
+}
+
+/// The zip an earlier run made of the binary whose hash is `binary_sha256`, by `index`.
+fn cached_zip(index: &Path, zip_dir: &Path, binary_sha256: &str) -> Option<(PathBuf, Vec<u8>)> {
+    let text = std::fs::read_to_string(index).ok()?;
+    let (binary, zip) = text.trim().split_once(' ')?;
+    if binary != binary_sha256 {
+        return None;
+    }
+    let path = zip_dir.join(format!("{zip}.zip"));
+    let bytes = std::fs::read(&path).ok()?;
+    Some((path, bytes))
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {

@@ -2,13 +2,14 @@
 //! and the outcome. Shared by `deploy`, `diff`, `promote` and `bootstrap`.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use anyhow::{Context, bail};
-use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter};
+use aws_sdk_cloudformation::types::Stack;
 use serde::Serialize;
 
+use super::changeset::{ChangeSet, Made};
 use super::events::{EventStream, sdk_error_text};
+use super::wait::{self, Operation, Waiting};
 use super::{Cloud, Progress, confirm, sdk_error};
 
 /// What a stack looks like now.
@@ -50,17 +51,19 @@ pub async fn describe(cloud: &Cloud, name: &str) -> anyhow::Result<Option<StackI
             return Err(sdk_error(e)).with_context(|| format!("cannot describe stack {name}"));
         }
     };
-    let Some(s) = out.stacks().first() else {
-        return Ok(None);
-    };
+    Ok(out.stacks().first().and_then(|s| stack_info(s, name)))
+}
+
+/// What `s` says about itself; `None` for a deleted stack. `name`: the id when it has none.
+pub fn stack_info(s: &Stack, name: &str) -> Option<StackInfo> {
     let status = s
         .stack_status()
         .map(|s| s.as_str().to_owned())
         .unwrap_or_default();
     if status == "DELETE_COMPLETE" {
-        return Ok(None);
+        return None;
     }
-    Ok(Some(StackInfo {
+    Some(StackInfo {
         id: s.stack_id().unwrap_or(name).to_owned(),
         status,
         reason: s.stack_status_reason().map(str::to_owned),
@@ -79,7 +82,7 @@ pub async fn describe(cloud: &Cloud, name: &str) -> anyhow::Result<Option<StackI
                 ))
             })
             .collect(),
-    }))
+    })
 }
 
 /// One line of a diff.
@@ -97,7 +100,7 @@ pub struct Change {
 }
 
 /// Resource types whose changes can widen who may do what.
-fn security_sensitive(resource_type: &str) -> bool {
+pub fn security_sensitive(resource_type: &str) -> bool {
     resource_type.starts_with("AWS::IAM::")
         || resource_type.starts_with("AWS::KMS::")
         || resource_type.starts_with("AWS::SecretsManager::")
@@ -163,51 +166,6 @@ pub enum Applied {
     Preview(Vec<Change>),
 }
 
-/// Interval between polls of a running operation.
-fn poll_interval(cloud: &Cloud) -> Duration {
-    // Emulators answer at once; CloudFormation itself is slower and rate-limits reads.
-    if cloud.endpoint.is_some() {
-        Duration::from_millis(250)
-    } else {
-        Duration::from_secs(2)
-    }
-}
-
-/// Waits for an operation in progress on `stack` to end, printing its events; Ctrl-C
-/// leaves it running.
-pub async fn wait(
-    cloud: &Cloud,
-    stack: &str,
-    events: &mut EventStream,
-    again: &str,
-) -> anyhow::Result<StackInfo> {
-    loop {
-        tokio::select! {
-            _ = cloud.interrupted() => {
-                events.finish();
-                bail!(
-                    "interrupted: the operation goes on in CloudFormation; run `{again}` to attach to it and wait for its end"
-                );
-            }
-            _ = tokio::time::sleep(poll_interval(cloud)) => {}
-        }
-        events.poll(cloud).await?;
-        match describe(cloud, stack).await? {
-            Some(info) if info.in_progress() => continue,
-            Some(info) => {
-                events.poll(cloud).await?;
-                events.finish();
-                return Ok(info);
-            }
-            None => {
-                events.poll(cloud).await?;
-                events.finish();
-                bail!("stack {stack} no longer exists");
-            }
-        }
-    }
-}
-
 /// Deletes `stack` and waits for the end; returns the events of the deletion.
 pub async fn delete(
     cloud: &Cloud,
@@ -224,41 +182,16 @@ pub async fn delete(
         .await
         .map_err(sdk_error)
         .context("cannot delete the stack")?;
-    loop {
-        tokio::select! {
-            _ = cloud.interrupted() => {
-                events.finish();
-                bail!("interrupted: the deletion goes on in CloudFormation; run `{again}` to wait for it");
-            }
-            _ = tokio::time::sleep(poll_interval(cloud)) => {}
-        }
-        events.poll(cloud).await?;
-        let status = cloud
-            .cfn
-            .describe_stacks()
-            .stack_name(&info.id)
-            .send()
-            .await
-            .ok()
-            .and_then(|o| {
-                o.stacks()
-                    .first()
-                    .and_then(|s| s.stack_status().map(|s| s.as_str().to_owned()))
-            });
-        match status.as_deref() {
-            None | Some("DELETE_COMPLETE") => {
-                events.finish();
-                return Ok(events);
-            }
-            Some("DELETE_FAILED") => {
-                events.finish();
-                let cause = events
-                    .first_failure()
-                    .map(|e| format!("{}: {}", e.logical_id, e.reason.clone().unwrap_or_default()))
-                    .unwrap_or_default();
-                bail!("deleting the stack failed: {cause}");
-            }
-            _ => {}
+    let waiting = Waiting::started(&info.id, Operation::Delete, again);
+    match wait::until_done(cloud, waiting, &mut events).await? {
+        None => Ok(events),
+        Some(left) => {
+            let cause = events
+                .first_failure()
+                .map(|e| format!("{}: {}", e.logical_id, e.reason.clone().unwrap_or_default()))
+                .or_else(|| left.reason.clone())
+                .unwrap_or_else(|| format!("the stack is {}", left.status));
+            bail!("deleting the stack failed: {cause}")
         }
     }
 }
@@ -293,15 +226,48 @@ fn template_additions(template: &str) -> anyhow::Result<Vec<Change>> {
         .collect())
 }
 
-/// The reasons CloudFormation gives for a change set with nothing in it.
-fn empty_change_set(reason: &str) -> bool {
-    reason.contains("didn't contain changes")
-        || reason.contains("No updates are to be performed")
-        || reason.contains("no changes")
-}
-
 /// Creates a change set for `plan`, shows the diff and, unless `preview`, executes it.
 pub async fn apply(cloud: &Cloud, plan: &Plan<'_>, preview: bool) -> anyhow::Result<Applied> {
+    let stack = plan.stack;
+    let existing = settle(cloud, plan, preview).await?;
+    // A stack in REVIEW_IN_PROGRESS holds only a change set that was never executed.
+    let create = existing
+        .as_ref()
+        .is_none_or(|i| i.status == "REVIEW_IN_PROGRESS");
+    if create && preview {
+        // Nothing deployed: every resource is new. Read from the template, not from a
+        // change set, which would create the stack (and need a delete to leave nothing).
+        eprintln!("stack {stack} has nothing deployed: every resource of the template is an Add");
+        return Ok(Applied::Preview(template_additions(&plan.template_body)?));
+    }
+    let change_set = ChangeSet::request(cloud, plan, create).await?;
+    let changes = match change_set.made(cloud).await? {
+        Made::Changes(changes) if !changes.is_empty() => changes,
+        Made::Changes(_) => {
+            change_set.discard(cloud).await;
+            return no_changes(cloud, stack).await;
+        }
+        Made::Empty => return no_changes(cloud, stack).await,
+    };
+    if preview {
+        change_set.discard(cloud).await;
+        return Ok(Applied::Preview(changes));
+    }
+    print_diff(&mut std::io::stderr(), stack, &changes);
+    if let Err(refused) = approve(plan, &changes) {
+        change_set.discard(cloud).await;
+        return Err(refused);
+    }
+    execute(cloud, plan, &change_set).await
+}
+
+/// The stack as a change set may start from: a busy stack waited for, a failed first
+/// create deleted (`--recreate`), a failed state refused. `None`: no stack.
+async fn settle(
+    cloud: &Cloud,
+    plan: &Plan<'_>,
+    preview: bool,
+) -> anyhow::Result<Option<StackInfo>> {
     let stack = plan.stack;
     let mut existing = describe(cloud, stack).await?;
     if let Some(info) = existing.as_ref().filter(|i| i.in_progress()) {
@@ -316,7 +282,8 @@ pub async fn apply(cloud: &Cloud, plan: &Plan<'_>, preview: bool) -> anyhow::Res
             info.status
         );
         let mut events = EventStream::new(cloud, stack, plan.progress.live()).await?;
-        existing = Some(wait(cloud, stack, &mut events, &plan.again).await?);
+        let waiting = Waiting::running(stack, &info.status, &plan.again);
+        existing = wait::until_done(cloud, waiting, &mut events).await?;
     }
     if let Some(info) = existing.clone()
         && info.status == "ROLLBACK_COMPLETE"
@@ -344,175 +311,81 @@ pub async fn apply(cloud: &Cloud, plan: &Plan<'_>, preview: bool) -> anyhow::Res
             info.reason.as_deref().unwrap_or("no reason given")
         );
     }
-    // A stack in REVIEW_IN_PROGRESS holds only a change set that was never executed.
-    let create = existing
-        .as_ref()
-        .is_none_or(|i| i.status == "REVIEW_IN_PROGRESS");
-    if create && preview {
-        // Nothing deployed: every resource is new. Read from the template, not from a
-        // change set, which would create the stack (and need a delete to leave nothing).
-        eprintln!("stack {stack} has nothing deployed: every resource of the template is an Add");
-        return Ok(Applied::Preview(template_additions(&plan.template_body)?));
+    Ok(existing)
+}
+
+/// `no changes`, with the stack as it is.
+async fn no_changes(cloud: &Cloud, stack: &str) -> anyhow::Result<Applied> {
+    let info = describe(cloud, stack).await?;
+    eprintln!("{stack}: no changes");
+    match info {
+        Some(info) => Ok(Applied::NoChanges(info)),
+        None => bail!("the change set for stack {stack} has no changes, and there is no stack"),
     }
+}
 
-    let name = format!(
-        "deployer-{}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis())
-            .unwrap_or_default()
-    );
-    let created = cloud
-        .cfn
-        .create_change_set()
-        .stack_name(stack)
-        .change_set_name(&name)
-        .change_set_type(if create {
-            ChangeSetType::Create
-        } else {
-            ChangeSetType::Update
-        })
-        .template_body(&plan.template_body)
-        .set_parameters(Some(
-            plan.parameters
-                .iter()
-                .map(|(k, v)| {
-                    Parameter::builder()
-                        .parameter_key(k)
-                        .parameter_value(v)
-                        .build()
-                })
-                .collect(),
-        ))
-        .capabilities(Capability::CapabilityIam)
-        .capabilities(Capability::CapabilityNamedIam)
-        .description("deployer")
-        .send()
-        .await
-        .map_err(sdk_error)
-        .with_context(|| format!("cannot create a change set for stack {stack}"))?;
-    let change_set = created.id().unwrap_or(&name).to_owned();
-
-    // Leaves nothing behind: the change set, and a stack that only existed for it.
-    let discard = || async {
-        let _ = cloud
-            .cfn
-            .delete_change_set()
-            .stack_name(stack)
-            .change_set_name(&change_set)
-            .send()
-            .await;
-        if create
-            && let Ok(Some(info)) = describe(cloud, stack).await
-            && info.status == "REVIEW_IN_PROGRESS"
-        {
-            let _ = cloud.cfn.delete_stack().stack_name(&info.id).send().await;
-        }
-    };
-
-    let described = loop {
-        let d = cloud
-            .cfn
-            .describe_change_set()
-            .stack_name(stack)
-            .change_set_name(&change_set)
-            .send()
-            .await
-            .map_err(sdk_error)
-            .context("cannot read the change set")?;
-        let status = d
-            .status()
-            .map(|s| s.as_str().to_owned())
-            .unwrap_or_default();
-        match status.as_str() {
-            "CREATE_COMPLETE" => break d,
-            "FAILED" => {
-                let reason = d.status_reason().unwrap_or_default().to_owned();
-                discard().await;
-                if empty_change_set(&reason) {
-                    let info = describe(cloud, stack)
-                        .await?
-                        .context("the stack disappeared")?;
-                    eprintln!("{stack}: no changes");
-                    return Ok(Applied::NoChanges(info));
-                }
-                bail!("the change set for stack {stack} failed: {reason}");
-            }
-            _ => tokio::time::sleep(poll_interval(cloud) / 2).await,
-        }
-    };
-    let changes: Vec<Change> = described
-        .changes()
-        .iter()
-        .filter_map(|c| c.resource_change())
-        .map(|rc| {
-            let resource_type = rc.resource_type().unwrap_or("?").to_owned();
-            Change {
-                action: rc
-                    .action()
-                    .map(|a| a.as_str().to_owned())
-                    .unwrap_or_default(),
-                logical_id: rc.logical_resource_id().unwrap_or("?").to_owned(),
-                security: security_sensitive(&resource_type),
-                resource_type,
-                replacement: rc
-                    .replacement()
-                    .map(|r| r.as_str().to_owned())
-                    .filter(|_| rc.action().is_some_and(|a| a.as_str() == "Modify")),
-            }
-        })
-        .collect();
-    if changes.is_empty() {
-        discard().await;
-        let info = describe(cloud, stack).await?;
-        eprintln!("{stack}: no changes");
-        return match info {
-            Some(info) => Ok(Applied::NoChanges(info)),
-            None => bail!("the change set for stack {stack} has no changes, and there is no stack"),
-        };
-    }
-    if preview {
-        discard().await;
-        return Ok(Applied::Preview(changes));
-    }
-    print_diff(&mut std::io::stderr(), stack, &changes);
-
+/// Asks for approval when `plan` wants it for `changes`; an error when it is not given.
+fn approve(plan: &Plan<'_>, changes: &[Change]) -> anyhow::Result<()> {
     let needs_approval = match plan.require_approval {
         RequireApproval::Never => false,
         RequireApproval::AnyChange => true,
         RequireApproval::Broadening => changes.iter().any(|c| c.security && c.action != "Remove"),
     };
-    if needs_approval && !plan.yes {
-        let why = match plan.require_approval {
-            RequireApproval::AnyChange => "any change (--require-approval any-change)",
-            _ => "IAM or security changes (--require-approval broadening)",
-        };
-        if !confirm(&format!("{stack}: deploy these changes?"))? {
-            discard().await;
-            if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
-                bail!("not deployed: the changes were not approved");
-            }
-            bail!(
-                "not deployed: the changes need approval, for {why}, and there is no terminal to ask; pass --yes to approve them, or --require-approval never"
-            );
-        }
+    if !needs_approval || plan.yes {
+        return Ok(());
     }
+    let why = match plan.require_approval {
+        RequireApproval::AnyChange => "any change (--require-approval any-change)",
+        _ => "IAM or security changes (--require-approval broadening)",
+    };
+    if confirm(&format!("{}: deploy these changes?", plan.stack))? {
+        return Ok(());
+    }
+    if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        bail!("not deployed: the changes were not approved");
+    }
+    bail!(
+        "not deployed: the changes need approval, for {why}, and there is no terminal to ask; pass --yes to approve them, or --require-approval never"
+    )
+}
 
+/// Executes `change_set` and waits for the end, printing the events; the outcome, or the
+/// first failure with the trail.
+async fn execute(
+    cloud: &Cloud,
+    plan: &Plan<'_>,
+    change_set: &ChangeSet,
+) -> anyhow::Result<Applied> {
+    let stack = plan.stack;
     let mut events = EventStream::new(cloud, stack, plan.progress.live()).await?;
     cloud
         .cfn
         .execute_change_set()
         .stack_name(stack)
-        .change_set_name(&change_set)
+        .change_set_name(&change_set.id)
         .send()
         .await
         .map_err(sdk_error)
         .context("cannot execute the change set")?;
     eprintln!("{stack}: deploying");
-    let info = wait(cloud, stack, &mut events, &plan.again).await?;
+    let operation = if change_set.create {
+        Operation::Create
+    } else {
+        Operation::Update
+    };
+    let waiting = Waiting::started(stack, operation, &plan.again);
+    let info = wait::until_done(cloud, waiting, &mut events)
+        .await?
+        .with_context(|| format!("stack {stack} no longer exists"))?;
     if info.complete() {
         return Ok(Applied::Done(info));
     }
+    bail!(failure_message(plan, &info, &events))
+}
+
+/// What a failed deployment says: the first failure and its reason, the stack's state
+/// (and the way out of ROLLBACK_COMPLETE), the events.
+fn failure_message(plan: &Plan<'_>, info: &StackInfo, events: &EventStream) -> String {
     let cause = events
         .first_failure()
         .map(|e| {
@@ -526,8 +399,8 @@ pub async fn apply(cloud: &Cloud, plan: &Plan<'_>, preview: bool) -> anyhow::Res
         })
         .unwrap_or_else(|| info.reason.clone().unwrap_or_default());
     let mut message = format!(
-        "deploying stack {stack} failed: {cause}\nthe stack is now {}",
-        info.status
+        "deploying stack {} failed: {cause}\nthe stack is now {}",
+        plan.stack, info.status
     );
     if info.status == "ROLLBACK_COMPLETE" {
         message.push_str(&format!(
@@ -539,7 +412,7 @@ pub async fn apply(cloud: &Cloud, plan: &Plan<'_>, preview: bool) -> anyhow::Res
     for e in &events.trail {
         message.push_str(&format!("\n  {e}"));
     }
-    bail!(message)
+    message
 }
 
 #[cfg(test)]

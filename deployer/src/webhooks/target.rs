@@ -1,18 +1,12 @@
 //! Which webhooks `deployer webhooks` works on: a deployed stage (its stack's outputs,
 //! through the standard AWS chain) or a running `deployer local` (its endpoints).
 
-use std::time::Duration;
-
 use anyhow::{Context, bail};
 use aws_config::BehaviorVersion;
-use aws_config::timeout::TimeoutConfig;
 use stacks::webhook::Stage;
 use webhook_core::Store;
 use webhook_core::executions::Executions;
 use webhook_core::starter::LambdaStarter;
-
-/// The longest one AWS call of these verbs may take.
-const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Where the webhooks are.
 #[derive(Debug, Clone, clap::Args)]
@@ -39,13 +33,6 @@ pub struct Target {
     pub starter: LambdaStarter,
     /// Seconds after which a non-terminal webhook is stuck.
     pub stuck_after_s: u64,
-}
-
-fn timeouts() -> TimeoutConfig {
-    TimeoutConfig::builder()
-        .operation_timeout(CALL_TIMEOUT)
-        .connect_timeout(Duration::from_secs(5))
-        .build()
 }
 
 impl Target {
@@ -113,12 +100,9 @@ impl Target {
 }
 
 /// The standard AWS chain (profiles, environment, SSO; `AWS_ENDPOINT_URL`), with the
-/// timeouts of these verbs.
+/// deployer's timeouts (`cloud::sdk`).
 pub(crate) async fn aws_sdk() -> aws_config::SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .timeout_config(timeouts())
-        .load()
-        .await
+    crate::cloud::sdk::standard_chain().await
 }
 
 /// What a running `deployer local` says about itself (`GET /_local/endpoints`).
@@ -167,7 +151,7 @@ impl LocalCloud {
                     aws_credential_types::Credentials::new("local", "local", None, None, "local"),
                 ),
             )
-            .timeout_config(timeouts())
+            .timeout_config(crate::cloud::sdk::short_calls())
             .build();
         Ok(LocalCloud {
             origin,
