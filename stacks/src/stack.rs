@@ -41,11 +41,11 @@ impl<R> Handle<R> {
         &self.id
     }
 
-    fn reference(&self) -> Expr {
+    fn ref_expr(&self) -> Expr {
         Expr::reference(&self.id)
     }
 
-    fn att(&self, attr: &'static str) -> Expr {
+    fn get_att(&self, attr: &'static str) -> Expr {
         Expr::get_att(&self.id, attr)
     }
 }
@@ -64,10 +64,10 @@ impl<R> fmt::Debug for Handle<R> {
 
 impl Handle<Role> {
     pub fn arn(&self) -> Expr {
-        self.att("Arn")
+        self.get_att("Arn")
     }
     pub fn name(&self) -> Expr {
-        self.reference()
+        self.ref_expr()
     }
 }
 
@@ -75,140 +75,140 @@ impl Handle<Function> {
     /// The unqualified function ARN. Durable functions must not be invoked through it: use
     /// an alias's [`arn`](Handle::<Alias>::arn).
     pub fn arn(&self) -> Expr {
-        self.att("Arn")
+        self.get_att("Arn")
     }
     pub fn name(&self) -> Expr {
-        self.reference()
+        self.ref_expr()
     }
 }
 
 impl Handle<Version> {
     /// The qualified ARN of this version.
     pub fn arn(&self) -> Expr {
-        self.reference()
+        self.ref_expr()
     }
     /// The version number.
     pub fn version(&self) -> Expr {
-        self.att("Version")
+        self.get_att("Version")
     }
 }
 
 impl Handle<Alias> {
     /// The qualified ARN of this alias (`...:function:NAME:ALIAS`).
     pub fn arn(&self) -> Expr {
-        self.reference()
+        self.ref_expr()
     }
 }
 
 impl Handle<LogGroup> {
     pub fn arn(&self) -> Expr {
-        self.att("Arn")
+        self.get_att("Arn")
     }
     pub fn name(&self) -> Expr {
-        self.reference()
+        self.ref_expr()
     }
 }
 
 impl Handle<Table> {
     pub fn arn(&self) -> Expr {
-        self.att("Arn")
+        self.get_att("Arn")
     }
     pub fn name(&self) -> Expr {
-        self.reference()
+        self.ref_expr()
     }
 }
 
 impl Handle<Bucket> {
     pub fn arn(&self) -> Expr {
-        self.att("Arn")
+        self.get_att("Arn")
     }
     pub fn name(&self) -> Expr {
-        self.reference()
+        self.ref_expr()
     }
 }
 
 impl Handle<Rule> {
     pub fn arn(&self) -> Expr {
-        self.att("Arn")
+        self.get_att("Arn")
     }
 }
 
 impl Handle<Topic> {
     /// `Ref` of a topic is its ARN.
     pub fn arn(&self) -> Expr {
-        self.reference()
+        self.ref_expr()
     }
 }
 
 impl Handle<Queue> {
     pub fn arn(&self) -> Expr {
-        self.att("Arn")
+        self.get_att("Arn")
     }
     pub fn name(&self) -> Expr {
-        self.att("QueueName")
+        self.get_att("QueueName")
     }
 }
 
 impl Handle<Secret> {
     pub fn arn(&self) -> Expr {
-        self.reference()
+        self.ref_expr()
     }
 }
 
 impl Handle<Key> {
     pub fn arn(&self) -> Expr {
-        self.att("Arn")
+        self.get_att("Arn")
     }
 }
 
 impl Handle<RestApi> {
     pub fn api_id(&self) -> Expr {
-        self.reference()
+        self.ref_expr()
     }
     pub fn root_resource_id(&self) -> Expr {
-        self.att("RootResourceId")
+        self.get_att("RootResourceId")
     }
 }
 
 impl Handle<ApiResource> {
     pub fn resource_id(&self) -> Expr {
-        self.reference()
+        self.ref_expr()
     }
 }
 
 impl Handle<Deployment> {
     pub fn deployment_id(&self) -> Expr {
-        self.reference()
+        self.ref_expr()
     }
 }
 
 impl Handle<ApiStage> {
     pub fn name(&self) -> Expr {
-        self.reference()
+        self.ref_expr()
     }
 }
 
 impl Handle<crate::resources::apigateway::ApiKey> {
     pub fn key_id(&self) -> Expr {
-        self.reference()
+        self.ref_expr()
     }
 }
 
 impl Handle<crate::resources::iam::ManagedPolicy> {
     pub fn arn(&self) -> Expr {
-        self.reference()
+        self.ref_expr()
     }
 }
 
 impl Handle<crate::resources::apigateway::UsagePlan> {
     pub fn plan_id(&self) -> Expr {
-        self.reference()
+        self.ref_expr()
     }
 }
 
 impl Handle<Parameter> {
     pub fn value(&self) -> Expr {
-        self.reference()
+        self.ref_expr()
     }
 }
 

@@ -95,6 +95,14 @@ pub enum Problem {
         check: &'static str,
         why: &'static str,
     },
+    #[error(
+        "`{resource}` ({type_name}): {violation}; set a value the schema allows (or an expression, which synth leaves to CloudFormation)"
+    )]
+    Schema {
+        resource: LogicalId,
+        type_name: &'static str,
+        violation: crate::cfn::Violation,
+    },
     #[error("asset `{0}` is defined twice: give each asset its own id")]
     DuplicateAsset(String),
     #[error("asset `{0}` is the code of no function: remove it, or use it in `Function::new`")]
@@ -381,6 +389,13 @@ fn check_values(stack: &Stack, out: &mut Vec<Problem>) {
             }
             Resource::Table(t) if t.ttl_attribute.is_none() => {
                 out.push(Problem::TableWithoutTtl(id.clone()));
+            }
+            Resource::Open(r) => {
+                out.extend(r.violations().into_iter().map(|violation| Problem::Schema {
+                    resource: id.clone(),
+                    type_name: r.type_name(),
+                    violation,
+                }));
             }
             Resource::Key(k) => {
                 range(

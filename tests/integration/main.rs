@@ -13,6 +13,7 @@ mod deploy;
 mod executions;
 mod functions;
 mod integrity;
+mod l1_template;
 mod least_privilege;
 mod local;
 mod providers;

@@ -36,12 +36,16 @@ macro_rules! resources {
         #[serde(untagged)]
         pub enum Resource {
             $($variant($ty),)*
+            /// A resource of the open set: any [`CfnResource`](crate::cfn::CfnResource),
+            /// such as the generated types of [`l1`](crate::l1).
+            Open(crate::cfn::AnyResource),
         }
 
         impl Resource {
             pub fn type_name(&self) -> &'static str {
                 match self {
                     $(Resource::$variant(_) => $name,)*
+                    Resource::Open(r) => r.type_name(),
                 }
             }
         }
