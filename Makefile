@@ -67,6 +67,7 @@ BINARIES := -p deployer -p receiver -p processor -p status -p reconciler -p conf
 # The suite spawns the real deployer and function binaries: build them first, in the same
 # (dev) profile.
 test: tools lint
+	cargo xtask codegen --check
 	cargo build $(BINARIES)
 	cargo test --workspace
 
