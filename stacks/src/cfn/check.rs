@@ -2,7 +2,8 @@
 //! `pattern`, `enum`, `minimum`/`maximum`, `minItems`/`maxItems`. An expression (a `Ref`, a
 //! `GetAtt`, a parameter) is unknown at synth and passes; cfn-lint and CloudFormation see it.
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use super::{Json, Val};
@@ -133,6 +134,7 @@ impl fmt::Display for Violation {
 enum Segment {
     Key(String),
     Index(usize),
+    MapKey(String),
 }
 
 /// Walks a generated value, collecting what breaks its rules.
@@ -167,6 +169,7 @@ impl Checker {
                 Segment::Key(k) if path.is_empty() => path.push_str(k),
                 Segment::Key(k) => path.push_str(&format!(".{k}")),
                 Segment::Index(i) => path.push_str(&format!("[{i}]")),
+                Segment::MapKey(k) => path.push_str(&format!("[{k:?}]")),
             }
         }
         self.found.push(Violation {
@@ -188,6 +191,24 @@ pub trait Checkable {
     fn check(&self, rule: &Rule, k: &mut Checker);
 }
 
+thread_local! {
+    /// Patterns compiled so far (a synth checks the same few many times).
+    static PATTERNS: RefCell<HashMap<&'static str, Option<regex_lite::Regex>>> =
+        RefCell::new(HashMap::new());
+}
+
+/// Whether `s` matches `pattern`. A pattern that does not compile (the generator leaves
+/// those out) never fails a value.
+fn matches(pattern: &'static str, s: &str) -> bool {
+    PATTERNS.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        let re = cache
+            .entry(pattern)
+            .or_insert_with(|| regex_lite::Regex::new(pattern).ok());
+        re.as_ref().is_none_or(|re| re.is_match(s))
+    })
+}
+
 fn check_text(s: &str, rule: &Rule, k: &mut Checker) {
     let len = s.chars().count();
     let shown = || format!("{s:?}");
@@ -197,15 +218,8 @@ fn check_text(s: &str, rule: &Rule, k: &mut Checker) {
     if let Some(max) = rule.max_length.filter(|m| (len as u64) > *m) {
         k.report(shown(), Broken::TooLong { max, len });
     }
-    if let Some(pattern) = rule.pattern {
-        // A pattern that does not compile was left out by the generator; never fail on one.
-        let matches = match regex_lite::Regex::new(pattern) {
-            Ok(re) => re.is_match(s),
-            Err(_) => true,
-        };
-        if !matches {
-            k.report(shown(), Broken::NoMatch { pattern });
-        }
+    if let Some(pattern) = rule.pattern.filter(|p| !matches(p, s)) {
+        k.report(shown(), Broken::NoMatch { pattern });
     }
     if !rule.allowed.is_empty() && !rule.allowed.contains(&s) {
         k.report(
@@ -296,7 +310,7 @@ impl<T: Checkable> Checkable for BTreeMap<String, T> {
     fn check(&self, rule: &Rule, k: &mut Checker) {
         let value = rule.items.unwrap_or(&Rule::NONE);
         for (key, v) in self {
-            k.at(Segment::Key(format!("{key:?}")), v, value);
+            k.at(Segment::MapKey(key.clone()), v, value);
         }
     }
 }
@@ -327,6 +341,17 @@ mod tests {
         assert!(violations("P", &param, &rule).is_empty());
     }
 
+    fn rule_items() -> Rule {
+        static VALUE: Rule = Rule {
+            pattern: Some("^[a-z]+$"),
+            ..Rule::NONE
+        };
+        Rule {
+            items: Some(&VALUE),
+            ..Rule::NONE
+        }
+    }
+
     #[test]
     fn strings_lists_and_paths() {
         static ITEM: Rule = Rule {
@@ -347,6 +372,11 @@ mod tests {
                 "Names[1] is \"abcd\" (4 characters), longer than the schema's maxLength 3",
                 "Names[2] is \"A\", which does not match the schema's pattern ^[a-z]+$",
             ]
+        );
+        let labels: BTreeMap<String, Expr> = [("team".to_owned(), "a b".into())].into();
+        assert_eq!(
+            violations("Labels", &labels, &rule_items()),
+            ["Labels[\"team\"] is \"a b\", which does not match the schema's pattern ^[a-z]+$"]
         );
         let allowed = Rule {
             allowed: &["messageGroup", "queue"],
