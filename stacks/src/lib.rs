@@ -7,6 +7,10 @@
 //! without TTL, ...) and renders a deterministic template: the same input gives the same
 //! bytes.
 //!
+//! Beside the hand-written resources ([`resources`]), every CloudFormation resource type has
+//! a generated type in [`l1`] (one cargo feature per service; see [`cfn`] for what they are
+//! made of), added to a stack the same way and checked at synth against its schema.
+//!
 //! ```
 //! use stacks::webhook::{self, Stage};
 //! use stacks::Format;

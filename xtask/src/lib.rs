@@ -162,3 +162,71 @@ pub fn run(task: &Task, root: &Path) -> Result<String, Error> {
     ));
     Ok(report)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn parses_the_tasks() {
+        assert_eq!(parse(&args("codegen")).unwrap(), Task::Codegen);
+        assert_eq!(parse(&args("codegen --check")).unwrap(), Task::Check);
+        assert_eq!(
+            parse(&args("codegen --refresh-from /x/cfnlint")).unwrap(),
+            Task::Refresh("/x/cfnlint".into())
+        );
+        assert!(matches!(
+            parse(&args("codegen --chek")),
+            Err(Error::Usage(_))
+        ));
+        assert!(matches!(parse(&[]), Err(Error::Usage(_))));
+    }
+
+    #[test]
+    fn stale_lists_changed_missing_and_extra_files_and_write_fixes_them() {
+        let root = tempfile::tempdir().unwrap();
+        let l1 = |p: &str| format!("{}/{p}", layout::L1_DIR);
+        let files: BTreeMap<String, String> = [
+            (l1("mod.rs"), "pub mod a;\n".to_owned()),
+            (l1("a.rs"), "// a\n".to_owned()),
+        ]
+        .into();
+        assert_eq!(write(root.path(), &files).unwrap(), 2);
+        assert!(stale(root.path(), &files).unwrap().is_empty());
+
+        std::fs::write(root.path().join(l1("a.rs")), "// edited\n").unwrap();
+        std::fs::write(root.path().join(l1("old.rs")), "// gone\n").unwrap();
+        let mut more = files.clone();
+        more.insert(l1("b.rs"), "// b\n".to_owned());
+        assert_eq!(
+            stale(root.path(), &more).unwrap(),
+            [
+                l1("a.rs"),
+                l1("b.rs"),
+                format!("{} (not generated: remove it)", l1("old.rs")),
+            ]
+        );
+        assert_eq!(write(root.path(), &more).unwrap(), 3);
+        assert!(stale(root.path(), &more).unwrap().is_empty());
+    }
+
+    #[test]
+    fn an_input_changed_by_hand_is_refused() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join(pinned::DIR);
+        std::fs::create_dir_all(&dir).unwrap();
+        for f in [pinned::SCHEMAS, pinned::GETATTS, pinned::MANIFEST] {
+            std::fs::copy(self::root().join(pinned::DIR).join(f), dir.join(f)).unwrap();
+        }
+        let getatts = dir.join(pinned::GETATTS);
+        let text = std::fs::read_to_string(&getatts).unwrap();
+        std::fs::write(&getatts, text.replace("AWS::SQS::Queue", "AWS::SQS::Q")).unwrap();
+        let err = pinned::load(root.path()).unwrap_err();
+        assert!(matches!(err, Error::Tampered { .. }), "{err}");
+        assert!(err.to_string().contains("--refresh-from"), "{err}");
+    }
+}
