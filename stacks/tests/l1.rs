@@ -181,3 +181,30 @@ fn the_replacement_table_knows_every_type() {
     assert!(stacks::cfn::replacement("AWS::EC2::VPC").is_some());
     assert!(stacks::cfn::replacement("AWS::Nothing::Here").is_none());
 }
+
+#[test]
+fn a_tables_key_schema_is_typed_and_its_item_count_checked() {
+    use stacks::l1::aws::dynamodb::Table;
+    use stacks::l1::aws::dynamodb::table::{AttributeDefinition, KeySchemaItem};
+    let mut stack = Stack::new("l1-demo", "tables");
+    stack.add(
+        "Records",
+        Table::new([KeySchemaItem::new("id", "HASH")])
+            .attribute_definitions([AttributeDefinition::new("id", "S")])
+            .billing_mode("PAY_PER_REQUEST"),
+    );
+    let t = stack.synth().unwrap().to_value().unwrap();
+    assert_eq!(
+        t["Resources"]["Records"]["Properties"]["KeySchema"],
+        serde_json::json!([{"AttributeName": "id", "KeyType": "HASH"}])
+    );
+    stack.add("NoKey", Table::new([]));
+    let err = stack.synth().unwrap_err();
+    assert_eq!(err.problems.len(), 1, "{err}");
+    assert!(
+        err.problems[0]
+            .to_string()
+            .starts_with("`NoKey` (AWS::DynamoDB::Table): KeySchema has 0 items, fewer than the schema's minItems 1"),
+        "{err}"
+    );
+}

@@ -130,7 +130,9 @@ impl<'s> Lowering<'s> {
 
     fn node(&mut self, node: &'s Node, hint: &str, owner: &str) -> Shape {
         if let Some(r) = &node.reference {
-            return self.reference(r, owner);
+            let mut shape = self.reference(r, owner);
+            constrain(&mut shape.rule, node);
+            return shape;
         }
         match node.kinds().as_slice() {
             [] => self.untyped(node, hint, owner),
@@ -202,7 +204,7 @@ impl<'s> Lowering<'s> {
         let members = self.members(node);
         if !members.properties.is_empty() {
             let name = self.struct_named(&[hint.to_owned(), format!("{owner}{hint}")]);
-            self.fill(&name, node.description.clone(), &members);
+            let name = self.fill(&name, node.description.clone(), &members);
             return Shape::of(Ty::Struct(name));
         }
         let value = node
@@ -232,6 +234,18 @@ impl<'s> Lowering<'s> {
     /// `oneOf`/`anyOf` without a type: one struct when every alternative is an object, a
     /// string when every one is a string, a document otherwise.
     fn composite(&mut self, node: &'s Node, hint: &str, owner: &str) -> Shape {
+        // A typed value or the same as a JSON document (DynamoDB's `KeySchema`): typed.
+        let typed: Vec<&'s Node> = node
+            .alternatives()
+            .filter(|a| a.format.as_deref() != Some("json"))
+            .collect();
+        if let [one] = typed.as_slice()
+            && node.alternatives().count() > 1
+        {
+            let mut shape = self.node(one, hint, owner);
+            constrain(&mut shape.rule, node);
+            return shape;
+        }
         let alternatives: Vec<&'s Node> = node.alternatives().map(|a| self.resolve(a)).collect();
         let object = |a: &&Node| a.properties.is_some();
         let text = |a: &&Node| {
@@ -246,7 +260,7 @@ impl<'s> Lowering<'s> {
             let name = self.struct_named(&[hint.to_owned(), format!("{owner}{hint}")]);
             let mut members = self.members(node);
             members.required.clear();
-            self.fill(&name, node.description.clone(), &members);
+            let name = self.fill(&name, node.description.clone(), &members);
             Shape::of(Ty::Struct(name))
         } else if alternatives.iter().all(text) {
             Shape::of(Ty::Expr)
@@ -302,12 +316,35 @@ impl<'s> Lowering<'s> {
         name
     }
 
-    fn fill(&mut self, name: &str, doc: Option<String>, members: &Members<'s>) {
+    /// Lowers the fields of struct `name`. An inline object the same as a struct already
+    /// made (the same fields, types, rules) is that struct: `name` is dropped and the
+    /// other's returned.
+    fn fill(&mut self, name: &str, doc: Option<String>, members: &Members<'s>) -> String {
         let fields = self.fields(members, name);
+        let same = |a: &[Field], b: &[Field]| {
+            a.len() == b.len()
+                && a.iter().zip(b).all(|(x, y)| {
+                    (&x.json, &x.ty, x.required, &x.rule) == (&y.json, &y.ty, y.required, &y.rule)
+                })
+        };
+        let inline = !self
+            .defs
+            .values()
+            .any(|d| matches!(d, Def::Busy(Some(n)) if n == name));
+        let twin = self
+            .structs
+            .iter()
+            .find(|s| s.name != name && !s.fields.is_empty() && same(&s.fields, &fields));
+        if let Some(twin) = twin.filter(|_| inline) {
+            let twin = twin.name.clone();
+            self.structs.retain(|s| s.name != name);
+            return twin;
+        }
         if let Some(s) = self.structs.iter_mut().find(|s| s.name == name) {
             s.doc = doc;
             s.fields = fields;
         }
+        name.to_owned()
     }
 
     fn reference(&mut self, r: &str, owner: &str) -> Shape {
@@ -344,7 +381,7 @@ impl<'s> Lowering<'s> {
             self.defs
                 .insert(name.to_owned(), Def::Busy(Some(s.clone())));
             let members = self.members(node);
-            self.fill(&s, node.description.clone(), &members);
+            let s = self.fill(&s, node.description.clone(), &members);
             Shape::of(Ty::Struct(s))
         } else {
             self.defs.insert(name.to_owned(), Def::Busy(None));
@@ -407,6 +444,16 @@ fn numbers(values: &[Literal]) -> Vec<String> {
             Literal::Bool(_) => None,
         })
         .collect()
+}
+
+/// Adds the constraints written beside a `$ref` (or around `oneOf`) to `rule`.
+fn constrain(rule: &mut Rule, node: &Node) {
+    rule.min_items = node.min_items.or(rule.min_items);
+    rule.max_items = node.max_items.or(rule.max_items);
+    rule.min_length = node.min_length.or(rule.min_length);
+    rule.max_length = node.max_length.or(rule.max_length);
+    rule.minimum = node.minimum.or(rule.minimum);
+    rule.maximum = node.maximum.or(rule.maximum);
 }
 
 fn number_rule(node: &Node) -> Rule {

@@ -79,6 +79,8 @@ pub struct Node {
     pub one_of: Option<Vec<Node>>,
     pub any_of: Option<Vec<Node>>,
     pub all_of: Option<Vec<Node>>,
+    /// cfn-lint's `format`: `json` marks the alternative "the same as a JSON document".
+    pub format: Option<String>,
 }
 
 impl Node {

@@ -47,7 +47,8 @@ fn snapshot_of_the_lambda_functions_durable_config() {
     assert!(!field.required);
 }
 
-/// Every shape the generator handles, in one schema.
+/// Every shape the generator handles, in one schema: a typed value or JSON (`Keys`: the
+/// typed one), an inline object the same as another (`MoreKeys`' items: one struct).
 const FIXTURE: &str = r##"{
   "typeName": "AWS::Demo::Thing",
   "description": "A thing.\n    indented, not code\n```\nfenced\n```",
@@ -62,7 +63,12 @@ const FIXTURE: &str = r##"{
     "Labels": {"type": "object", "patternProperties": {"^.+$": {"type": "string", "maxLength": 5}}},
     "Tree": {"$ref": "#/definitions/Node"},
     "Either": {"oneOf": [{"$ref": "#/definitions/A"}, {"$ref": "#/definitions/B"}]},
-    "Ports": {"type": "array", "maxItems": 2, "items": {"type": "integer", "enum": [80, 443]}}
+    "Ports": {"type": "array", "maxItems": 2, "items": {"type": "integer", "enum": [80, 443]}},
+    "Keys": {"oneOf": [
+      {"$ref": "#/definitions/Keys", "maxItems": 2},
+      {"format": "json", "type": ["object", "string"]}
+    ]},
+    "MoreKeys": {"type": "array", "items": {"type": "object", "properties": {"Key": {"type": "string"}}}}
   },
   "definitions": {
     "Node": {"type": "object", "properties": {
@@ -71,7 +77,8 @@ const FIXTURE: &str = r##"{
       "Children": {"type": "array", "items": {"$ref": "#/definitions/Node"}}
     }, "required": ["Value"]},
     "A": {"type": "object", "properties": {"Alpha": {"type": "string"}}},
-    "B": {"type": "object", "properties": {"Beta": {"type": "integer"}}}
+    "B": {"type": "object", "properties": {"Beta": {"type": "integer"}}},
+    "Keys": {"type": "array", "minItems": 1, "items": {"type": "object", "properties": {"Key": {"type": "string"}}}}
   },
   "required": ["Name", "Tree"],
   "readOnlyProperties": ["/properties/Arn", "/properties/Tree/Value"],

@@ -21,7 +21,7 @@ pub struct AcmeEndpoint {
     /// Values: [`Contact`].
     pub contact: Option<Expr>,
     /// Tags associated with the ACME endpoint.
-    pub tags: Option<Vec<TagsItem>>,
+    pub tags: Option<Vec<Tag>>,
 }
 
 impl AcmeEndpoint {
@@ -40,7 +40,7 @@ impl AcmeEndpoint {
     /// Sets `Contact`.
     pub fn contact(mut self, v: impl Into<Expr>) -> Self { self.contact = Some(v.into()); self }
     /// Sets `Tags`.
-    pub fn tags(mut self, v: impl IntoIterator<Item = TagsItem>) -> Self { self.tags = Some(v.into_iter().collect()); self }
+    pub fn tags(mut self, v: impl IntoIterator<Item = Tag>) -> Self { self.tags = Some(v.into_iter().collect()); self }
 }
 
 impl c::ToJson for AcmeEndpoint {
@@ -169,40 +169,6 @@ impl c::ToJson for Tag {
 }
 
 impl c::Checkable for Tag {
-    fn check(&self, _: &c::Rule, k: &mut c::Checker) {
-        k.field("Key", &self.key, &c::Rule { min_length: Some(1), max_length: Some(128), ..c::Rule::NONE });
-        k.field("Value", &self.value, &c::Rule { min_length: Some(0), max_length: Some(256), ..c::Rule::NONE });
-    }
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct TagsItem {
-    /// The key name of the tag.
-    pub key: Expr,
-    /// The value for the tag.
-    pub value: Expr,
-}
-
-impl TagsItem {
-    /// `TagsItem` with its required properties: `Key`, `Value`.
-    pub fn new(key: impl Into<Expr>, value: impl Into<Expr>) -> Self {
-        Self {
-            key: key.into(),
-            value: value.into(),
-        }
-    }
-}
-
-impl c::ToJson for TagsItem {
-    fn to_json(&self) -> c::Json {
-        let mut o = c::Object::new();
-        o.set("Key", &self.key);
-        o.set("Value", &self.value);
-        o.into()
-    }
-}
-
-impl c::Checkable for TagsItem {
     fn check(&self, _: &c::Rule, k: &mut c::Checker) {
         k.field("Key", &self.key, &c::Rule { min_length: Some(1), max_length: Some(128), ..c::Rule::NONE });
         k.field("Value", &self.value, &c::Rule { min_length: Some(0), max_length: Some(256), ..c::Rule::NONE });

@@ -117,7 +117,7 @@ pub struct Settings {
     /// MongoDbSettings property identifier.
     pub mongo_db_settings: Option<MongoDbSettings>,
     /// MySqlSettings property identifier.
-    pub my_sql_settings: Option<MySqlSettings>,
+    pub my_sql_settings: Option<MariaDbSettings>,
     /// OracleSettings property identifier.
     pub oracle_settings: Option<OracleSettings>,
     /// PostgreSqlSettings property identifier.
@@ -146,7 +146,7 @@ impl Settings {
     /// Sets `MongoDbSettings`.
     pub fn mongo_db_settings(mut self, v: MongoDbSettings) -> Self { self.mongo_db_settings = Some(v); self }
     /// Sets `MySqlSettings`.
-    pub fn my_sql_settings(mut self, v: MySqlSettings) -> Self { self.my_sql_settings = Some(v); self }
+    pub fn my_sql_settings(mut self, v: MariaDbSettings) -> Self { self.my_sql_settings = Some(v); self }
     /// Sets `OracleSettings`.
     pub fn oracle_settings(mut self, v: OracleSettings) -> Self { self.oracle_settings = Some(v); self }
     /// Sets `PostgreSqlSettings`.
@@ -496,47 +496,6 @@ impl c::Checkable for MongoDbSettings {
         k.field("AuthMechanism", &self.auth_mechanism, &c::Rule { allowed: MongoDbAuthMechanism::VALUES, ..c::Rule::NONE });
         k.field("AuthType", &self.auth_type, &c::Rule { allowed: MongoDbAuthType::VALUES, ..c::Rule::NONE });
         k.field("SslMode", &self.ssl_mode, &c::Rule { allowed: MongoDbSslModeValue::VALUES, ..c::Rule::NONE });
-    }
-}
-
-/// MySqlSettings property identifier.
-#[derive(Clone, Debug, PartialEq)]
-pub struct MySqlSettings {
-    pub certificate_arn: Option<Expr>,
-    pub port: c::Val<i64>,
-    pub server_name: Expr,
-    /// Values: [`DmsSslModeValue`].
-    pub ssl_mode: Expr,
-}
-
-impl MySqlSettings {
-    /// `MySqlSettings` with its required properties: `Port`, `ServerName`, `SslMode`.
-    pub fn new(port: impl Into<c::Val<i64>>, server_name: impl Into<Expr>, ssl_mode: impl Into<Expr>) -> Self {
-        Self {
-            certificate_arn: None,
-            port: port.into(),
-            server_name: server_name.into(),
-            ssl_mode: ssl_mode.into(),
-        }
-    }
-    /// Sets `CertificateArn`.
-    pub fn certificate_arn(mut self, v: impl Into<Expr>) -> Self { self.certificate_arn = Some(v.into()); self }
-}
-
-impl c::ToJson for MySqlSettings {
-    fn to_json(&self) -> c::Json {
-        let mut o = c::Object::new();
-        o.opt("CertificateArn", &self.certificate_arn);
-        o.set("Port", &self.port);
-        o.set("ServerName", &self.server_name);
-        o.set("SslMode", &self.ssl_mode);
-        o.into()
-    }
-}
-
-impl c::Checkable for MySqlSettings {
-    fn check(&self, _: &c::Rule, k: &mut c::Checker) {
-        k.field("SslMode", &self.ssl_mode, &c::Rule { allowed: DmsSslModeValue::VALUES, ..c::Rule::NONE });
     }
 }
 

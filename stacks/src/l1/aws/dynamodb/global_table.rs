@@ -133,7 +133,7 @@ impl c::Checkable for GlobalTable {
         k.field("GlobalSecondaryIndexes", &self.global_secondary_indexes, &c::Rule::NONE);
         k.field("GlobalTableSourceArn", &self.global_table_source_arn, &c::Rule { min_length: Some(1), max_length: Some(1024), ..c::Rule::NONE });
         k.field("GlobalTableWitnesses", &self.global_table_witnesses, &c::Rule { min_items: Some(1), max_items: Some(1), ..c::Rule::NONE });
-        k.field("KeySchema", &self.key_schema, &c::Rule::NONE);
+        k.field("KeySchema", &self.key_schema, &c::Rule { min_items: Some(1), max_items: Some(2), ..c::Rule::NONE });
         k.field("LocalSecondaryIndexes", &self.local_secondary_indexes, &c::Rule::NONE);
         k.field("MultiRegionConsistency", &self.multi_region_consistency, &c::Rule { allowed: MultiRegionConsistency::VALUES, ..c::Rule::NONE });
         k.field("ReadOnDemandThroughputSettings", &self.read_on_demand_throughput_settings, &c::Rule::NONE);
@@ -653,7 +653,7 @@ impl c::ToJson for LocalSecondaryIndex {
 impl c::Checkable for LocalSecondaryIndex {
     fn check(&self, _: &c::Rule, k: &mut c::Checker) {
         k.field("IndexName", &self.index_name, &c::Rule { min_length: Some(3), max_length: Some(255), pattern: Some("^[a-zA-Z0-9_.-]+$"), ..c::Rule::NONE });
-        k.field("KeySchema", &self.key_schema, &c::Rule::NONE);
+        k.field("KeySchema", &self.key_schema, &c::Rule { min_items: Some(2), max_items: Some(2), ..c::Rule::NONE });
         k.field("Projection", &self.projection, &c::Rule::NONE);
     }
 }

@@ -40,7 +40,7 @@ pub struct Table {
     /// If you specify the ``ImportSourceSpecification`` property, and also specify either the ``StreamSpecification``, the ``TableClass`` property, the ``DeletionProtectionEnabled`` property, or the ``WarmThroughput`` property, the IAM entity creating/updating stack must have ``UpdateTable`` permission.
     pub import_source_specification: Option<ImportSourceSpecification>,
     /// Specifies the attributes that make up the primary key for the table. The attributes in the ``KeySchema`` property must also be defined in the ``AttributeDefinitions`` property.
-    pub key_schema: c::Json,
+    pub key_schema: Vec<KeySchemaItem>,
     /// The Kinesis Data Streams configuration for the specified table.
     pub kinesis_stream_specification: Option<KinesisStreamSpecification>,
     /// Local secondary indexes to be created on the table. You can create up to 5 local secondary indexes. Each index is scoped to a given hash key value. The size of each hash key can be up to 10 gigabytes.
@@ -81,7 +81,7 @@ pub struct Table {
 
 impl Table {
     /// `Table` with its required properties: `KeySchema`.
-    pub fn new(key_schema: impl Into<c::Json>) -> Self {
+    pub fn new(key_schema: impl IntoIterator<Item = KeySchemaItem>) -> Self {
         Self {
             attribute_definitions: None,
             billing_mode: None,
@@ -89,7 +89,7 @@ impl Table {
             deletion_protection_enabled: None,
             global_secondary_indexes: None,
             import_source_specification: None,
-            key_schema: key_schema.into(),
+            key_schema: key_schema.into_iter().collect(),
             kinesis_stream_specification: None,
             local_secondary_indexes: None,
             on_demand_throughput: None,
@@ -183,6 +183,7 @@ impl c::Checkable for Table {
         k.field("ContributorInsightsSpecification", &self.contributor_insights_specification, &c::Rule::NONE);
         k.field("GlobalSecondaryIndexes", &self.global_secondary_indexes, &c::Rule::NONE);
         k.field("ImportSourceSpecification", &self.import_source_specification, &c::Rule::NONE);
+        k.field("KeySchema", &self.key_schema, &c::Rule { min_items: Some(1), max_items: Some(2), ..c::Rule::NONE });
         k.field("KinesisStreamSpecification", &self.kinesis_stream_specification, &c::Rule::NONE);
         k.field("LocalSecondaryIndexes", &self.local_secondary_indexes, &c::Rule::NONE);
         k.field("OnDemandThroughput", &self.on_demand_throughput, &c::Rule::NONE);
@@ -738,14 +739,14 @@ impl c::Checkable for KinesisStreamSpecification {
 pub struct LocalSecondaryIndex {
     /// The name of the local secondary index. The name must be unique among all other indexes on this table.
     pub index_name: Expr,
-    pub key_schema: Vec<KeySchemaItem2>,
+    pub key_schema: Vec<KeySchemaItem>,
     /// Represents attributes that are copied (projected) from the table into the local secondary index. These are in addition to the primary key attributes and index key attributes, which are automatically projected.
     pub projection: Projection,
 }
 
 impl LocalSecondaryIndex {
     /// `LocalSecondaryIndex` with its required properties: `IndexName`, `KeySchema`, `Projection`.
-    pub fn new(index_name: impl Into<Expr>, key_schema: impl IntoIterator<Item = KeySchemaItem2>, projection: Projection) -> Self {
+    pub fn new(index_name: impl Into<Expr>, key_schema: impl IntoIterator<Item = KeySchemaItem>, projection: Projection) -> Self {
         Self {
             index_name: index_name.into(),
             key_schema: key_schema.into_iter().collect(),
@@ -767,38 +768,9 @@ impl c::ToJson for LocalSecondaryIndex {
 impl c::Checkable for LocalSecondaryIndex {
     fn check(&self, _: &c::Rule, k: &mut c::Checker) {
         k.field("IndexName", &self.index_name, &c::Rule { min_length: Some(3), max_length: Some(255), pattern: Some("^[a-zA-Z0-9_.-]+$"), ..c::Rule::NONE });
-        k.field("KeySchema", &self.key_schema, &c::Rule::NONE);
+        k.field("KeySchema", &self.key_schema, &c::Rule { min_items: Some(2), max_items: Some(2), ..c::Rule::NONE });
         k.field("Projection", &self.projection, &c::Rule::NONE);
     }
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct KeySchemaItem2 {
-    pub attribute_name: Expr,
-    pub key_type: Expr,
-}
-
-impl KeySchemaItem2 {
-    /// `KeySchemaItem2` with its required properties: `AttributeName`, `KeyType`.
-    pub fn new(attribute_name: impl Into<Expr>, key_type: impl Into<Expr>) -> Self {
-        Self {
-            attribute_name: attribute_name.into(),
-            key_type: key_type.into(),
-        }
-    }
-}
-
-impl c::ToJson for KeySchemaItem2 {
-    fn to_json(&self) -> c::Json {
-        let mut o = c::Object::new();
-        o.set("AttributeName", &self.attribute_name);
-        o.set("KeyType", &self.key_type);
-        o.into()
-    }
-}
-
-impl c::Checkable for KeySchemaItem2 {
-    fn check(&self, _: &c::Rule, _: &mut c::Checker) {}
 }
 
 /// The settings used to enable point in time recovery.

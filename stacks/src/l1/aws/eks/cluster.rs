@@ -176,7 +176,7 @@ impl c::Checkable for Cluster {
         k.field("CertificateAuthority", &self.certificate_authority, &c::Rule::NONE);
         k.field("ComputeConfig", &self.compute_config, &c::Rule::NONE);
         k.field("ControlPlaneScalingConfig", &self.control_plane_scaling_config, &c::Rule::NONE);
-        k.field("EncryptionConfig", &self.encryption_config, &c::Rule { min_items: Some(0), max_items: Some(1), ..c::Rule::NONE });
+        k.field("EncryptionConfig", &self.encryption_config, &c::Rule { min_items: Some(0), max_items: Some(1), items: Some(&c::Rule { max_items: Some(1), ..c::Rule::NONE }), ..c::Rule::NONE });
         k.field("KubeApiServerConfig", &self.kube_api_server_config, &c::Rule::NONE);
         k.field("KubeControllerManagerConfig", &self.kube_controller_manager_config, &c::Rule::NONE);
         k.field("KubeSchedulerConfig", &self.kube_scheduler_config, &c::Rule::NONE);

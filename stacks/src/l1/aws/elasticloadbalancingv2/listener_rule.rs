@@ -864,7 +864,9 @@ impl c::ToJson for PathPatternConfig {
 }
 
 impl c::Checkable for PathPatternConfig {
-    fn check(&self, _: &c::Rule, _: &mut c::Checker) {}
+    fn check(&self, _: &c::Rule, k: &mut c::Checker) {
+        k.field("Values", &self.values, &c::Rule { max_items: Some(5), ..c::Rule::NONE });
+    }
 }
 
 /// Information about a query string condition.

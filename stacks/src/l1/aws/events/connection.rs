@@ -14,7 +14,7 @@ pub struct Connection {
     /// Description of the connection.
     pub description: Option<Expr>,
     /// The private resource the HTTP request will be sent to.
-    pub invocation_connectivity_parameters: Option<InvocationConnectivityParameters>,
+    pub invocation_connectivity_parameters: Option<ConnectivityParameters>,
     pub kms_key_identifier: Option<Expr>,
     /// Name of the connection.
     pub name: Option<Expr>,
@@ -32,7 +32,7 @@ impl Connection {
     /// Sets `Description`.
     pub fn description(mut self, v: impl Into<Expr>) -> Self { self.description = Some(v.into()); self }
     /// Sets `InvocationConnectivityParameters`.
-    pub fn invocation_connectivity_parameters(mut self, v: InvocationConnectivityParameters) -> Self { self.invocation_connectivity_parameters = Some(v); self }
+    pub fn invocation_connectivity_parameters(mut self, v: ConnectivityParameters) -> Self { self.invocation_connectivity_parameters = Some(v); self }
     /// Sets `KmsKeyIdentifier`.
     pub fn kms_key_identifier(mut self, v: impl Into<Expr>) -> Self { self.kms_key_identifier = Some(v.into()); self }
     /// Sets `Name`.
@@ -409,35 +409,6 @@ impl c::Checkable for ClientParameters {
     fn check(&self, _: &c::Rule, k: &mut c::Checker) {
         k.field("ClientID", &self.client_id, &c::Rule { min_length: Some(1), max_length: Some(512), pattern: Some("^[ \\t]*[^\\x00-\\x1F\\x7F]+([ \\t]+[^\\x00-\\x1F\\x7F]+)*[ \\t]*$"), ..c::Rule::NONE });
         k.field("ClientSecret", &self.client_secret, &c::Rule { min_length: Some(1), max_length: Some(512), pattern: Some("^[ \\t]*[^\\x00-\\x1F\\x7F]+([ \\t]+[^\\x00-\\x1F\\x7F]+)*[ \\t]*$"), ..c::Rule::NONE });
-    }
-}
-
-/// The private resource the HTTP request will be sent to.
-#[derive(Clone, Debug, PartialEq)]
-pub struct InvocationConnectivityParameters {
-    pub resource_parameters: ResourceParameters,
-}
-
-impl InvocationConnectivityParameters {
-    /// `InvocationConnectivityParameters` with its required properties: `ResourceParameters`.
-    pub fn new(resource_parameters: ResourceParameters) -> Self {
-        Self {
-            resource_parameters,
-        }
-    }
-}
-
-impl c::ToJson for InvocationConnectivityParameters {
-    fn to_json(&self) -> c::Json {
-        let mut o = c::Object::new();
-        o.set("ResourceParameters", &self.resource_parameters);
-        o.into()
-    }
-}
-
-impl c::Checkable for InvocationConnectivityParameters {
-    fn check(&self, _: &c::Rule, k: &mut c::Checker) {
-        k.field("ResourceParameters", &self.resource_parameters, &c::Rule::NONE);
     }
 }
 

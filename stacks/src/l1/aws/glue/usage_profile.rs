@@ -49,7 +49,7 @@ impl c::ToJson for UsageProfile {
 
 impl c::Checkable for UsageProfile {
     fn check(&self, _: &c::Rule, k: &mut c::Checker) {
-        k.field("Configuration", &self.configuration, &c::Rule::NONE);
+        k.field("Configuration", &self.configuration, &c::Rule { min_items: Some(1), ..c::Rule::NONE });
         k.field("Description", &self.description, &c::Rule { min_length: Some(1), max_length: Some(512), pattern: Some("[a-zA-Z0-9\\-\\:\\_]{1,64}"), ..c::Rule::NONE });
         k.field("Name", &self.name, &c::Rule { min_length: Some(5), max_length: Some(128), ..c::Rule::NONE });
         k.field("Tags", &self.tags, &c::Rule { min_items: Some(0), max_items: Some(50), ..c::Rule::NONE });

@@ -25,7 +25,7 @@ pub struct User {
     /// An alternate name for the user.
     pub nick_name: Option<Expr>,
     /// A list of phone numbers associated with the user.
-    pub phone_numbers: Option<Vec<PhoneNumbersItem>>,
+    pub phone_numbers: Option<Vec<EmailsItem>>,
     /// A list of photos associated with the user.
     pub photos: Option<Vec<PhotosItem>>,
     /// The preferred language of the user.
@@ -33,7 +33,7 @@ pub struct User {
     /// A URL associated with the user.
     pub profile_url: Option<Expr>,
     /// A list of roles associated with the user.
-    pub roles: Option<Vec<RolesItem>>,
+    pub roles: Option<Vec<EmailsItem>>,
     /// The time zone for the user.
     pub timezone: Option<Expr>,
     /// The title of the user.
@@ -85,7 +85,7 @@ impl User {
     /// Sets `NickName`.
     pub fn nick_name(mut self, v: impl Into<Expr>) -> Self { self.nick_name = Some(v.into()); self }
     /// Sets `PhoneNumbers`.
-    pub fn phone_numbers(mut self, v: impl IntoIterator<Item = PhoneNumbersItem>) -> Self { self.phone_numbers = Some(v.into_iter().collect()); self }
+    pub fn phone_numbers(mut self, v: impl IntoIterator<Item = EmailsItem>) -> Self { self.phone_numbers = Some(v.into_iter().collect()); self }
     /// Sets `Photos`.
     pub fn photos(mut self, v: impl IntoIterator<Item = PhotosItem>) -> Self { self.photos = Some(v.into_iter().collect()); self }
     /// Sets `PreferredLanguage`.
@@ -93,7 +93,7 @@ impl User {
     /// Sets `ProfileUrl`.
     pub fn profile_url(mut self, v: impl Into<Expr>) -> Self { self.profile_url = Some(v.into()); self }
     /// Sets `Roles`.
-    pub fn roles(mut self, v: impl IntoIterator<Item = RolesItem>) -> Self { self.roles = Some(v.into_iter().collect()); self }
+    pub fn roles(mut self, v: impl IntoIterator<Item = EmailsItem>) -> Self { self.roles = Some(v.into_iter().collect()); self }
     /// Sets `Timezone`.
     pub fn timezone(mut self, v: impl Into<Expr>) -> Self { self.timezone = Some(v.into()); self }
     /// Sets `Title`.
@@ -361,46 +361,6 @@ impl c::Checkable for Name {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct PhoneNumbersItem {
-    /// Whether this is the primary phone number.
-    pub primary: Option<c::Val<bool>>,
-    /// The type of phone number.
-    pub r#type: Option<Expr>,
-    /// The phone number.
-    pub value: Option<Expr>,
-}
-
-impl PhoneNumbersItem {
-    /// `PhoneNumbersItem` with no property set.
-    pub fn new() -> Self {
-        <Self as Default>::default()
-    }
-    /// Sets `Primary`.
-    pub fn primary(mut self, v: impl Into<c::Val<bool>>) -> Self { self.primary = Some(v.into()); self }
-    /// Sets `Type`.
-    pub fn r#type(mut self, v: impl Into<Expr>) -> Self { self.r#type = Some(v.into()); self }
-    /// Sets `Value`.
-    pub fn value(mut self, v: impl Into<Expr>) -> Self { self.value = Some(v.into()); self }
-}
-
-impl c::ToJson for PhoneNumbersItem {
-    fn to_json(&self) -> c::Json {
-        let mut o = c::Object::new();
-        o.opt("Primary", &self.primary);
-        o.opt("Type", &self.r#type);
-        o.opt("Value", &self.value);
-        o.into()
-    }
-}
-
-impl c::Checkable for PhoneNumbersItem {
-    fn check(&self, _: &c::Rule, k: &mut c::Checker) {
-        k.field("Type", &self.r#type, &c::Rule { min_length: Some(1), max_length: Some(1024), ..c::Rule::NONE });
-        k.field("Value", &self.value, &c::Rule { min_length: Some(1), max_length: Some(1024), ..c::Rule::NONE });
-    }
-}
-
 #[derive(Clone, Debug, PartialEq)]
 pub struct PhotosItem {
     /// A display name for the photo.
@@ -445,46 +405,6 @@ impl c::ToJson for PhotosItem {
 impl c::Checkable for PhotosItem {
     fn check(&self, _: &c::Rule, k: &mut c::Checker) {
         k.field("Display", &self.display, &c::Rule { min_length: Some(1), max_length: Some(1024), ..c::Rule::NONE });
-        k.field("Type", &self.r#type, &c::Rule { min_length: Some(1), max_length: Some(1024), ..c::Rule::NONE });
-        k.field("Value", &self.value, &c::Rule { min_length: Some(1), max_length: Some(1024), ..c::Rule::NONE });
-    }
-}
-
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct RolesItem {
-    /// Whether this is the primary role.
-    pub primary: Option<c::Val<bool>>,
-    /// The type of role.
-    pub r#type: Option<Expr>,
-    /// The role name.
-    pub value: Option<Expr>,
-}
-
-impl RolesItem {
-    /// `RolesItem` with no property set.
-    pub fn new() -> Self {
-        <Self as Default>::default()
-    }
-    /// Sets `Primary`.
-    pub fn primary(mut self, v: impl Into<c::Val<bool>>) -> Self { self.primary = Some(v.into()); self }
-    /// Sets `Type`.
-    pub fn r#type(mut self, v: impl Into<Expr>) -> Self { self.r#type = Some(v.into()); self }
-    /// Sets `Value`.
-    pub fn value(mut self, v: impl Into<Expr>) -> Self { self.value = Some(v.into()); self }
-}
-
-impl c::ToJson for RolesItem {
-    fn to_json(&self) -> c::Json {
-        let mut o = c::Object::new();
-        o.opt("Primary", &self.primary);
-        o.opt("Type", &self.r#type);
-        o.opt("Value", &self.value);
-        o.into()
-    }
-}
-
-impl c::Checkable for RolesItem {
-    fn check(&self, _: &c::Rule, k: &mut c::Checker) {
         k.field("Type", &self.r#type, &c::Rule { min_length: Some(1), max_length: Some(1024), ..c::Rule::NONE });
         k.field("Value", &self.value, &c::Rule { min_length: Some(1), max_length: Some(1024), ..c::Rule::NONE });
     }

@@ -23,7 +23,7 @@ pub struct Bot {
     pub data_privacy: DataPrivacy,
     /// A description of the resource
     pub description: Option<Expr>,
-    pub error_log_settings: Option<ErrorLogSettings>,
+    pub error_log_settings: Option<DialogCodeHookSetting>,
     pub idle_session_ttl_in_seconds: c::Val<i64>,
     pub name: Expr,
     pub replication: Option<Replication>,
@@ -68,7 +68,7 @@ impl Bot {
     /// Sets `Description`.
     pub fn description(mut self, v: impl Into<Expr>) -> Self { self.description = Some(v.into()); self }
     /// Sets `ErrorLogSettings`.
-    pub fn error_log_settings(mut self, v: ErrorLogSettings) -> Self { self.error_log_settings = Some(v); self }
+    pub fn error_log_settings(mut self, v: DialogCodeHookSetting) -> Self { self.error_log_settings = Some(v); self }
     /// Sets `Replication`.
     pub fn replication(mut self, v: Replication) -> Self { self.replication = Some(v); self }
     /// Sets `TestBotAliasSettings`.
@@ -418,7 +418,7 @@ impl c::Checkable for GenerativeAISettings {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BuildtimeSettings {
     pub descriptive_bot_builder_specification: Option<DescriptiveBotBuilderSpecification>,
-    pub sample_utterance_generation_specification: Option<SampleUtteranceGenerationSpecification>,
+    pub sample_utterance_generation_specification: Option<DescriptiveBotBuilderSpecification>,
 }
 
 impl BuildtimeSettings {
@@ -429,7 +429,7 @@ impl BuildtimeSettings {
     /// Sets `DescriptiveBotBuilderSpecification`.
     pub fn descriptive_bot_builder_specification(mut self, v: DescriptiveBotBuilderSpecification) -> Self { self.descriptive_bot_builder_specification = Some(v); self }
     /// Sets `SampleUtteranceGenerationSpecification`.
-    pub fn sample_utterance_generation_specification(mut self, v: SampleUtteranceGenerationSpecification) -> Self { self.sample_utterance_generation_specification = Some(v); self }
+    pub fn sample_utterance_generation_specification(mut self, v: DescriptiveBotBuilderSpecification) -> Self { self.sample_utterance_generation_specification = Some(v); self }
 }
 
 impl c::ToJson for BuildtimeSettings {
@@ -561,43 +561,10 @@ impl c::Checkable for BedrockGuardrailConfiguration {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub struct SampleUtteranceGenerationSpecification {
-    pub bedrock_model_specification: Option<BedrockModelSpecification>,
-    pub enabled: c::Val<bool>,
-}
-
-impl SampleUtteranceGenerationSpecification {
-    /// `SampleUtteranceGenerationSpecification` with its required properties: `Enabled`.
-    pub fn new(enabled: impl Into<c::Val<bool>>) -> Self {
-        Self {
-            bedrock_model_specification: None,
-            enabled: enabled.into(),
-        }
-    }
-    /// Sets `BedrockModelSpecification`.
-    pub fn bedrock_model_specification(mut self, v: BedrockModelSpecification) -> Self { self.bedrock_model_specification = Some(v); self }
-}
-
-impl c::ToJson for SampleUtteranceGenerationSpecification {
-    fn to_json(&self) -> c::Json {
-        let mut o = c::Object::new();
-        o.opt("BedrockModelSpecification", &self.bedrock_model_specification);
-        o.set("Enabled", &self.enabled);
-        o.into()
-    }
-}
-
-impl c::Checkable for SampleUtteranceGenerationSpecification {
-    fn check(&self, _: &c::Rule, k: &mut c::Checker) {
-        k.field("BedrockModelSpecification", &self.bedrock_model_specification, &c::Rule::NONE);
-    }
-}
-
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RuntimeSettings {
     pub nlu_improvement_specification: Option<NluImprovementSpecification>,
-    pub slot_resolution_improvement_specification: Option<SlotResolutionImprovementSpecification>,
+    pub slot_resolution_improvement_specification: Option<DescriptiveBotBuilderSpecification>,
 }
 
 impl RuntimeSettings {
@@ -608,7 +575,7 @@ impl RuntimeSettings {
     /// Sets `NluImprovementSpecification`.
     pub fn nlu_improvement_specification(mut self, v: NluImprovementSpecification) -> Self { self.nlu_improvement_specification = Some(v); self }
     /// Sets `SlotResolutionImprovementSpecification`.
-    pub fn slot_resolution_improvement_specification(mut self, v: SlotResolutionImprovementSpecification) -> Self { self.slot_resolution_improvement_specification = Some(v); self }
+    pub fn slot_resolution_improvement_specification(mut self, v: DescriptiveBotBuilderSpecification) -> Self { self.slot_resolution_improvement_specification = Some(v); self }
 }
 
 impl c::ToJson for RuntimeSettings {
@@ -703,39 +670,6 @@ impl c::Checkable for IntentDisambiguationSettings {
     fn check(&self, _: &c::Rule, k: &mut c::Checker) {
         k.field("CustomDisambiguationMessage", &self.custom_disambiguation_message, &c::Rule { min_length: Some(1), max_length: Some(1000), ..c::Rule::NONE });
         k.field("MaxDisambiguationIntents", &self.max_disambiguation_intents, &c::Rule { minimum: Some(2.0), maximum: Some(5.0), ..c::Rule::NONE });
-    }
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct SlotResolutionImprovementSpecification {
-    pub bedrock_model_specification: Option<BedrockModelSpecification>,
-    pub enabled: c::Val<bool>,
-}
-
-impl SlotResolutionImprovementSpecification {
-    /// `SlotResolutionImprovementSpecification` with its required properties: `Enabled`.
-    pub fn new(enabled: impl Into<c::Val<bool>>) -> Self {
-        Self {
-            bedrock_model_specification: None,
-            enabled: enabled.into(),
-        }
-    }
-    /// Sets `BedrockModelSpecification`.
-    pub fn bedrock_model_specification(mut self, v: BedrockModelSpecification) -> Self { self.bedrock_model_specification = Some(v); self }
-}
-
-impl c::ToJson for SlotResolutionImprovementSpecification {
-    fn to_json(&self) -> c::Json {
-        let mut o = c::Object::new();
-        o.opt("BedrockModelSpecification", &self.bedrock_model_specification);
-        o.set("Enabled", &self.enabled);
-        o.into()
-    }
-}
-
-impl c::Checkable for SlotResolutionImprovementSpecification {
-    fn check(&self, _: &c::Rule, k: &mut c::Checker) {
-        k.field("BedrockModelSpecification", &self.bedrock_model_specification, &c::Rule::NONE);
     }
 }
 
@@ -4111,32 +4045,6 @@ impl c::ToJson for DataPrivacy {
 }
 
 impl c::Checkable for DataPrivacy {
-    fn check(&self, _: &c::Rule, _: &mut c::Checker) {}
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct ErrorLogSettings {
-    pub enabled: c::Val<bool>,
-}
-
-impl ErrorLogSettings {
-    /// `ErrorLogSettings` with its required properties: `Enabled`.
-    pub fn new(enabled: impl Into<c::Val<bool>>) -> Self {
-        Self {
-            enabled: enabled.into(),
-        }
-    }
-}
-
-impl c::ToJson for ErrorLogSettings {
-    fn to_json(&self) -> c::Json {
-        let mut o = c::Object::new();
-        o.set("Enabled", &self.enabled);
-        o.into()
-    }
-}
-
-impl c::Checkable for ErrorLogSettings {
     fn check(&self, _: &c::Rule, _: &mut c::Checker) {}
 }
 

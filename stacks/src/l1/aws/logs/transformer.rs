@@ -72,9 +72,9 @@ pub struct Processor {
     pub rename_keys: Option<RenameKeys>,
     pub split_string: Option<SplitString>,
     pub substitute_string: Option<SubstituteString>,
-    pub trim_string: Option<TrimString>,
+    pub trim_string: Option<LowerCaseString>,
     pub type_converter: Option<TypeConverter>,
-    pub upper_case_string: Option<UpperCaseString>,
+    pub upper_case_string: Option<LowerCaseString>,
 }
 
 impl Processor {
@@ -123,11 +123,11 @@ impl Processor {
     /// Sets `SubstituteString`.
     pub fn substitute_string(mut self, v: SubstituteString) -> Self { self.substitute_string = Some(v); self }
     /// Sets `TrimString`.
-    pub fn trim_string(mut self, v: TrimString) -> Self { self.trim_string = Some(v); self }
+    pub fn trim_string(mut self, v: LowerCaseString) -> Self { self.trim_string = Some(v); self }
     /// Sets `TypeConverter`.
     pub fn type_converter(mut self, v: TypeConverter) -> Self { self.type_converter = Some(v); self }
     /// Sets `UpperCaseString`.
-    pub fn upper_case_string(mut self, v: UpperCaseString) -> Self { self.upper_case_string = Some(v); self }
+    pub fn upper_case_string(mut self, v: LowerCaseString) -> Self { self.upper_case_string = Some(v); self }
 }
 
 impl c::ToJson for Processor {
@@ -1098,34 +1098,6 @@ impl c::Checkable for SubstituteStringEntry {
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub struct TrimString {
-    pub with_keys: Vec<Expr>,
-}
-
-impl TrimString {
-    /// `TrimString` with its required properties: `WithKeys`.
-    pub fn new(with_keys: impl IntoIterator<Item = impl Into<Expr>>) -> Self {
-        Self {
-            with_keys: with_keys.into_iter().map(Into::into).collect(),
-        }
-    }
-}
-
-impl c::ToJson for TrimString {
-    fn to_json(&self) -> c::Json {
-        let mut o = c::Object::new();
-        o.set("WithKeys", &self.with_keys);
-        o.into()
-    }
-}
-
-impl c::Checkable for TrimString {
-    fn check(&self, _: &c::Rule, k: &mut c::Checker) {
-        k.field("WithKeys", &self.with_keys, &c::Rule { min_items: Some(1), max_items: Some(10), items: Some(&c::Rule { min_length: Some(1), max_length: Some(128), ..c::Rule::NONE }), ..c::Rule::NONE });
-    }
-}
-
-#[derive(Clone, Debug, PartialEq)]
 pub struct TypeConverter {
     pub entries: Vec<TypeConverterEntry>,
 }
@@ -1183,34 +1155,6 @@ impl c::Checkable for TypeConverterEntry {
     fn check(&self, _: &c::Rule, k: &mut c::Checker) {
         k.field("Key", &self.key, &c::Rule { min_length: Some(1), max_length: Some(128), pattern: Some("^.*[a-zA-Z0-9]+.*$"), ..c::Rule::NONE });
         k.field("Type", &self.r#type, &c::Rule { allowed: Type::VALUES, ..c::Rule::NONE });
-    }
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct UpperCaseString {
-    pub with_keys: Vec<Expr>,
-}
-
-impl UpperCaseString {
-    /// `UpperCaseString` with its required properties: `WithKeys`.
-    pub fn new(with_keys: impl IntoIterator<Item = impl Into<Expr>>) -> Self {
-        Self {
-            with_keys: with_keys.into_iter().map(Into::into).collect(),
-        }
-    }
-}
-
-impl c::ToJson for UpperCaseString {
-    fn to_json(&self) -> c::Json {
-        let mut o = c::Object::new();
-        o.set("WithKeys", &self.with_keys);
-        o.into()
-    }
-}
-
-impl c::Checkable for UpperCaseString {
-    fn check(&self, _: &c::Rule, k: &mut c::Checker) {
-        k.field("WithKeys", &self.with_keys, &c::Rule { min_items: Some(1), max_items: Some(10), items: Some(&c::Rule { min_length: Some(1), max_length: Some(128), ..c::Rule::NONE }), ..c::Rule::NONE });
     }
 }
 

@@ -9263,8 +9263,8 @@ impl c::Checkable for NumericalMeasureField {
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VisualInteractionOptions {
-    pub context_menu_option: Option<ContextMenuOption>,
-    pub visual_menu_option: Option<VisualMenuOption>,
+    pub context_menu_option: Option<ImageMenuOption>,
+    pub visual_menu_option: Option<ImageMenuOption>,
 }
 
 impl VisualInteractionOptions {
@@ -9273,9 +9273,9 @@ impl VisualInteractionOptions {
         <Self as Default>::default()
     }
     /// Sets `ContextMenuOption`.
-    pub fn context_menu_option(mut self, v: ContextMenuOption) -> Self { self.context_menu_option = Some(v); self }
+    pub fn context_menu_option(mut self, v: ImageMenuOption) -> Self { self.context_menu_option = Some(v); self }
     /// Sets `VisualMenuOption`.
-    pub fn visual_menu_option(mut self, v: VisualMenuOption) -> Self { self.visual_menu_option = Some(v); self }
+    pub fn visual_menu_option(mut self, v: ImageMenuOption) -> Self { self.visual_menu_option = Some(v); self }
 }
 
 impl c::ToJson for VisualInteractionOptions {
@@ -9291,64 +9291,6 @@ impl c::Checkable for VisualInteractionOptions {
     fn check(&self, _: &c::Rule, k: &mut c::Checker) {
         k.field("ContextMenuOption", &self.context_menu_option, &c::Rule::NONE);
         k.field("VisualMenuOption", &self.visual_menu_option, &c::Rule::NONE);
-    }
-}
-
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct ContextMenuOption {
-    /// Values: [`DashboardBehavior`].
-    pub availability_status: Option<Expr>,
-}
-
-impl ContextMenuOption {
-    /// `ContextMenuOption` with no property set.
-    pub fn new() -> Self {
-        <Self as Default>::default()
-    }
-    /// Sets `AvailabilityStatus`.
-    pub fn availability_status(mut self, v: impl Into<Expr>) -> Self { self.availability_status = Some(v.into()); self }
-}
-
-impl c::ToJson for ContextMenuOption {
-    fn to_json(&self) -> c::Json {
-        let mut o = c::Object::new();
-        o.opt("AvailabilityStatus", &self.availability_status);
-        o.into()
-    }
-}
-
-impl c::Checkable for ContextMenuOption {
-    fn check(&self, _: &c::Rule, k: &mut c::Checker) {
-        k.field("AvailabilityStatus", &self.availability_status, &c::Rule { allowed: DashboardBehavior::VALUES, ..c::Rule::NONE });
-    }
-}
-
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct VisualMenuOption {
-    /// Values: [`DashboardBehavior`].
-    pub availability_status: Option<Expr>,
-}
-
-impl VisualMenuOption {
-    /// `VisualMenuOption` with no property set.
-    pub fn new() -> Self {
-        <Self as Default>::default()
-    }
-    /// Sets `AvailabilityStatus`.
-    pub fn availability_status(mut self, v: impl Into<Expr>) -> Self { self.availability_status = Some(v.into()); self }
-}
-
-impl c::ToJson for VisualMenuOption {
-    fn to_json(&self) -> c::Json {
-        let mut o = c::Object::new();
-        o.opt("AvailabilityStatus", &self.availability_status);
-        o.into()
-    }
-}
-
-impl c::Checkable for VisualMenuOption {
-    fn check(&self, _: &c::Rule, k: &mut c::Checker) {
-        k.field("AvailabilityStatus", &self.availability_status, &c::Rule { allowed: DashboardBehavior::VALUES, ..c::Rule::NONE });
     }
 }
 

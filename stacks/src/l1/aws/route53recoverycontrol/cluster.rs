@@ -47,7 +47,7 @@ impl c::Checkable for Cluster {
     fn check(&self, _: &c::Rule, k: &mut c::Checker) {
         k.field("Name", &self.name, &c::Rule { min_length: Some(1), max_length: Some(64), ..c::Rule::NONE });
         k.field("NetworkType", &self.network_type, &c::Rule { allowed: NetworkType::VALUES, ..c::Rule::NONE });
-        k.field("Tags", &self.tags, &c::Rule::NONE);
+        k.field("Tags", &self.tags, &c::Rule { items: Some(&c::Rule { max_items: Some(20), ..c::Rule::NONE }), ..c::Rule::NONE });
     }
 }
 

@@ -45,7 +45,7 @@ impl c::Checkable for ControlPanel {
     fn check(&self, _: &c::Rule, k: &mut c::Checker) {
         k.field("ClusterArn", &self.cluster_arn, &c::Rule { pattern: Some("^[A-Za-z0-9:\\/_-]*$"), ..c::Rule::NONE });
         k.field("Name", &self.name, &c::Rule { min_length: Some(1), max_length: Some(64), ..c::Rule::NONE });
-        k.field("Tags", &self.tags, &c::Rule::NONE);
+        k.field("Tags", &self.tags, &c::Rule { items: Some(&c::Rule { max_items: Some(20), ..c::Rule::NONE }), ..c::Rule::NONE });
     }
 }
 

@@ -59,7 +59,7 @@ impl c::Checkable for SafetyRule {
         k.field("AssertionRule", &self.assertion_rule, &c::Rule::NONE);
         k.field("GatingRule", &self.gating_rule, &c::Rule::NONE);
         k.field("RuleConfig", &self.rule_config, &c::Rule::NONE);
-        k.field("Tags", &self.tags, &c::Rule::NONE);
+        k.field("Tags", &self.tags, &c::Rule { items: Some(&c::Rule { max_items: Some(20), ..c::Rule::NONE }), ..c::Rule::NONE });
     }
 }
 

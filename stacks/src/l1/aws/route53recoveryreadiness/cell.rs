@@ -43,7 +43,7 @@ impl c::Checkable for Cell {
     fn check(&self, _: &c::Rule, k: &mut c::Checker) {
         k.field("CellName", &self.cell_name, &c::Rule { max_length: Some(64), pattern: Some("[a-zA-Z0-9_]+"), ..c::Rule::NONE });
         k.field("Cells", &self.cells, &c::Rule { max_items: Some(5), ..c::Rule::NONE });
-        k.field("Tags", &self.tags, &c::Rule::NONE);
+        k.field("Tags", &self.tags, &c::Rule { items: Some(&c::Rule { max_items: Some(20), ..c::Rule::NONE }), ..c::Rule::NONE });
     }
 }
 

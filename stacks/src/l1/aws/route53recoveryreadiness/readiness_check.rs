@@ -43,7 +43,7 @@ impl c::Checkable for ReadinessCheck {
     fn check(&self, _: &c::Rule, k: &mut c::Checker) {
         k.field("ReadinessCheckName", &self.readiness_check_name, &c::Rule { min_length: Some(1), max_length: Some(64), pattern: Some("[a-zA-Z0-9_]+"), ..c::Rule::NONE });
         k.field("ResourceSetName", &self.resource_set_name, &c::Rule { min_length: Some(1), max_length: Some(64), pattern: Some("[a-zA-Z0-9_]+"), ..c::Rule::NONE });
-        k.field("Tags", &self.tags, &c::Rule::NONE);
+        k.field("Tags", &self.tags, &c::Rule { items: Some(&c::Rule { max_items: Some(20), ..c::Rule::NONE }), ..c::Rule::NONE });
     }
 }
 

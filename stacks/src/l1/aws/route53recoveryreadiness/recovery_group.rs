@@ -43,7 +43,7 @@ impl c::Checkable for RecoveryGroup {
     fn check(&self, _: &c::Rule, k: &mut c::Checker) {
         k.field("Cells", &self.cells, &c::Rule { max_items: Some(5), items: Some(&c::Rule { min_length: Some(1), max_length: Some(256), ..c::Rule::NONE }), ..c::Rule::NONE });
         k.field("RecoveryGroupName", &self.recovery_group_name, &c::Rule { min_length: Some(1), max_length: Some(64), pattern: Some("[a-zA-Z0-9_]+"), ..c::Rule::NONE });
-        k.field("Tags", &self.tags, &c::Rule::NONE);
+        k.field("Tags", &self.tags, &c::Rule { items: Some(&c::Rule { max_items: Some(20), ..c::Rule::NONE }), ..c::Rule::NONE });
     }
 }
 

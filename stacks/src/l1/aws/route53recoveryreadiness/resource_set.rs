@@ -51,7 +51,7 @@ impl c::Checkable for ResourceSet {
     fn check(&self, _: &c::Rule, k: &mut c::Checker) {
         k.field("ResourceSetType", &self.resource_set_type, &c::Rule { pattern: Some("^AWS::[A-Za-z0-9]+::[A-Za-z0-9]+$"), ..c::Rule::NONE });
         k.field("Resources", &self.resources, &c::Rule { min_items: Some(1), max_items: Some(6), ..c::Rule::NONE });
-        k.field("Tags", &self.tags, &c::Rule::NONE);
+        k.field("Tags", &self.tags, &c::Rule { items: Some(&c::Rule { max_items: Some(20), ..c::Rule::NONE }), ..c::Rule::NONE });
     }
 }
 

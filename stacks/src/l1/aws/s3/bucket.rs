@@ -671,7 +671,7 @@ impl c::ToJson for CorsConfiguration {
 
 impl c::Checkable for CorsConfiguration {
     fn check(&self, _: &c::Rule, k: &mut c::Checker) {
-        k.field("CorsRules", &self.cors_rules, &c::Rule::NONE);
+        k.field("CorsRules", &self.cors_rules, &c::Rule { items: Some(&c::Rule { max_length: Some(100), ..c::Rule::NONE }), ..c::Rule::NONE });
     }
 }
 
@@ -2390,7 +2390,7 @@ impl c::ToJson for ReplicationConfiguration {
 
 impl c::Checkable for ReplicationConfiguration {
     fn check(&self, _: &c::Rule, k: &mut c::Checker) {
-        k.field("Rules", &self.rules, &c::Rule::NONE);
+        k.field("Rules", &self.rules, &c::Rule { items: Some(&c::Rule { min_length: Some(1), max_length: Some(1000), ..c::Rule::NONE }), ..c::Rule::NONE });
     }
 }
 

@@ -953,7 +953,7 @@ pub struct TrainingJobDetails {
     pub training_arn: Option<Expr>,
     /// Location of the model datasets.
     pub training_datasets: Option<Vec<Expr>>,
-    pub training_environment: Option<TrainingEnvironment>,
+    pub training_environment: Option<InferenceEnvironment>,
     pub training_metrics: Option<Vec<TrainingMetric>>,
     pub user_provided_hyper_parameters: Option<Vec<TrainingHyperParameter>>,
     pub user_provided_training_metrics: Option<Vec<TrainingMetric>>,
@@ -971,7 +971,7 @@ impl TrainingJobDetails {
     /// Sets `TrainingDatasets`.
     pub fn training_datasets(mut self, v: impl IntoIterator<Item = impl Into<Expr>>) -> Self { self.training_datasets = Some(v.into_iter().map(Into::into).collect()); self }
     /// Sets `TrainingEnvironment`.
-    pub fn training_environment(mut self, v: TrainingEnvironment) -> Self { self.training_environment = Some(v); self }
+    pub fn training_environment(mut self, v: InferenceEnvironment) -> Self { self.training_environment = Some(v); self }
     /// Sets `TrainingMetrics`.
     pub fn training_metrics(mut self, v: impl IntoIterator<Item = TrainingMetric>) -> Self { self.training_metrics = Some(v.into_iter().collect()); self }
     /// Sets `UserProvidedHyperParameters`.
@@ -996,13 +996,13 @@ impl c::ToJson for TrainingJobDetails {
 
 impl c::Checkable for TrainingJobDetails {
     fn check(&self, _: &c::Rule, k: &mut c::Checker) {
-        k.field("HyperParameters", &self.hyper_parameters, &c::Rule::NONE);
+        k.field("HyperParameters", &self.hyper_parameters, &c::Rule { items: Some(&c::Rule { max_items: Some(100), ..c::Rule::NONE }), ..c::Rule::NONE });
         k.field("TrainingArn", &self.training_arn, &c::Rule { max_length: Some(1024), ..c::Rule::NONE });
         k.field("TrainingDatasets", &self.training_datasets, &c::Rule { max_items: Some(15), items: Some(&c::Rule { max_length: Some(1024), ..c::Rule::NONE }), ..c::Rule::NONE });
         k.field("TrainingEnvironment", &self.training_environment, &c::Rule::NONE);
-        k.field("TrainingMetrics", &self.training_metrics, &c::Rule::NONE);
-        k.field("UserProvidedHyperParameters", &self.user_provided_hyper_parameters, &c::Rule::NONE);
-        k.field("UserProvidedTrainingMetrics", &self.user_provided_training_metrics, &c::Rule::NONE);
+        k.field("TrainingMetrics", &self.training_metrics, &c::Rule { items: Some(&c::Rule { max_items: Some(50), ..c::Rule::NONE }), ..c::Rule::NONE });
+        k.field("UserProvidedHyperParameters", &self.user_provided_hyper_parameters, &c::Rule { items: Some(&c::Rule { max_items: Some(100), ..c::Rule::NONE }), ..c::Rule::NONE });
+        k.field("UserProvidedTrainingMetrics", &self.user_provided_training_metrics, &c::Rule { items: Some(&c::Rule { max_items: Some(50), ..c::Rule::NONE }), ..c::Rule::NONE });
     }
 }
 
@@ -1036,35 +1036,6 @@ impl c::Checkable for TrainingHyperParameter {
     fn check(&self, _: &c::Rule, k: &mut c::Checker) {
         k.field("Name", &self.name, &c::Rule { pattern: Some(".{1,255}"), ..c::Rule::NONE });
         k.field("Value", &self.value, &c::Rule { pattern: Some(".{1,255}"), ..c::Rule::NONE });
-    }
-}
-
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct TrainingEnvironment {
-    /// SageMaker training image uri.
-    pub container_image: Option<Vec<Expr>>,
-}
-
-impl TrainingEnvironment {
-    /// `TrainingEnvironment` with no property set.
-    pub fn new() -> Self {
-        <Self as Default>::default()
-    }
-    /// Sets `ContainerImage`.
-    pub fn container_image(mut self, v: impl IntoIterator<Item = impl Into<Expr>>) -> Self { self.container_image = Some(v.into_iter().map(Into::into).collect()); self }
-}
-
-impl c::ToJson for TrainingEnvironment {
-    fn to_json(&self) -> c::Json {
-        let mut o = c::Object::new();
-        o.opt("ContainerImage", &self.container_image);
-        o.into()
-    }
-}
-
-impl c::Checkable for TrainingEnvironment {
-    fn check(&self, _: &c::Rule, k: &mut c::Checker) {
-        k.field("ContainerImage", &self.container_image, &c::Rule { max_items: Some(15), items: Some(&c::Rule { max_length: Some(1024), ..c::Rule::NONE }), ..c::Rule::NONE });
     }
 }
 

@@ -66,7 +66,7 @@ impl c::Checkable for Space {
         k.field("OwnershipSettings", &self.ownership_settings, &c::Rule::NONE);
         k.field("SpaceDisplayName", &self.space_display_name, &c::Rule { min_length: Some(0), max_length: Some(64), ..c::Rule::NONE });
         k.field("SpaceName", &self.space_name, &c::Rule { min_length: Some(1), max_length: Some(63), pattern: Some("^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"), ..c::Rule::NONE });
-        k.field("SpaceSettings", &self.space_settings, &c::Rule::NONE);
+        k.field("SpaceSettings", &self.space_settings, &c::Rule { min_items: Some(0), max_items: Some(50), ..c::Rule::NONE });
         k.field("SpaceSharingSettings", &self.space_sharing_settings, &c::Rule::NONE);
         k.field("Tags", &self.tags, &c::Rule { min_items: Some(0), max_items: Some(50), ..c::Rule::NONE });
     }

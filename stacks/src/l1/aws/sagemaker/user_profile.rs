@@ -64,7 +64,7 @@ impl c::Checkable for UserProfile {
         k.field("SingleSignOnUserValue", &self.single_sign_on_user_value, &c::Rule { min_length: Some(1), max_length: Some(256), ..c::Rule::NONE });
         k.field("Tags", &self.tags, &c::Rule { min_items: Some(0), max_items: Some(50), ..c::Rule::NONE });
         k.field("UserProfileName", &self.user_profile_name, &c::Rule { min_length: Some(1), max_length: Some(63), pattern: Some("^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"), ..c::Rule::NONE });
-        k.field("UserSettings", &self.user_settings, &c::Rule::NONE);
+        k.field("UserSettings", &self.user_settings, &c::Rule { min_items: Some(0), max_items: Some(50), ..c::Rule::NONE });
     }
 }
 

@@ -1500,7 +1500,7 @@ pub struct FieldToMatch {
     pub query_string: Option<c::Json>,
     pub single_header: Option<SingleHeader>,
     /// One query argument in a web request, identified by name, for example UserName or SalesRegion. The name can be up to 30 characters long and isn't case sensitive.
-    pub single_query_argument: Option<SingleQueryArgument>,
+    pub single_query_argument: Option<SingleHeader>,
     /// The path component of the URI Fragment. This is the part of a web request that identifies a fragment uri, for example, /abcd#introduction
     pub uri_fragment: Option<UriFragment>,
     pub uri_path: Option<c::Json>,
@@ -1534,7 +1534,7 @@ impl FieldToMatch {
     /// Sets `SingleHeader`.
     pub fn single_header(mut self, v: SingleHeader) -> Self { self.single_header = Some(v); self }
     /// Sets `SingleQueryArgument`.
-    pub fn single_query_argument(mut self, v: SingleQueryArgument) -> Self { self.single_query_argument = Some(v); self }
+    pub fn single_query_argument(mut self, v: SingleHeader) -> Self { self.single_query_argument = Some(v); self }
     /// Sets `UriFragment`.
     pub fn uri_fragment(mut self, v: UriFragment) -> Self { self.uri_fragment = Some(v); self }
     /// Sets `UriPath`.
@@ -1976,35 +1976,6 @@ impl c::ToJson for SingleHeader {
 }
 
 impl c::Checkable for SingleHeader {
-    fn check(&self, _: &c::Rule, k: &mut c::Checker) {
-        k.field("Name", &self.name, &c::Rule { min_length: Some(1), max_length: Some(64), pattern: Some("\\S"), ..c::Rule::NONE });
-    }
-}
-
-/// One query argument in a web request, identified by name, for example UserName or SalesRegion. The name can be up to 30 characters long and isn't case sensitive.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SingleQueryArgument {
-    pub name: Expr,
-}
-
-impl SingleQueryArgument {
-    /// `SingleQueryArgument` with its required properties: `Name`.
-    pub fn new(name: impl Into<Expr>) -> Self {
-        Self {
-            name: name.into(),
-        }
-    }
-}
-
-impl c::ToJson for SingleQueryArgument {
-    fn to_json(&self) -> c::Json {
-        let mut o = c::Object::new();
-        o.set("Name", &self.name);
-        o.into()
-    }
-}
-
-impl c::Checkable for SingleQueryArgument {
     fn check(&self, _: &c::Rule, k: &mut c::Checker) {
         k.field("Name", &self.name, &c::Rule { min_length: Some(1), max_length: Some(64), pattern: Some("\\S"), ..c::Rule::NONE });
     }
