@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 pub mod chaos;
+pub mod conformance;
 pub mod dex;
 pub mod dynamodb;
 pub mod functions;

@@ -12,11 +12,11 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tests::local::{LocalCloud, path_segment, try_http};
 
 use super::matcher::{Placeholders, match_history, name_matches, py_eq, py_json_dumps};
 use super::requirement::{CallbackAction, CallbackOperation, Requirement};
-use super::{CRATE, FUNCTION, logs};
+use super::{CRATE, FUNCTION, invoke, logs};
+use crate::local::{LocalCloud, path_segment, try_http};
 
 /// How long a synchronous requirement may run (1-13 waits out the SDK's default retry
 /// delays for real: up to 15 s).
@@ -43,19 +43,7 @@ pub fn run(cloud: &LocalCloud, id: &str, req: &Requirement) -> Result<(), String
 /// Starts the execution (`Event` invoke of the `live` alias); its ARN.
 fn start(cloud: &LocalCloud, id: &str, input: &Value) -> Result<String, String> {
     let name = format!("req-{id}");
-    let body = json!({"requirement": id, "input": input}).to_string();
-    let url = format!(
-        "{}/2015-03-31/functions/{FUNCTION}/invocations?Qualifier=live",
-        cloud.lambda
-    );
-    let headers = [
-        ("X-Amz-Invocation-Type", "Event"),
-        ("X-Amz-Durable-Execution-Name", name.as_str()),
-    ];
-    let (code, text) = try_http("POST", &url, &headers, &body).map_err(|e| e.to_string())?;
-    if code != 202 {
-        return Err(format!("invoke: {code} {text}"));
-    }
+    invoke(cloud, &name, id, input)?;
     let list = get(
         cloud,
         &format!(
