@@ -73,7 +73,7 @@ test: tools lint
 
 bench: tools
 	@command -v wrk >/dev/null || { apt-get install -y wrk || { apt-get update && apt-get install -y wrk; }; }
-	cargo build --release -p deployer -p receiver -p processor -p status -p reconciler
+	cargo build --release $(BINARIES)
 	cargo bench -p tests --bench bench
 
 synth:

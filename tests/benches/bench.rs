@@ -11,6 +11,11 @@
 //!   persisted transition).
 //! - The release function binaries, zipped as Lambda packages by `deployer build`.
 //! - Deploys against ministack: first, no-op, and what one changed function rebuilds.
+//! - Durable (`durable`): every official conformance requirement through a release
+//!   `deployer local --app conformance`, timed; then, with a data directory (the journal
+//!   fsyncs each checkpoint), checkpoints and executions per second of the conformance
+//!   crate's bench workflows (10 steps; a `map` over 100 items), many started at once
+//!   through the Invoke API.
 //! - Two clean release builds of the functions: the same packages, byte for byte?
 
 use std::process::Command;
@@ -684,6 +689,198 @@ fn chaos_rows() -> Vec<Row> {
     ]
 }
 
+/// The official conformance requirements, all at once on a release local cloud (in memory,
+/// 8 processes, as the integration suite runs them): the wall time and how many pass.
+fn conformance_rows() -> Vec<Row> {
+    use tests::conformance::{self, Outcome};
+    let cases = conformance::cases();
+    let cloud = conformance::local_cloud(&["--ephemeral", "--release", "--instances", "8"]);
+    let started = Instant::now();
+    let outcomes = conformance::run_all(&cloud, &cases, false);
+    let took = started.elapsed();
+    let (mut run, mut passed) = (0, 0);
+    for (case, outcome) in cases.iter().zip(&outcomes) {
+        match outcome {
+            Outcome::Passed => (run, passed) = (run + 1, passed + 1),
+            Outcome::Failed(why) => {
+                run += 1;
+                eprintln!("conformance {} failed: {why}", case.id);
+            }
+            Outcome::NotImplemented(_) => {}
+        }
+    }
+    vec![
+        Row {
+            metric: format!(
+                "durable: conformance, all {} requirements ({run} run, {} declared), wall",
+                cases.len(),
+                cases.len() - run
+            ),
+            value: took.as_secs_f64(),
+            unit: "s",
+            target: "< 180 s",
+        },
+        Row {
+            metric: format!("durable: conformance requirements passed, of {run} run"),
+            value: f64::from(passed),
+            unit: "reqs",
+            target: "all (148)",
+        },
+    ]
+}
+
+/// Executions of each bench workflow started at once, and the processes running them.
+const STEP_EXECUTIONS: usize = 400;
+const MAP_EXECUTIONS: usize = 40;
+const WORKFLOW_INSTANCES: &str = "8";
+
+/// One batch of bench workflow executions, all finished.
+struct Batch {
+    executions: usize,
+    took: Duration,
+    checkpoints: f64,
+}
+
+impl Batch {
+    fn per_second(&self, n: f64) -> f64 {
+        n / self.took.as_secs_f64()
+    }
+}
+
+/// `n` executions of the bench workflow `workflow` (`functions/conformance`, `bench.rs`),
+/// named `<workflow>-<i>`, started through the Invoke API from 4 threads; timed until none
+/// is RUNNING. Panics unless every one SUCCEEDED.
+fn run_batch(cloud: &tests::local::LocalCloud, workflow: &str, n: usize) -> Batch {
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            s.spawn(move || {
+                for i in (t..n).step_by(4) {
+                    let name = format!("{workflow}-{i}");
+                    tests::conformance::invoke(cloud, &name, workflow, &serde_json::json!(i))
+                        .unwrap_or_else(|e| panic!("{name}: {e}"));
+                }
+            });
+        }
+    });
+    let list = |filter: &str| -> Vec<serde_json::Value> {
+        let path = format!(
+            "/2025-12-01/functions/{}/durable-executions?Qualifier=live{filter}",
+            tests::conformance::FUNCTION
+        );
+        cloud.lambda_json(&path)["DurableExecutions"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while !list("&Statuses=RUNNING").is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "{workflow}: still running after 600 s"
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    let took = started.elapsed();
+    let prefix = format!("{workflow}-");
+    let ours = |e: &serde_json::Value| {
+        e["name"]
+            .as_str()
+            .or(e["DurableExecutionName"].as_str())
+            .is_some_and(|name| name.starts_with(&prefix))
+    };
+    let succeeded = list("&Statuses=SUCCEEDED")
+        .iter()
+        .filter(|e| ours(e))
+        .count();
+    assert_eq!(
+        succeeded, n,
+        "{workflow}: {n} started, {succeeded} succeeded"
+    );
+    let checkpoints = cloud.stats()["executions"]
+        .as_array()
+        .map(|all| {
+            all.iter()
+                .filter(|e| ours(e))
+                .filter_map(|e| e["checkpoints"].as_f64())
+                .sum()
+        })
+        .unwrap_or_default();
+    Batch {
+        executions: n,
+        took,
+        checkpoints,
+    }
+}
+
+/// The bench workflows on a release local cloud with a data directory, so the journal
+/// fsyncs each checkpoint (the file, then the directory) before answering it: checkpoints
+/// and executions per second, each batch started at once and timed to its last end; then
+/// the 10-step batch again in memory, for reference.
+fn workflow_rows() -> Vec<Row> {
+    let data = tempfile::tempdir().expect("a data directory");
+    let dir = data.path().to_str().expect("a UTF-8 path");
+    let cloud = tests::conformance::local_cloud(&[
+        "--release",
+        "--data-dir",
+        dir,
+        "--instances",
+        WORKFLOW_INSTANCES,
+    ]);
+    let steps = run_batch(&cloud, "bench-10-steps", STEP_EXECUTIONS);
+    let map = run_batch(&cloud, "bench-map-100", MAP_EXECUTIONS);
+    drop(cloud);
+    // The same 10-step load with nothing persisted: what the fsyncs cost.
+    let cloud = tests::conformance::local_cloud(&[
+        "--release",
+        "--ephemeral",
+        "--instances",
+        WORKFLOW_INSTANCES,
+    ]);
+    let in_memory = run_batch(&cloud, "bench-10-steps", STEP_EXECUTIONS);
+    let each = |b: &Batch| b.checkpoints / b.executions as f64;
+    vec![
+        Row {
+            metric: format!(
+                "durable: checkpoints, fsync on, {STEP_EXECUTIONS} x 10 steps ({:.0} each)",
+                each(&steps)
+            ),
+            value: steps.per_second(steps.checkpoints),
+            unit: "ckpt/s",
+            target: "(reported)",
+        },
+        Row {
+            metric: "durable: checkpoints, the same load in memory (--ephemeral)".to_owned(),
+            value: in_memory.per_second(in_memory.checkpoints),
+            unit: "ckpt/s",
+            target: "(reference: no fsync)",
+        },
+        Row {
+            metric: format!(
+                "durable: 10-step executions, fsync on, {STEP_EXECUTIONS} at once, {WORKFLOW_INSTANCES} processes"
+            ),
+            value: steps.per_second(steps.executions as f64),
+            unit: "exec/s",
+            target: "(reported)",
+        },
+        Row {
+            metric: format!(
+                "durable: 100-item map executions, fsync on, {MAP_EXECUTIONS} at once ({:.0} ckpt each)",
+                each(&map)
+            ),
+            value: map.per_second(map.executions as f64),
+            unit: "exec/s",
+            target: "(reported)",
+        },
+        Row {
+            metric: "durable: checkpoints during the map executions, fsync on".to_owned(),
+            value: map.per_second(map.checkpoints),
+            unit: "ckpt/s",
+            target: "(reported)",
+        },
+    ]
+}
+
 /// Records of the reconciler runs.
 const RECONCILED: usize = 10_000;
 
@@ -855,7 +1052,7 @@ async fn seed_open_records(
 
 fn main() {
     // `cargo bench -p tests --bench bench -- GROUP...` runs only those groups (synth,
-    // receiver, processor, packages, deploy, local, reconciler, chaos, reproducible);
+    // receiver, processor, packages, deploy, local, reconciler, chaos, durable, reproducible);
     // `cargo bench` itself
     // passes `--bench`, which is not a group.
     let groups: Vec<String> = std::env::args()
@@ -897,18 +1094,22 @@ fn main() {
     if wanted("chaos") {
         rows.extend(chaos_rows());
     }
+    if wanted("durable") {
+        rows.extend(conformance_rows());
+        rows.extend(workflow_rows());
+    }
     if wanted("reproducible") {
         rows.extend(reproducible_rows());
     }
     let width = rows.iter().map(|r| r.metric.len()).max().unwrap_or(6);
     println!(
-        "| {:width$} | {:>10} | {:4} | target",
+        "| {:width$} | {:>10} | {:6} | target",
         "metric", "value", "unit"
     );
-    println!("|-{:-<width$}-|-{:->10}-|-{:-<4}-|-------", "", "", "");
+    println!("|-{:-<width$}-|-{:->10}-|-{:-<6}-|-------", "", "", "");
     for r in rows {
         println!(
-            "| {:width$} | {:>10.2} | {:4} | {}",
+            "| {:width$} | {:>10.2} | {:6} | {}",
             r.metric, r.value, r.unit, r.target
         );
     }

@@ -2,12 +2,13 @@
 //! "input": ...}` runs the handler written for requirement 1.1 of the official
 //! `aws-durable-execution-conformance-tests` suites with the requirement's input. The
 //! handlers follow the requirements' descriptions, using the official Rust SDK; one module
-//! per suite.
+//! per suite, and `bench` for the workflows `make bench` times (`bench-10-steps`, ...).
 //!
 //! The same binary is also the target the `invoke` suite calls: with
 //! `CONFORMANCE_TARGET=echo` it returns its input, with `CONFORMANCE_TARGET=fail` it fails.
 
 mod batch;
+mod bench;
 mod callback;
 mod child;
 mod common;
@@ -49,6 +50,7 @@ async fn handler(event: Event, ctx: DurableContext) -> Out {
         "7" => wait_for_callback::run(id, input, ctx).await,
         "8" => parallel::run(id, input, ctx).await,
         "9" => map::run(id, input, ctx).await,
+        "bench" => bench::run(id, input, ctx).await,
         _ => Err(common::no_handler(id)),
     }
 }
