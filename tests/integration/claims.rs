@@ -110,12 +110,23 @@ fn recorded(cloud: &LocalCloud, id: &str) -> bool {
     })
 }
 
-/// The one process of `function` (clouds started with `--instances 1`).
+/// The one process of `function` (clouds started with `--instances 1`), once it is
+/// spawned: processes start in the background, so right after the start (or a kill) the
+/// stats may list none yet.
 fn only_pid(cloud: &LocalCloud, function: &str) -> i32 {
-    let stats = cloud.stats();
-    let pids = stats["pids"][function].as_array().unwrap();
-    assert_eq!(pids.len(), 1, "{stats}");
-    i32::try_from(pids[0].as_i64().unwrap()).unwrap()
+    eventually(
+        cloud,
+        Duration::from_secs(10),
+        &format!("one {function} process"),
+        || {
+            let stats = cloud.stats();
+            let pids = stats["pids"][function].as_array()?.clone();
+            assert!(pids.len() <= 1, "{stats}");
+            pids.first()
+                .and_then(Value::as_i64)
+                .and_then(|p| i32::try_from(p).ok())
+        },
+    )
 }
 
 /// The one process of `function` once it waits for work: the `spawned`-th process of the
