@@ -275,7 +275,7 @@ impl Execution {
             Subject::Invocation => (None, None, None, None),
         };
         let event = Event {
-            event_type: details.event_type(),
+            event_type: details.event_type().to_owned(),
             sub_type,
             event_id: u32::try_from(self.history.len() + 1).unwrap_or(u32::MAX),
             id,

@@ -471,13 +471,33 @@ pub enum EventDetails {
 
 impl EventDetails {
     /// The event type (`EventType`): the variant's name without `Details`.
-    pub fn event_type(&self) -> String {
-        let tagged = serde_json::to_value(self).unwrap_or_default();
-        tagged
-            .as_object()
-            .and_then(|o| o.keys().next())
-            .map(|k| k.trim_end_matches("Details").to_owned())
-            .unwrap_or_default()
+    pub fn event_type(&self) -> &'static str {
+        match self {
+            EventDetails::ExecutionStartedDetails { .. } => "ExecutionStarted",
+            EventDetails::ExecutionSucceededDetails { .. } => "ExecutionSucceeded",
+            EventDetails::ExecutionFailedDetails { .. } => "ExecutionFailed",
+            EventDetails::ExecutionTimedOutDetails { .. } => "ExecutionTimedOut",
+            EventDetails::ExecutionStoppedDetails { .. } => "ExecutionStopped",
+            EventDetails::ContextStartedDetails { .. } => "ContextStarted",
+            EventDetails::ContextSucceededDetails { .. } => "ContextSucceeded",
+            EventDetails::ContextFailedDetails { .. } => "ContextFailed",
+            EventDetails::WaitStartedDetails { .. } => "WaitStarted",
+            EventDetails::WaitSucceededDetails { .. } => "WaitSucceeded",
+            EventDetails::WaitCancelledDetails { .. } => "WaitCancelled",
+            EventDetails::StepStartedDetails { .. } => "StepStarted",
+            EventDetails::StepSucceededDetails { .. } => "StepSucceeded",
+            EventDetails::StepFailedDetails { .. } => "StepFailed",
+            EventDetails::ChainedInvokeStartedDetails { .. } => "ChainedInvokeStarted",
+            EventDetails::ChainedInvokeSucceededDetails { .. } => "ChainedInvokeSucceeded",
+            EventDetails::ChainedInvokeFailedDetails { .. } => "ChainedInvokeFailed",
+            EventDetails::ChainedInvokeTimedOutDetails { .. } => "ChainedInvokeTimedOut",
+            EventDetails::ChainedInvokeStoppedDetails { .. } => "ChainedInvokeStopped",
+            EventDetails::CallbackStartedDetails { .. } => "CallbackStarted",
+            EventDetails::CallbackSucceededDetails { .. } => "CallbackSucceeded",
+            EventDetails::CallbackFailedDetails { .. } => "CallbackFailed",
+            EventDetails::CallbackTimedOutDetails { .. } => "CallbackTimedOut",
+            EventDetails::InvocationCompletedDetails { .. } => "InvocationCompleted",
+        }
     }
 }
 
