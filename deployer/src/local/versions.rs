@@ -42,24 +42,24 @@ pub struct Versions {
     older: Mutex<BTreeMap<(String, u32), Arc<Function>>>,
 }
 
-fn sha256_file(path: &Path) -> anyhow::Result<String> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    Ok(hex::encode(Sha256::digest(&bytes)))
-}
-
 /// Publishes `binary` as the next version of `function` under `dir` unless the newest
 /// version there has the same code: every version, oldest first.
 pub fn publish(dir: &Path, function: &str, binary: &Path) -> anyhow::Result<Vec<Published>> {
     let dir = dir.join(function);
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut versions = published(&dir)?;
-    let sha256 = sha256_file(binary)?;
+    // Read once: hashed, and written as the snapshot when the code is new.
+    let bytes =
+        std::fs::read(binary).with_context(|| format!("cannot read {}", binary.display()))?;
+    let sha256 = hex::encode(Sha256::digest(&bytes));
     if versions.last().is_none_or(|v| v.sha256 != sha256) {
         let number = versions.last().map_or(1, |v| v.number + 1);
         let snapshot = dir.join(number.to_string());
         let tmp = dir.join(format!("{number}.tmp"));
-        std::fs::copy(binary, &tmp)
-            .and_then(|_| std::fs::write(dir.join(format!("{number}.sha256")), &sha256))
+        std::fs::write(&tmp, &bytes)
+            .and_then(|()| std::fs::metadata(binary))
+            .and_then(|m| std::fs::set_permissions(&tmp, m.permissions()))
+            .and_then(|()| std::fs::write(dir.join(format!("{number}.sha256")), &sha256))
             .and_then(|()| std::fs::rename(&tmp, &snapshot))
             .with_context(|| {
                 format!(
