@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use super::checkpoint::not_found;
 use super::core::{
     CallbackAnswer, CallbackError, ChildExecution, Effect, Execution, InvokeOutcome, Target,
 };
@@ -212,5 +211,13 @@ fn child_name(caller: &str, op: &str) -> (String, String) {
     (
         format!("chained-{}", &digest[..48]),
         digest[48..].to_owned(),
+    )
+}
+
+/// The error a chained invoke of an unknown function gets.
+fn not_found(what: &str) -> ErrorObject {
+    ErrorObject::new(
+        "ResourceNotFoundException",
+        format!("Function not found: {what}"),
     )
 }

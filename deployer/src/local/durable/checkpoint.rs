@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::core::{ApplyError, Effect, Env, Execution};
-use super::model::{CheckpointRequest, ErrorObject, Operation, OperationAction, OperationType};
+use super::model::{CheckpointRequest, Operation, OperationAction, OperationType};
 use super::{Durable, Entry, ExecStatus, ServiceError, now, random_hex};
 
 const INVALID_TOKEN: &str = "Invalid Checkpoint Token: it was consumed or never issued";
@@ -157,12 +157,4 @@ impl Durable {
             "the process is being killed (fault injection)".to_owned(),
         ))
     }
-}
-
-/// The error a chained invoke of an unknown function gets.
-pub(super) fn not_found(what: &str) -> ErrorObject {
-    ErrorObject::new(
-        "ResourceNotFoundException",
-        format!("Function not found: {what}"),
-    )
 }
