@@ -156,6 +156,17 @@ fn api_gateway_answers_like_api_gateway() {
     let (code, body) = http("GET", &format!("{}/webhooks/nope", cloud.api), &[], "");
     assert_eq!(code, 400, "{body}");
     assert!(cloud.logs().contains("WARNING: WEBHOOK_SECRET is not set"));
+    // What the warning says: the default source takes an unsigned webhook (there is no
+    // Secrets Manager here to read the template's secret ARN from), a named source does not.
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("X-Webhook-Id", "unsigned-1"),
+    ];
+    let post = |route: &str| http("POST", &format!("{}/{route}", cloud.api), &headers, "{}");
+    let (code, body) = post("webhooks");
+    assert_eq!(code, 202, "{body}");
+    let (code, body) = post("webhooks/github");
+    assert_eq!(code, 401, "{body}");
 }
 
 /// How many times `step`'s body ran, from the processor's log lines.

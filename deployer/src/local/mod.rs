@@ -311,6 +311,12 @@ fn function_env(spec: &model::FunctionSpec, w: &Wiring<'_>) -> BTreeMap<String, 
     env.insert("AWS_SECRET_ACCESS_KEY".into(), "local".into());
     env.insert("AWS_EC2_METADATA_DISABLED".into(), "true".into());
     env.extend(w.secrets.env());
+    if let (Some(json), Some(declared)) = (
+        &w.secrets.sources_json,
+        env.get_mut(webhook_contract::env::SOURCES),
+    ) {
+        json.clone_into(declared);
+    }
     if let Some(f) = w.faults.for_functions() {
         env.insert(webhook_contract::env::LOCAL_FAULTS.into(), f);
     }

@@ -29,6 +29,10 @@ pub struct LocalSecrets {
     pub id_key: String,
     /// The value of each API key of the stack, by logical id (`x-api-key`).
     pub api_keys: BTreeMap<String, String>,
+    /// The template's `WEBHOOK_SOURCES` without the Secrets Manager ARNs, which do not
+    /// exist here (each secret is passed in its own variable, see [`LocalSecrets::env`]); what
+    /// the functions that declare `WEBHOOK_SOURCES` get.
+    pub sources_json: Option<String>,
 }
 
 /// 48 random letters and digits (also a valid base64 key, as Standard Webhooks wants).
@@ -97,6 +101,7 @@ fn resolve_sources(
     out: &mut LocalSecrets,
 ) -> anyhow::Result<()> {
     let declared = Sources::parse(json).context("the template's WEBHOOK_SOURCES")?;
+    out.sources_json = Some(declared.without_secret_arns().to_json());
     for (name, spec) in declared.iter() {
         let secret = from_env(&secret_env(name)).or_else(|| {
             (name != sources::DEFAULT).then(|| {

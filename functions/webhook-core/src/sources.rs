@@ -89,6 +89,16 @@ impl Sources {
         serde_json::to_string(&self.0).unwrap_or_default()
     }
 
+    /// The same sources with no secret ARN: where Secrets Manager does not exist (the local
+    /// cloud), each secret comes from its [`secret_env`] variable, or signatures are off.
+    pub fn without_secret_arns(&self) -> Self {
+        let mut out = self.clone();
+        for spec in out.0.values_mut() {
+            spec.secret = None;
+        }
+        out
+    }
+
     pub fn insert(&mut self, name: &str, spec: SourceSpec) {
         self.0.insert(name.to_owned(), spec);
     }
