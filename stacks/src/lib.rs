@@ -33,6 +33,7 @@ mod id;
 // generator writes it in its own layout, and `cargo xtask codegen --check` guards it.
 #[rustfmt::skip]
 pub mod l1;
+mod overrides;
 pub mod resources;
 mod stack;
 mod validate;
@@ -42,6 +43,7 @@ pub use api::{RestApiBuilder, StageSettings, stage_url};
 pub use expr::{Expr, Pseudo};
 pub use grant::{Grant, dynamodb as actions};
 pub use id::{IdError, LogicalId};
+pub use overrides::OverrideError;
 pub use stack::{
     ASSET_BUCKET_PARAMETER, Asset, AssetEntry, AssetManifest, Format, GRANTS_POLICY, Handle,
     Invocable, Output, Parameter, PolicyHolder, RemovalPolicy, RenderError, Stack, Template,

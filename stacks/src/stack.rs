@@ -4,7 +4,9 @@ use std::marker::PhantomData;
 
 use serde::{Deserialize, Serialize};
 
+use crate::cfn::{AnyResource, ResourceType};
 use crate::checkov::{Check, Metadata, Skip, Skips};
+use crate::overrides::{self, Override, OverrideError};
 use crate::resources::apigateway::{ApiResource, ApiStage, Deployment, RestApi};
 use crate::resources::dynamodb::Table;
 use crate::resources::events::Rule;
@@ -16,7 +18,6 @@ use crate::resources::s3::Bucket;
 use crate::resources::secrets::Secret;
 use crate::resources::sns::Topic;
 use crate::resources::sqs::Queue;
-use crate::resources::{Resource, ResourceType};
 use crate::validate::{self, Problem, SynthError};
 use crate::{Expr, Grant, LogicalId};
 
@@ -334,12 +335,43 @@ pub const ASSET_BUCKET_PARAMETER: &str = "AssetBucket";
 
 #[derive(Clone, Debug)]
 pub(crate) struct Entry {
-    pub(crate) resource: Resource,
+    pub(crate) resource: AnyResource,
     pub(crate) depends_on: BTreeSet<LogicalId>,
     pub(crate) deletion_policy: Option<RemovalPolicy>,
     pub(crate) update_replace_policy: Option<RemovalPolicy>,
     /// Checkov checks that do not apply to this resource, with why.
     pub(crate) skips: Vec<Skip>,
+    /// Property overrides, applied in order to the rendered properties.
+    pub(crate) overrides: Vec<Override>,
+}
+
+impl Entry {
+    /// The `Properties` as the template holds them: the resource's, with the overrides.
+    pub(crate) fn properties(&self) -> Result<Rendered, OverrideError> {
+        if self.overrides.is_empty() {
+            return Ok(Rendered::Plain(self.resource.clone()));
+        }
+        let mut doc = serde_yaml::to_value(&self.resource).unwrap_or(serde_yaml::Value::Null);
+        overrides::apply(&mut doc, &self.overrides)?;
+        Ok(Rendered::Overridden(doc))
+    }
+}
+
+/// A resource's rendered `Properties`.
+#[derive(Clone, Debug)]
+pub(crate) enum Rendered {
+    Plain(AnyResource),
+    /// Through a YAML document, which keeps the keys in order.
+    Overridden(serde_yaml::Value),
+}
+
+impl Serialize for Rendered {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Rendered::Plain(r) => r.serialize(s),
+            Rendered::Overridden(v) => v.serialize(s),
+        }
+    }
 }
 
 /// A CloudFormation stack under construction. Mistakes found while building (invalid or
@@ -380,11 +412,13 @@ impl Stack {
         })
     }
 
-    fn type_of(&self, id: &LogicalId) -> Option<&'static str> {
+    fn type_of(&self, id: &LogicalId) -> Option<String> {
         if self.parameters.contains_key(id) {
-            return Some("parameter");
+            return Some("parameter".to_owned());
         }
-        self.entries.get(id).map(|e| e.resource.type_name())
+        self.entries
+            .get(id)
+            .map(|e| e.resource.type_name().to_owned())
     }
 
     /// Adds `resource` as `id`. A second resource with the same id is not added; synth
@@ -395,28 +429,37 @@ impl Stack {
             self.problems.push(Problem::DuplicateLogicalId {
                 id: id.clone(),
                 first,
-                second: R::TYPE,
+                second: resource.type_name().to_owned(),
             });
         } else {
             self.entries.insert(
                 id.clone(),
                 Entry {
-                    resource: resource.into(),
+                    resource: AnyResource::new(resource),
                     depends_on: BTreeSet::new(),
                     deletion_policy: None,
                     update_replace_policy: None,
                     skips: Vec::new(),
+                    overrides: Vec::new(),
                 },
             );
         }
         Handle::new(id)
     }
 
+    /// The handle of resource `id`, when the stack holds one of type `R` under that id: how
+    /// code that did not add a resource (a stack built by a library) refers to it.
+    pub fn find<R: ResourceType>(&self, id: &str) -> Option<Handle<R>> {
+        let (id, e) = self.entries.get_key_value(id)?;
+        e.resource.downcast_ref::<R>()?;
+        Some(Handle::new(id.clone()))
+    }
+
     /// The resource `handle` names, as added (and granted to) so far.
     pub fn get<R: ResourceType>(&self, handle: &Handle<R>) -> Option<&R> {
         self.entries
             .get(&handle.id)
-            .and_then(|e| R::downcast_ref(&e.resource))
+            .and_then(|e| e.resource.downcast_ref())
     }
 
     /// Skips checkov's `check` on `resource` (its `Metadata.checkov.skip`), because of
@@ -431,13 +474,62 @@ impl Stack {
         }
     }
 
+    /// Sets the property at `path` (dotted, below `Properties`; a number indexes a list)
+    /// of `resource` to `value`, whatever its typed model rendered: the escape hatch for a
+    /// property no typed model sets (CDK's `addPropertyOverride`). Objects on the way are
+    /// created; a path that cannot be followed is reported by synth.
+    ///
+    /// ```
+    /// use stacks::cfn::Json;
+    /// use stacks::l1::aws::sqs::Queue;
+    /// use stacks::Stack;
+    ///
+    /// let mut stack = Stack::new("demo", "a stack");
+    /// let queue = stack.add("Jobs", Queue::new().visibility_timeout(30));
+    /// stack.override_property(&queue, "RedriveAllowPolicy.redrivePermission", "denyAll");
+    /// stack.delete_property(&queue, "VisibilityTimeout");
+    /// let template = stack.synth().unwrap().to_value().unwrap();
+    /// let props = &template["Resources"]["Jobs"]["Properties"];
+    /// assert_eq!(props["RedriveAllowPolicy"]["redrivePermission"], "denyAll");
+    /// assert!(props.get("VisibilityTimeout").is_none());
+    /// ```
+    pub fn override_property<R>(
+        &mut self,
+        resource: &Handle<R>,
+        path: &str,
+        value: impl Into<crate::cfn::Json>,
+    ) {
+        let value = serde_yaml::to_value(value.into()).unwrap_or(serde_yaml::Value::Null);
+        self.push_override(resource, path, Some(value));
+    }
+
+    /// Deletes the property at `path` of `resource` (CDK's `addPropertyDeletionOverride`);
+    /// synth reports a path that is not set.
+    pub fn delete_property<R>(&mut self, resource: &Handle<R>, path: &str) {
+        self.push_override(resource, path, None);
+    }
+
+    fn push_override<R>(
+        &mut self,
+        resource: &Handle<R>,
+        path: &str,
+        value: Option<serde_yaml::Value>,
+    ) {
+        if let Some(e) = self.entries.get_mut(&resource.id) {
+            e.overrides.push(Override {
+                path: path.to_owned(),
+                value,
+            });
+        }
+    }
+
     pub fn parameter(&mut self, id: &str, parameter: Parameter) -> Handle<Parameter> {
         let id = self.checked_id(id);
         if let Some(first) = self.type_of(&id) {
             self.problems.push(Problem::DuplicateLogicalId {
                 id: id.clone(),
                 first,
-                second: "parameter",
+                second: "parameter".to_owned(),
             });
         } else {
             self.parameters.insert(id.clone(), parameter);
@@ -454,8 +546,8 @@ impl Stack {
         if self.outputs.insert(id.clone(), output).is_some() {
             self.problems.push(Problem::DuplicateLogicalId {
                 id,
-                first: "output",
-                second: "output",
+                first: "output".to_owned(),
+                second: "output".to_owned(),
             });
         }
     }
@@ -485,7 +577,7 @@ impl Stack {
         let Some(target) = self
             .entries
             .get_mut(&holder.id)
-            .and_then(|e| H::downcast_mut(&mut e.resource))
+            .and_then(|e| e.resource.downcast_mut::<H>())
         else {
             return;
         };
@@ -588,7 +680,7 @@ impl Stack {
             .iter()
             .map(|(id, e)| {
                 let doc = ResourceDoc {
-                    kind: e.resource.type_name(),
+                    kind: e.resource.type_name().to_owned(),
                     metadata: (!e.skips.is_empty()).then(|| Metadata {
                         checkov: Skips {
                             skip: e.skips.clone(),
@@ -597,11 +689,17 @@ impl Stack {
                     depends_on: e.depends_on.iter().cloned().collect(),
                     deletion_policy: e.deletion_policy,
                     update_replace_policy: e.update_replace_policy,
-                    properties: e.resource.clone(),
+                    properties: e.properties().map_err(|error| SynthError {
+                        stack: self.name.clone(),
+                        problems: vec![Problem::Override {
+                            resource: id.clone(),
+                            error,
+                        }],
+                    })?,
                 };
-                (id.clone(), doc)
+                Ok((id.clone(), doc))
             })
-            .collect();
+            .collect::<Result<_, SynthError>>()?;
         Ok(Template {
             doc: TemplateDoc {
                 format_version: "2010-09-09",
@@ -646,9 +744,9 @@ impl Stack {
     pub(crate) fn functions_using(&self, asset_id: &str) -> Vec<(&LogicalId, Architecture)> {
         self.entries
             .iter()
-            .filter_map(|(id, e)| match &e.resource {
-                Resource::Function(f) if f.code.asset_id == asset_id => Some((id, f.architecture)),
-                _ => None,
+            .filter_map(|(id, e)| {
+                let f = e.resource.downcast_ref::<Function>()?;
+                (f.code.asset_id == asset_id).then_some((id, f.architecture))
             })
             .collect()
     }
@@ -658,7 +756,7 @@ impl Stack {
 #[serde(rename_all = "PascalCase")]
 struct ResourceDoc {
     #[serde(rename = "Type")]
-    kind: &'static str,
+    kind: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     metadata: Option<Metadata>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -667,7 +765,7 @@ struct ResourceDoc {
     deletion_policy: Option<RemovalPolicy>,
     #[serde(skip_serializing_if = "Option::is_none")]
     update_replace_policy: Option<RemovalPolicy>,
-    properties: Resource,
+    properties: Rendered,
 }
 
 #[derive(Clone, Debug, Serialize)]

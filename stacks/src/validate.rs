@@ -5,11 +5,17 @@ use std::fmt;
 
 use serde_json::Value;
 
+use crate::cfn::AnyResource;
 use crate::checkov::Skip;
 use crate::expr::Node;
-use crate::resources::Resource;
 use crate::resources::apigateway::IntegrationKind;
+use crate::resources::apigateway::Method;
+use crate::resources::dynamodb::Table;
 use crate::resources::iam::Statement;
+use crate::resources::iam::{Policy, Role};
+use crate::resources::kms::Key;
+use crate::resources::lambda::{Alias, Function, Permission, Version};
+use crate::resources::logs::LogGroup;
 use crate::resources::logs::RETENTION_DAYS;
 use crate::stack::Stack;
 use crate::{Expr, IdError, LogicalId};
@@ -28,8 +34,8 @@ pub enum Problem {
     )]
     DuplicateLogicalId {
         id: LogicalId,
-        first: &'static str,
-        second: &'static str,
+        first: String,
+        second: String,
     },
     #[error(
         "`{from}` refers to `{to}`, which is not in stack `{stack}`: add it to this stack, or refer to a resource of this stack"
@@ -100,8 +106,13 @@ pub enum Problem {
     )]
     Schema {
         resource: LogicalId,
-        type_name: &'static str,
+        type_name: String,
         violation: crate::cfn::Violation,
+    },
+    #[error("`{resource}`: a property override cannot be applied: {error}")]
+    Override {
+        resource: LogicalId,
+        error: crate::OverrideError,
     },
     #[error("asset `{0}` is defined twice: give each asset its own id")]
     DuplicateAsset(String),
@@ -217,13 +228,27 @@ fn check_references(stack: &Stack, out: &mut Vec<Problem>) {
     let sources = stack
         .entries
         .iter()
-        .map(|(id, e)| (id, serde_json::to_value(&e.resource), Some(&e.depends_on)))
+        .map(|(id, e)| {
+            let rendered = e.properties().map_err(|error| Problem::Override {
+                resource: id.clone(),
+                error,
+            });
+            let value = match rendered {
+                Ok(r) => serde_json::to_value(&r).map_err(|_| ()),
+                Err(problem) => {
+                    out.push(problem);
+                    Err(())
+                }
+            };
+            (id, value, Some(&e.depends_on))
+        })
         .chain(
             stack
                 .outputs
                 .iter()
-                .map(|(id, o)| (id, serde_json::to_value(&o.value), None)),
-        );
+                .map(|(id, o)| (id, serde_json::to_value(&o.value).map_err(|_| ()), None)),
+        )
+        .collect::<Vec<_>>();
     for (from, value, depends_on) in sources {
         let mut refs = BTreeSet::new();
         if let Ok(value) = value {
@@ -358,57 +383,63 @@ fn check_skips(id: &LogicalId, skips: &[Skip], out: &mut Vec<Problem>) {
 fn check_values(stack: &Stack, out: &mut Vec<Problem>) {
     for (id, e) in &stack.entries {
         check_skips(id, &e.skips, out);
-        match &e.resource {
-            Resource::Function(f) => {
-                range(out, id, "MemorySize", f.memory_mb, (128, 10_240), " MB");
-                range(out, id, "Timeout", f.timeout_s, (1, 900), " s");
-                if let Some(d) = &f.durable_config {
-                    range(
-                        out,
-                        id,
-                        "DurableConfig.ExecutionTimeout",
-                        d.execution_timeout,
-                        (1, 31_622_400),
-                        " s",
-                    );
-                    range(
-                        out,
-                        id,
-                        "DurableConfig.RetentionPeriodInDays",
-                        d.retention_period_in_days,
-                        (1, 90),
-                        " days",
-                    );
-                }
-            }
-            Resource::LogGroup(g) if !RETENTION_DAYS.contains(&g.retention_in_days) => {
-                out.push(Problem::InvalidLogRetention {
+        check_construct(id, &e.resource, out);
+        out.extend(
+            e.resource
+                .violations()
+                .into_iter()
+                .map(|violation| Problem::Schema {
                     resource: id.clone(),
-                    value: g.retention_in_days,
-                });
-            }
-            Resource::Table(t) if t.ttl_attribute.is_none() => {
-                out.push(Problem::TableWithoutTtl(id.clone()));
-            }
-            Resource::Open(r) => {
-                out.extend(r.violations().into_iter().map(|violation| Problem::Schema {
-                    resource: id.clone(),
-                    type_name: r.type_name(),
+                    type_name: e.resource.type_name().to_owned(),
                     violation,
-                }));
-            }
-            Resource::Key(k) => {
-                range(
-                    out,
-                    id,
-                    "PendingWindowInDays",
-                    k.pending_window_in_days,
-                    (7, 30),
-                    " days",
-                );
-            }
-            _ => {}
+                }),
+        );
+    }
+}
+
+/// The ranges and rules of the hand-written constructs.
+fn check_construct(id: &LogicalId, r: &AnyResource, out: &mut Vec<Problem>) {
+    if let Some(f) = r.downcast_ref::<Function>() {
+        range(out, id, "MemorySize", f.memory_mb, (128, 10_240), " MB");
+        range(out, id, "Timeout", f.timeout_s, (1, 900), " s");
+        if let Some(d) = &f.durable_config {
+            range(
+                out,
+                id,
+                "DurableConfig.ExecutionTimeout",
+                d.execution_timeout,
+                (1, 31_622_400),
+                " s",
+            );
+            range(
+                out,
+                id,
+                "DurableConfig.RetentionPeriodInDays",
+                d.retention_period_in_days,
+                (1, 90),
+                " days",
+            );
         }
+    } else if let Some(g) = r.downcast_ref::<LogGroup>() {
+        if !RETENTION_DAYS.contains(&g.retention_in_days) {
+            out.push(Problem::InvalidLogRetention {
+                resource: id.clone(),
+                value: g.retention_in_days,
+            });
+        }
+    } else if let Some(t) = r.downcast_ref::<Table>() {
+        if t.ttl_attribute.is_none() {
+            out.push(Problem::TableWithoutTtl(id.clone()));
+        }
+    } else if let Some(k) = r.downcast_ref::<Key>() {
+        range(
+            out,
+            id,
+            "PendingWindowInDays",
+            k.pending_window_in_days,
+            (7, 30),
+            " days",
+        );
     }
 }
 
@@ -448,7 +479,11 @@ fn check_durable(stack: &Stack, out: &mut Vec<Problem>) {
     let durable: BTreeSet<&LogicalId> = stack
         .entries
         .iter()
-        .filter(|(_, e)| matches!(&e.resource, Resource::Function(f) if f.durable_config.is_some()))
+        .filter(|(_, e)| {
+            e.resource
+                .downcast_ref::<Function>()
+                .is_some_and(|f| f.durable_config.is_some())
+        })
         .map(|(id, _)| id)
         .collect();
     if durable.is_empty() {
@@ -464,9 +499,12 @@ fn check_durable(stack: &Stack, out: &mut Vec<Problem>) {
     // Aliases and versions of durable functions, mapped to the function.
     let mut qualifiers: BTreeMap<&LogicalId, LogicalId> = BTreeMap::new();
     for (id, e) in &stack.entries {
-        let of = match &e.resource {
-            Resource::Alias(a) => direct(&a.function_name),
-            Resource::Version(v) => direct(&v.function_name),
+        let of = match (
+            e.resource.downcast_ref::<Alias>(),
+            e.resource.downcast_ref::<Version>(),
+        ) {
+            (Some(a), _) => direct(&a.function_name),
+            (_, Some(v)) => direct(&v.function_name),
             _ => None,
         };
         if let Some(f) = of {
@@ -475,71 +513,81 @@ fn check_durable(stack: &Stack, out: &mut Vec<Problem>) {
     }
     for f in &durable {
         let has_alias = stack.entries.iter().any(|(id, e)| {
-            matches!(e.resource, Resource::Alias(_)) && qualifiers.get(id) == Some(*f)
+            e.resource.downcast_ref::<Alias>().is_some() && qualifiers.get(id) == Some(*f)
         });
         if !has_alias {
             out.push(Problem::DurableWithoutAlias((*f).clone()));
         }
     }
 
-    let site = |site: String, e: &Expr, out: &mut Vec<Problem>| {
-        if let Some(function) = unqualified_durable(e, &durable) {
+    for (id, e) in &stack.entries {
+        invocation_sites(id, &e.resource, &durable, &qualifiers, out);
+    }
+}
+
+/// The IAM statements of a role or role policy.
+fn statements(r: &AnyResource) -> Vec<Statement> {
+    if let Some(role) = r.downcast_ref::<Role>() {
+        return role
+            .policies
+            .iter()
+            .flat_map(|p| p.policy_document.statement.clone())
+            .collect();
+    }
+    r.downcast_ref::<Policy>()
+        .map(|p| p.policy_document.statement.clone())
+        .unwrap_or_default()
+}
+
+/// Where resource `id` invokes a function: each must name a durable function through a
+/// qualifier, and no API method may wait synchronously for one.
+fn invocation_sites(
+    id: &LogicalId,
+    r: &AnyResource,
+    durable: &BTreeSet<&LogicalId>,
+    qualifiers: &BTreeMap<&LogicalId, LogicalId>,
+    out: &mut Vec<Problem>,
+) {
+    let mut site = |site: String, e: &Expr| {
+        if let Some(function) = unqualified_durable(e, durable) {
             out.push(Problem::UnqualifiedDurableInvoke { site, function });
         }
     };
-    let statements = |r: &Resource| -> Vec<Statement> {
-        match r {
-            Resource::Role(role) => role
-                .policies
-                .iter()
-                .flat_map(|p| p.policy_document.statement.clone())
-                .collect(),
-            Resource::Policy(p) => p.policy_document.statement.clone(),
-            _ => vec![],
+    if let Some(p) = r.downcast_ref::<Permission>() {
+        site(format!("permission `{id}`"), &p.function_name);
+    } else if let Some(f) = r.downcast_ref::<Function>() {
+        for (key, value) in &f.environment {
+            site(
+                format!("function `{id}` (environment variable {key})"),
+                value,
+            );
         }
-    };
-    for (id, e) in &stack.entries {
-        match &e.resource {
-            Resource::Permission(p) => site(format!("permission `{id}`"), &p.function_name, out),
-            Resource::Function(f) => {
-                for (key, value) in &f.environment {
-                    site(
-                        format!("function `{id}` (environment variable {key})"),
-                        value,
-                        out,
-                    );
-                }
+    } else if let Some(m) = r.downcast_ref::<Method>() {
+        site(format!("method `{id}`"), &m.integration.function);
+        if m.integration.kind == IntegrationKind::LambdaProxy {
+            let target = m
+                .integration
+                .function
+                .references()
+                .into_iter()
+                .find_map(|(r, _)| {
+                    durable
+                        .get(r)
+                        .map(|f| (*f).clone())
+                        .or_else(|| qualifiers.get(r).cloned())
+                });
+            if let Some(function) = target {
+                out.push(Problem::SyncIntegrationToDurable {
+                    method: id.clone(),
+                    function,
+                });
             }
-            Resource::Method(m) => {
-                site(format!("method `{id}`"), &m.integration.function, out);
-                if m.integration.kind == IntegrationKind::LambdaProxy {
-                    let target =
-                        m.integration
-                            .function
-                            .references()
-                            .into_iter()
-                            .find_map(|(r, _)| {
-                                durable
-                                    .get(r)
-                                    .map(|f| (*f).clone())
-                                    .or_else(|| qualifiers.get(r).cloned())
-                            });
-                    if let Some(function) = target {
-                        out.push(Problem::SyncIntegrationToDurable {
-                            method: id.clone(),
-                            function,
-                        });
-                    }
-                }
+        }
+    } else {
+        for st in statements(r).iter().filter(|s| invokes(s)) {
+            for res in &st.resource {
+                site(format!("an IAM statement of `{id}`"), res);
             }
-            r @ (Resource::Role(_) | Resource::Policy(_)) => {
-                for st in statements(r).iter().filter(|s| invokes(s)) {
-                    for res in &st.resource {
-                        site(format!("an IAM statement of `{id}`"), res, out);
-                    }
-                }
-            }
-            _ => {}
         }
     }
 }

@@ -1487,6 +1487,12 @@ fn alarms(
     topic
 }
 
+/// The webhook stack of `stage`, before synth: add to it, override its properties (find
+/// its resources with [`Stack::find`](crate::Stack::find)), then synth.
+pub fn stack(stage: Stage) -> crate::Stack {
+    webhook_stack(&StageConfig::of(stage))
+}
+
 /// Synthesizes the webhook stack of `stage`.
 pub fn synth(stage: Stage) -> Result<Template, SynthError> {
     webhook_stack(&StageConfig::of(stage)).synth()

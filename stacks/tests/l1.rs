@@ -114,8 +114,8 @@ fn a_literal_outside_the_schema_fails_synth_naming_resource_and_property() {
     );
     assert!(matches!(
         &err.problems[0],
-        Problem::Schema { resource, type_name: "AWS::SQS::Queue", violation: Violation { path, .. } }
-            if resource.as_str() == "TooShort" && path == "MessageRetentionPeriod"
+        Problem::Schema { resource, type_name, violation: Violation { path, .. } }
+            if resource.as_str() == "TooShort" && type_name == "AWS::SQS::Queue" && path == "MessageRetentionPeriod"
     ));
 }
 

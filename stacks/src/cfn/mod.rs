@@ -10,7 +10,7 @@ mod value;
 
 pub use check::{Broken, Checkable, Checker, Rule, Violation};
 pub use json::{Json, Object, ToJson};
-pub use resource::{AnyResource, CfnResource, Replacement};
+pub use resource::{AnyResource, CfnResource, Properties, RawResource, Replacement, ResourceType};
 pub use value::Val;
 
 /// Which property changes replace a resource of `type_name` (every type of the pinned
