@@ -26,6 +26,7 @@ pub mod bootstrap;
 pub mod cfn;
 pub mod checkov;
 pub mod conformance;
+pub mod diff;
 mod expr;
 mod grant;
 mod id;

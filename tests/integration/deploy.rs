@@ -957,9 +957,11 @@ fn diff_calls_exactly_the_actions_of_the_ci_diff_role() {
 
     let mut called = std::collections::BTreeSet::new();
     let dev = ["--stage", "dev", "--profile", "dev", "--no-build"];
-    // Unchanged; one change; a stage never deployed (no change set); a promotion's build.
-    let cases: [(&[&str], bool); 5] = [
+    // Unchanged; one change; a stage never deployed (no change set); a promotion's build;
+    // the template only.
+    let cases: [(&[&str], bool); 6] = [
         (&dev, false),
+        (&["--stage", "dev", "--template-only"], false),
         (&[&dev[..], &["--set", "throttle-rate=75"]].concat(), true),
         (
             &["--stage", "staging", "--profile", "dev", "--no-build"],
@@ -1037,4 +1039,159 @@ fn smoke_signs_its_status_reads_where_the_stage_wants_iam() {
     );
     assert_eq!(code, 403);
     smoke_to_completed(ms, account, &cloud);
+}
+
+/// The deployed template of `stack`, as JSON.
+fn deployed_template(ms: &Ministack, account: &str, stack: &str) -> Value {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let client = aws_sdk_cloudformation::Client::from_conf(sdk_config(ms, account));
+        let body = client
+            .get_template()
+            .stack_name(stack)
+            .send()
+            .await
+            .unwrap()
+            .template_body
+            .unwrap();
+        serde_yaml::from_str(&body).unwrap()
+    })
+}
+
+/// Updates `stack` to `template` with its parameters as they are (another tool's deploy).
+fn update_stack(ms: &Ministack, account: &str, stack: &str, template: &Value) {
+    use aws_sdk_cloudformation::types::{Capability, Parameter};
+    let keys: Vec<String> = parameters(ms, account, stack)
+        .unwrap()
+        .into_keys()
+        .collect();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let client = aws_sdk_cloudformation::Client::from_conf(sdk_config(ms, account));
+        client
+            .update_stack()
+            .stack_name(stack)
+            .template_body(template.to_string())
+            .set_parameters(Some(
+                keys.iter()
+                    .map(|k| {
+                        Parameter::builder()
+                            .parameter_key(k)
+                            .use_previous_value(true)
+                            .build()
+                    })
+                    .collect(),
+            ))
+            .capabilities(Capability::CapabilityIam)
+            .capabilities(Capability::CapabilityNamedIam)
+            .send()
+            .await
+            .unwrap();
+        for _ in 0..600 {
+            let out = client
+                .describe_stacks()
+                .stack_name(stack)
+                .send()
+                .await
+                .unwrap();
+            let status = out.stacks()[0].stack_status().unwrap().as_str().to_owned();
+            if !status.ends_with("_IN_PROGRESS") {
+                assert_eq!(status, "UPDATE_COMPLETE");
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("the update of {stack} did not end");
+    });
+}
+
+/// `diff --template-only` knows before any deploy which property changes replace their
+/// resource (a table key: may replace, stateful; a function name: replaces; memory: no),
+/// and `deploy` refuses to lose the table's data without `--allow-replace`, changing nothing.
+#[test]
+fn template_only_diff_marks_replacements_and_deploy_refuses_to_lose_a_table() {
+    let ms = ministack();
+    let account = "000000000131";
+    bootstrap(ms, account);
+    deploy(ms, account, "dev", &[]).success();
+    // What runs now differs from the definition: the table keyed by `pk`, the receiver named.
+    let mut tampered = deployed_template(ms, account, "webhooks-dev");
+    let table = &mut tampered["Resources"]["WebhookTable"]["Properties"];
+    table["KeySchema"][0]["AttributeName"] = "pk".into();
+    table["AttributeDefinitions"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"AttributeName": "pk", "AttributeType": "S"}));
+    tampered["Resources"]["Receiver"]["Properties"]["FunctionName"] = "receiver-old".into();
+    update_stack(ms, account, "webhooks-dev", &tampered);
+
+    let args = [
+        "diff",
+        "--stage",
+        "dev",
+        "--template-only",
+        "--output",
+        "json",
+        "--set",
+        "processor-memory-mb=512",
+    ];
+    let run = ms.deployer(account, &args, &[]).success();
+    let diff: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        (&diff["templateOnly"], &diff["losesData"]),
+        (&Value::Bool(true), &Value::Bool(true))
+    );
+    let change = |id: &str| -> Value {
+        diff["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["logicalId"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("no change of {id}: {run}"))
+    };
+    let table = change("WebhookTable");
+    assert_eq!(
+        (&table["replacement"], &table["losesData"]),
+        (&Value::from("Conditional"), &Value::Bool(true))
+    );
+    let receiver = change("Receiver");
+    assert_eq!(receiver["replacement"], "True");
+    assert_eq!(receiver["properties"][0]["path"], "/FunctionName");
+    assert_eq!(receiver["losesData"], false);
+    let processor = change("Processor");
+    assert_eq!(processor["replacement"], "False");
+    assert_eq!(processor["properties"][0]["path"], "/MemorySize");
+    let text = ms.deployer(account, &args[..args.len() - 4], &[]).success();
+    assert!(
+        has_line(
+            &text.stdout,
+            &[
+                "Modify",
+                "WebhookTable",
+                "may replace the resource",
+                "[stateful: its data is lost]"
+            ]
+        ),
+        "{text}"
+    );
+
+    let refused = deploy(ms, account, "dev", &[]);
+    assert_eq!(refused.code, Some(1), "{refused}");
+    assert!(
+        refused
+            .stderr
+            .contains("would lose the data of `WebhookTable`")
+            && refused.stderr.contains("--allow-replace WebhookTable"),
+        "{refused}"
+    );
+    let after = deployed_template(ms, account, "webhooks-dev");
+    assert_eq!(after, tampered, "a refused deploy changed the stack");
+
+    deploy(ms, account, "dev", &["--allow-replace", "WebhookTable"]).success();
+    let after = deployed_template(ms, account, "webhooks-dev");
+    assert_eq!(
+        after["Resources"]["WebhookTable"]["Properties"]["KeySchema"][0]["AttributeName"],
+        "id"
+    );
 }

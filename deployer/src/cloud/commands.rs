@@ -13,7 +13,7 @@ use stacks::webhook::{self, Stage};
 use super::assets::{self, Assembly, Record};
 use super::package::{self, Package, Profile};
 use super::stack::{self, Applied, Plan, RequireApproval, StackInfo};
-use super::{Cloud, Progress, apigateway_account, confirm, sdk_error};
+use super::{Cloud, Progress, apigateway_account, confirm, sdk_error, template_diff};
 
 /// `deployer smoke` (its own module).
 pub use super::smoke::smoke;
@@ -43,6 +43,12 @@ pub struct ChangeArgs {
     /// Also write the stack's outputs to this file (JSON).
     #[arg(long, value_name = "FILE")]
     pub outputs_file: Option<PathBuf>,
+    /// Let this stateful resource (a table, secret, bucket, key, queue, log group) be
+    /// replaced or removed, losing its data (repeatable). Without it, a deployment that
+    /// would do so is refused before anything changes (`deployer diff --template-only`
+    /// shows which property changes replace what).
+    #[arg(long, value_name = "LOGICAL_ID")]
+    pub allow_replace: Vec<String>,
 }
 
 /// How the function packages are made.
@@ -103,6 +109,12 @@ pub struct DiffArgs {
     /// deploy it to --stage: no synth, no build.
     #[arg(long, value_name = "STAGE", value_parser = crate::stage_parser(), conflicts_with_all = ["set", "profile", "no_build"])]
     pub from: Option<Stage>,
+    /// Compare the new template with the deployed one, without building or a change set
+    /// (one GetTemplate): each changed property, whether it replaces its resource (from
+    /// the resource schemas), and which stateful resources would lose their data. Function
+    /// code is not compared.
+    #[arg(long, conflicts_with_all = ["from", "profile", "no_build"])]
+    pub template_only: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -355,6 +367,14 @@ async fn deploy_assembly(
         progress: change.progress,
         again,
     };
+    template_diff::guard(
+        cloud,
+        &stack_name,
+        &plan.template_body,
+        &plan.parameters,
+        &change.allow_replace,
+    )
+    .await?;
     let applied = stack::apply(cloud, &plan, false).await?;
     assets::put_record(
         cloud,
@@ -430,7 +450,50 @@ pub fn deploy(args: DeployArgs) -> anyhow::Result<()> {
     })
 }
 
+/// `deployer diff --template-only`: synth, one GetTemplate, no build, no change set.
+fn diff_template_only(args: &DiffArgs) -> anyhow::Result<()> {
+    let templates = synth_all(Some(args.stage), &args.settings)?;
+    let new = stacks::diff::TemplateResources::parse(&serde_json::to_string(
+        &templates[&args.stage].to_value()?,
+    )?)
+    .context("the synthesized template")?;
+    let stack_name = args.stage.stack_name();
+    let deployed = runtime()?.block_on(async {
+        let cloud = Cloud::connect().await?;
+        template_diff::deployed(&cloud, &stack_name).await
+    })?;
+    let old = match deployed {
+        Some((template, _)) => template,
+        None => {
+            eprintln!(
+                "stack {stack_name} has nothing deployed: every resource of the template is an Add"
+            );
+            stacks::diff::TemplateResources::default()
+        }
+    };
+    let changes = stacks::diff::diff(&old, &new);
+    match args.output {
+        OutputFormat::Json => {
+            let doc = serde_json::json!({
+                "stack": stack_name,
+                "templateOnly": true,
+                "hasChanges": !changes.is_empty(),
+                "losesData": changes.iter().any(|c| c.loses_data),
+                "changes": changes,
+            });
+            println!("{}", serde_json::to_string_pretty(&doc)?);
+        }
+        OutputFormat::Text => {
+            template_diff::print(&mut std::io::stdout().lock(), &stack_name, &changes);
+        }
+    }
+    Ok(())
+}
+
 pub fn diff(args: DiffArgs) -> anyhow::Result<()> {
+    if args.template_only {
+        return diff_template_only(&args);
+    }
     let (rt, cloud, bucket, assembly) = match args.from {
         Some(from) => {
             let rt = runtime()?;

@@ -18,6 +18,7 @@ pub mod sdk;
 pub mod smoke;
 pub mod stack;
 pub mod status_read;
+pub mod template_diff;
 pub mod wait;
 
 use std::io::IsTerminal;

@@ -5,7 +5,8 @@
 
 /// Every AWS action `deployer diff` calls, with or without `--from`: it reads the bootstrap
 /// and stage stacks, makes a change set, reads it and deletes it (never executes one), and
-/// with `--from` reads the build record and the build from the asset bucket. A stage that
+/// with `--from` reads the build record and the build from the asset bucket; with
+/// `--template-only` it reads the stage stack and its deployed template, nothing else. A stage that
 /// was never deployed is compared without any change set (its template, all added), so no
 /// stack is ever created or deleted.
 pub const DIFF_ACTIONS: &[&str] = &[
@@ -13,6 +14,7 @@ pub const DIFF_ACTIONS: &[&str] = &[
     "cloudformation:DeleteChangeSet",
     "cloudformation:DescribeChangeSet",
     "cloudformation:DescribeStacks",
+    "cloudformation:GetTemplate",
     "s3:GetObject",
 ];
 

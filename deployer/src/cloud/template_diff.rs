@@ -1,0 +1,210 @@
+//! The diff without a change set (`deployer diff --template-only`) and the guard of
+//! `deploy` and `promote`: the deployed template (one `GetTemplate`) compared with the new
+//! one by [`stacks::diff`], which knows from the resource schemas which property changes
+//! replace their resource. Replacing or removing a stateful resource (a table, a secret, a
+//! bucket, ...) loses its data: `deploy` refuses it unless `--allow-replace LOGICAL_ID`.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+
+use anyhow::Context;
+use stacks::diff::{Action, Replacement, ResourceChange, TemplateResources};
+
+use super::stack::describe;
+use super::{Cloud, sdk_error};
+
+/// The deployed template of `stack` and its parameter values; `None` when there is no stack.
+pub async fn deployed(
+    cloud: &Cloud,
+    stack: &str,
+) -> anyhow::Result<Option<(TemplateResources, BTreeMap<String, String>)>> {
+    let Some(info) = describe(cloud, stack).await? else {
+        return Ok(None);
+    };
+    if info.status == "REVIEW_IN_PROGRESS" {
+        // Only a change set that was never executed: nothing is deployed.
+        return Ok(None);
+    }
+    let body = cloud
+        .cfn
+        .get_template()
+        .stack_name(stack)
+        .send()
+        .await
+        .map_err(sdk_error)
+        .with_context(|| format!("cannot read the deployed template of stack {stack}"))?
+        .template_body
+        .unwrap_or_default();
+    let template = TemplateResources::parse(&body).with_context(|| {
+        format!("the deployed template of stack {stack} is neither JSON nor YAML")
+    })?;
+    Ok(Some((template, info.parameters)))
+}
+
+/// Deploying would lose the data of stateful resources that were not allowed.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "not deployed: stack {stack} would lose the data of {}; nothing was changed. If that is intended, pass {}",
+    .refused.iter().map(describe_loss).collect::<Vec<_>>().join(", and of "),
+    .refused.iter().map(|c| format!("--allow-replace {}", c.logical_id)).collect::<Vec<_>>().join(" ")
+)]
+pub struct DataLoss {
+    pub stack: String,
+    pub refused: Vec<ResourceChange>,
+}
+
+fn describe_loss(c: &ResourceChange) -> String {
+    let how = match c.action {
+        Action::Remove => "removed from the template".to_owned(),
+        _ => {
+            let paths: Vec<&str> = c
+                .properties
+                .iter()
+                .filter(|p| p.replacement != Replacement::False)
+                .map(|p| p.path.as_str())
+                .collect();
+            format!("replaced: {} changed", paths.join(", "))
+        }
+    };
+    format!("`{}` ({}, {how})", c.logical_id, c.resource_type)
+}
+
+/// The changes that lose data and were not allowed (`allowed`: logical ids).
+pub fn refused(changes: &[ResourceChange], allowed: &[String]) -> Vec<ResourceChange> {
+    changes
+        .iter()
+        .filter(|c| c.loses_data && !allowed.contains(&c.logical_id))
+        .cloned()
+        .collect()
+}
+
+/// Refuses a deployment of `template_body` with `parameters` over what `stack` runs when it
+/// would lose data that `allowed` does not name. Nothing deployed: nothing to lose.
+pub async fn guard(
+    cloud: &Cloud,
+    stack: &str,
+    template_body: &str,
+    parameters: &BTreeMap<String, String>,
+    allowed: &[String],
+) -> anyhow::Result<()> {
+    let Some((mut old, old_values)) = deployed(cloud, stack).await? else {
+        return Ok(());
+    };
+    let mut new = TemplateResources::parse(template_body).context("the new template")?;
+    old.resolve_parameters(&old_values);
+    new.resolve_parameters(parameters);
+    let refused = refused(&stacks::diff::diff(&old, &new), allowed);
+    if refused.is_empty() {
+        return Ok(());
+    }
+    Err(DataLoss {
+        stack: stack.to_owned(),
+        refused,
+    }
+    .into())
+}
+
+const RED: &str = "\x1b[31m";
+const RESET: &str = "\x1b[0m";
+
+/// Prints a template-only diff as a table: each resource, then each changed property;
+/// what loses data in red on a terminal.
+pub fn print(out: &mut dyn Write, stack: &str, changes: &[ResourceChange]) {
+    let color = std::io::stdout().is_terminal();
+    let _ = writeln!(
+        out,
+        "{stack}: {} change(s) (template only: no change set; function packages not compared)",
+        changes.len()
+    );
+    for c in changes {
+        let replacement = match c.replacement {
+            Some(Replacement::True) => "  REPLACES the resource",
+            Some(Replacement::Conditional) => "  may replace the resource",
+            _ => "",
+        };
+        let loss = if c.loses_data {
+            "  [stateful: its data is lost]"
+        } else {
+            ""
+        };
+        let (on, off) = if c.loses_data && color {
+            (RED, RESET)
+        } else {
+            ("", "")
+        };
+        let action = format!("{:?}", c.action);
+        let _ = writeln!(
+            out,
+            "{on}  {action:<8} {:<32} {:<28}{replacement}{loss}{off}",
+            c.logical_id, c.resource_type
+        );
+        for p in &c.properties {
+            let show = |v: &Option<serde_json::Value>| {
+                v.as_ref().map_or("(none)".to_owned(), |v| v.to_string())
+            };
+            let why = match p.replacement {
+                Replacement::True => "  (replaces)",
+                Replacement::Conditional => "  (may replace)",
+                Replacement::False => "",
+            };
+            let _ = writeln!(
+                out,
+                "      {}: {} -> {}{why}",
+                p.path,
+                show(&p.before),
+                show(&p.after)
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table_change(id: &str) -> ResourceChange {
+        let old = TemplateResources::parse(
+            "Resources:\n  T:\n    Type: AWS::DynamoDB::Table\n    Properties: {KeySchema: [{AttributeName: pk, KeyType: HASH}]}\n",
+        )
+        .unwrap();
+        let new = TemplateResources::parse(
+            "Resources:\n  T:\n    Type: AWS::DynamoDB::Table\n    Properties: {KeySchema: [{AttributeName: id, KeyType: HASH}]}\n",
+        )
+        .unwrap();
+        let mut c = stacks::diff::diff(&old, &new).remove(0);
+        c.logical_id = id.to_owned();
+        c
+    }
+
+    #[test]
+    fn a_table_replacement_is_refused_unless_allowed_and_the_error_says_how() {
+        let changes = [table_change("Table")];
+        assert!(refused(&changes, &["Table".to_owned()]).is_empty());
+        let err = DataLoss {
+            stack: "webhooks-dev".into(),
+            refused: refused(&changes, &[]),
+        };
+        assert_eq!(
+            err.to_string(),
+            "not deployed: stack webhooks-dev would lose the data of `Table` (AWS::DynamoDB::Table, replaced: /KeySchema changed); nothing was changed. If that is intended, pass --allow-replace Table"
+        );
+    }
+
+    #[test]
+    fn the_table_shows_each_property_and_the_loss() {
+        let mut out = Vec::new();
+        print(&mut out, "webhooks-dev", &[table_change("Table")]);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("Modify   Table"), "{text}");
+        assert!(
+            text.contains("may replace the resource  [stateful: its data is lost]"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                r#"/KeySchema: [{"AttributeName":"pk","KeyType":"HASH"}] -> [{"AttributeName":"id","KeyType":"HASH"}]  (may replace)"#
+            ),
+            "{text}"
+        );
+    }
+}
