@@ -88,10 +88,24 @@ pub enum Command {
         long_about = "Show what a deploy of --stage would change: a change set, read and deleted, \
                       never executed (a stage never deployed: every resource of its template, \
                       added, without a change set). With --from, what `promote --from` would \
-                      change: the build that stage runs, no synth, no build.",
+                      change: the build that stage runs, no synth, no build. With \
+                      --template-only, the new template against the deployed one in \
+                      milliseconds: no build, no change set; each changed property, whether it \
+                      replaces its resource (from the resource schemas) and which stateful \
+                      resources would lose their data (deploy refuses those without \
+                      --allow-replace).",
         after_long_help = cloud::permissions::diff_help()
     )]
     Diff(cloud::commands::DiffArgs),
+    /// Detect drift: what changed in the stage's resources outside CloudFormation.
+    #[command(
+        long_about = "Run CloudFormation drift detection on the stage's stack, wait for it, and \
+                      print each resource that is not in sync (MODIFIED, DELETED; NOT_CHECKED for \
+                      types drift detection does not cover) with each property that differs: \
+                      path, expected and actual value. `--output json` for machines. Exits 0 \
+                      whether or not the stack drifted (`drifted` in the JSON says)."
+    )]
+    Drift(cloud::drift::DriftArgs),
     /// Delete a stage's stack; reports what is kept (the prod table).
     Destroy(cloud::commands::DestroyArgs),
     /// Deploy to a stage exactly the build another stage runs (no rebuild).
@@ -123,6 +137,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bootstrap(args) => commands::bootstrap(args),
         Command::Deploy(args) => commands::deploy(args),
         Command::Diff(args) => commands::diff(args),
+        Command::Drift(args) => cloud::drift::drift(args),
         Command::Destroy(args) => commands::destroy(args),
         Command::Promote(args) => commands::promote(args),
         Command::Outputs(args) => commands::outputs(args),

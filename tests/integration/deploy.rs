@@ -1195,3 +1195,95 @@ fn template_only_diff_marks_replacements_and_deploy_refuses_to_lose_a_table() {
         "id"
     );
 }
+
+/// The physical id of `logical` in `stack`.
+fn physical_id(ms: &Ministack, account: &str, stack: &str, logical: &str) -> String {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let client = aws_sdk_cloudformation::Client::from_conf(sdk_config(ms, account));
+        client
+            .describe_stack_resource()
+            .stack_name(stack)
+            .logical_resource_id(logical)
+            .send()
+            .await
+            .unwrap()
+            .stack_resource_detail
+            .unwrap()
+            .physical_resource_id
+            .unwrap()
+    })
+}
+
+/// `deployer drift` runs CloudFormation's drift detection: in sync after a deploy, then a
+/// function's memory changed outside CloudFormation shows as MODIFIED with the property,
+/// the expected and the actual value; a stage never deployed is a clear error.
+#[test]
+fn drift_reports_a_change_made_outside_cloudformation() {
+    let ms = ministack();
+    let account = "000000000132";
+    bootstrap(ms, account);
+    deploy(ms, account, "dev", &[]).success();
+    let drift = |extra: &[&str]| {
+        let mut args = vec!["drift", "--stage", "dev"];
+        args.extend_from_slice(extra);
+        ms.deployer(account, &args, &[]).success()
+    };
+    let report: Value = serde_json::from_str(&drift(&["--output", "json"]).stdout).unwrap();
+    assert_eq!(report["drifted"], false, "{report}");
+    assert_eq!(report["status"], "IN_SYNC");
+
+    let function = physical_id(ms, account, "webhooks-dev", "Receiver");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let config = aws_sdk_lambda::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .endpoint_url(&ms.endpoint)
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new(account, "test", None, None, "tests"))
+            .build();
+        aws_sdk_lambda::Client::from_conf(config)
+            .update_function_configuration()
+            .function_name(&function)
+            .memory_size(1024)
+            .send()
+            .await
+            .unwrap();
+    });
+    let report: Value = serde_json::from_str(&drift(&["--output", "json"]).stdout).unwrap();
+    assert_eq!(
+        (&report["drifted"], &report["status"]),
+        (&Value::Bool(true), &Value::from("DRIFTED"))
+    );
+    let receiver = report["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["logicalId"] == "Receiver")
+        .unwrap();
+    assert_eq!(receiver["status"], "MODIFIED");
+    assert_eq!(
+        receiver["properties"][0],
+        serde_json::json!({"path": "/MemorySize", "expected": "256", "actual": "1024", "difference": "NOT_EQUAL"})
+    );
+    let text = drift(&[]);
+    assert!(
+        has_line(
+            &text.stdout,
+            &["MODIFIED", "Receiver", "AWS::Lambda::Function"]
+        ) && has_line(
+            &text.stdout,
+            &["/MemorySize (NOT_EQUAL): expected 256, actual 1024"]
+        ),
+        "{text}"
+    );
+
+    let missing = ms.deployer(account, &["drift", "--stage", "staging"], &[]);
+    assert_eq!(missing.code, Some(1), "{missing}");
+    assert!(
+        missing
+            .stderr
+            .contains("stack webhooks-staging does not exist"),
+        "{missing}"
+    );
+}

@@ -10,6 +10,7 @@ pub mod apigateway_account;
 pub mod assets;
 pub mod changeset;
 pub mod commands;
+pub mod drift;
 pub mod events;
 pub mod integrity;
 pub mod package;
