@@ -1287,3 +1287,135 @@ fn drift_reports_a_change_made_outside_cloudformation() {
         "{missing}"
     );
 }
+
+/// A Lambda client for `account` on this ministack.
+fn lambda_client(ms: &Ministack, account: &str) -> aws_sdk_lambda::Client {
+    let config = aws_sdk_lambda::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(&ms.endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(account, "test", None, None, "tests"))
+        .build();
+    aws_sdk_lambda::Client::from_conf(config)
+}
+
+/// The version alias `live` of `function` points to, and what invoking it with `event`
+/// answers.
+fn live(ms: &Ministack, account: &str, function: &str, event: &Value) -> (String, String) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let lambda = lambda_client(ms, account);
+        let alias = lambda
+            .get_alias()
+            .function_name(function)
+            .name("live")
+            .send()
+            .await
+            .unwrap();
+        let out = lambda
+            .invoke()
+            .function_name(function)
+            .qualifier("live")
+            .payload(aws_sdk_lambda::primitives::Blob::new(event.to_string()))
+            .send()
+            .await
+            .unwrap();
+        let body = out
+            .payload
+            .map(|p| String::from_utf8_lossy(p.as_ref()).into_owned())
+            .unwrap_or_default();
+        (alias.function_version.unwrap(), body)
+    })
+}
+
+/// `deploy --hotswap`: a code-only change updates the function, publishes a version and
+/// moves the alias without a change set (the stack's parameters stay), and the alias then
+/// answers with the new code; `drift` names the hotswapped function until a full deploy; a
+/// template change falls back to a change set and says why; prod is refused.
+#[test]
+fn hotswap_moves_the_alias_to_new_code_and_falls_back_for_anything_else() {
+    let ms = ministack();
+    let account = "000000000133";
+    bootstrap(ms, account);
+    deploy(ms, account, "dev", &[]).success();
+    let before = parameters(ms, account, "webhooks-dev").unwrap();
+    let status = physical_id(ms, account, "webhooks-dev", "Status");
+    // API Gateway's event of a GET /webhooks/{id}, sent as a POST.
+    let mut post: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            tests::workspace_root().join("tests/fixtures/apigw/get-status.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    post["httpMethod"] = "POST".into();
+    post["requestContext"]["httpMethod"] = "POST".into();
+    let (version, answer) = live(ms, account, &status, &post);
+    assert!(answer.contains("POST is not allowed here"), "{answer}");
+
+    // The status function's code changes (one message), nothing else.
+    let fake = fake_target(|name, binary| match name {
+        "status" => patched(binary, b" is not allowed here", b" is NOT allowed here"),
+        _ => binary,
+    });
+    let target = [("CARGO_TARGET_DIR", fake.path().to_str().unwrap())];
+    let mut args = vec![
+        "deploy",
+        "--stage",
+        "dev",
+        "--hotswap",
+        "--yes",
+        "--progress",
+        "events",
+    ];
+    args.extend(PACKAGES);
+    let run = ms.deployer(account, &args, &target).success();
+    assert!(run.stderr.contains("hotswapped 1 function(s)"), "{run}");
+    assert!(run.stderr.contains("Status: code assets/"), "{run}");
+    assert!(!run.stderr.contains("change set"), "{run}");
+    assert_eq!(parameters(ms, account, "webhooks-dev").unwrap(), before);
+    let (moved, answer) = live(ms, account, &status, &post);
+    assert_ne!(moved, version);
+    assert!(answer.contains("POST is NOT allowed here"), "{answer}");
+    let drift = |run: Run| -> Value { serde_json::from_str(&run.success().stdout).unwrap() };
+    let json = ["drift", "--stage", "dev", "--output", "json"];
+    let report = drift(ms.deployer(account, &json, &[]));
+    assert_eq!(report["drifted"], true, "{report}");
+    assert!(
+        report["hotswapped"]["Status"]
+            .as_str()
+            .unwrap()
+            .starts_with("assets/")
+    );
+
+    // A template change: a full deploy, with the reason; the marker is gone after it.
+    let mut args = args.clone();
+    args.extend(["--set", "api-memory-mb=512"]);
+    let run = ms.deployer(account, &args, &target).success();
+    assert!(
+        has_line(
+            &run.stderr,
+            &[
+                "hotswap not possible: `",
+                "/MemorySize changed; deploying through a change set"
+            ]
+        ),
+        "{run}"
+    );
+    assert!(
+        run.stderr.contains("webhooks-dev: UPDATE_COMPLETE"),
+        "{run}"
+    );
+    let report = drift(ms.deployer(account, &json, &[]));
+    assert!(report.get("hotswapped").is_none(), "{report}");
+
+    let mut prod = vec!["deploy", "--stage", "prod", "--hotswap", "--yes"];
+    prod.extend(PACKAGES);
+    let refused = ms.deployer(account, &prod, &[]);
+    assert_eq!(refused.code, Some(1), "{refused}");
+    assert!(
+        refused.stderr.contains("--hotswap is refused for prod"),
+        "{refused}"
+    );
+    assert!(parameters(ms, account, "webhooks-prod").is_none());
+}

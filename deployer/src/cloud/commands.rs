@@ -13,7 +13,7 @@ use stacks::webhook::{self, Stage};
 use super::assets::{self, Assembly, Record};
 use super::package::{self, Package, Profile};
 use super::stack::{self, Applied, Plan, RequireApproval, StackInfo};
-use super::{Cloud, Progress, apigateway_account, confirm, sdk_error, template_diff};
+use super::{Cloud, Progress, apigateway_account, confirm, hotswap, sdk_error, template_diff};
 
 /// `deployer smoke` (its own module).
 pub use super::smoke::smoke;
@@ -85,6 +85,12 @@ pub struct DeployArgs {
     pub settings: SettingArgs,
     #[command(flatten)]
     pub change: ChangeArgs,
+    /// When only function code changed: update it, publish a version and move the alias
+    /// directly (no change set), in seconds. Anything else falls back to a full deploy,
+    /// with the reason. Refused for prod. Until the next full deploy, the stack runs code
+    /// its template does not name (`deployer drift` says which functions).
+    #[arg(long)]
+    pub hotswap: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -376,6 +382,8 @@ async fn deploy_assembly(
     )
     .await?;
     let applied = stack::apply(cloud, &plan, false).await?;
+    // The stack runs what its template names again.
+    hotswap::clear(cloud, bucket, &stack_name).await?;
     assets::put_record(
         cloud,
         bucket,
@@ -422,8 +430,52 @@ fn prepare(
     })
 }
 
+/// Hotswaps `stage` when only code changed; `false` when a full deploy is needed (the
+/// reason printed).
+async fn try_hotswap(
+    cloud: &Cloud,
+    bucket: &str,
+    stage: Stage,
+    assembly: &Assembly,
+) -> anyhow::Result<bool> {
+    let stack_name = stage.stack_name();
+    let (template_body, parameters) = assembly.stack_input(stage, bucket)?;
+    let Some((deployed, values)) = template_diff::deployed(cloud, &stack_name).await? else {
+        eprintln!(
+            "hotswap not possible: stack {stack_name} has nothing deployed; deploying through a change set"
+        );
+        return Ok(false);
+    };
+    let raw = stacks::diff::TemplateResources::parse(&template_body).context("the new template")?;
+    let old = hotswap::resolved(deployed, &values);
+    let new = hotswap::resolved(raw.clone(), &parameters);
+    match hotswap::decide(&old, &new, &raw) {
+        hotswap::Decision::Hotswap(updates) if updates.is_empty() => {
+            eprintln!("{stack_name}: no function code changed: nothing to hotswap");
+            Ok(true)
+        }
+        hotswap::Decision::Hotswap(updates) => {
+            hotswap::run(cloud, bucket, &stack_name, &updates).await?;
+            eprintln!(
+                "{stack_name}: hotswapped {} function(s); the stack runs code its template does not name until the next full deploy",
+                updates.len()
+            );
+            Ok(true)
+        }
+        hotswap::Decision::FullDeploy(why) => {
+            eprintln!("hotswap not possible: {why}; deploying through a change set");
+            Ok(false)
+        }
+    }
+}
+
 pub fn deploy(args: DeployArgs) -> anyhow::Result<()> {
     let started = Instant::now();
+    if args.hotswap && args.stage == Stage::Prod {
+        bail!(
+            "--hotswap is refused for prod: prod changes only through a change set (`deployer deploy` without --hotswap, or `deployer promote`)"
+        );
+    }
     let Prepared {
         rt,
         cloud,
@@ -433,6 +485,10 @@ pub fn deploy(args: DeployArgs) -> anyhow::Result<()> {
     } = prepare(args.stage, &args.settings, args.packaging)?;
     rt.block_on(async {
         assets::publish(&cloud, &bucket, packages.values()).await?;
+        if args.hotswap && try_hotswap(&cloud, &bucket, args.stage, &assembly).await? {
+            eprintln!("hotswap done in {:.1}s", started.elapsed().as_secs_f64());
+            return Ok(());
+        }
         let key = assets::store_assembly(&cloud, &bucket, &assembly).await?;
         let again = format!("deployer deploy --stage {}", args.stage);
         let applied = deploy_assembly(

@@ -2,6 +2,7 @@
 //! (`DetectStackDrift`, polled to its end with a deadline), then each resource that is not
 //! in sync with its property differences (`DescribeStackResourceDrifts`, every page).
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
@@ -56,6 +57,10 @@ pub struct Report {
     pub status: String,
     pub drifted: bool,
     pub resources: Vec<ResourceDrift>,
+    /// Functions running hotswapped code (`deploy --hotswap`) since the last full deploy,
+    /// with the package each runs: drift CloudFormation does not see.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub hotswapped: BTreeMap<String, String>,
 }
 
 /// Starts a detection and waits for its end; the stack's drift status.
@@ -157,6 +162,12 @@ pub fn print(out: &mut dyn Write, r: &Report) {
         off.iter().filter(|d| d.status != "NOT_CHECKED").count(),
         r.resources.len()
     );
+    for (function, package) in &r.hotswapped {
+        let _ = writeln!(
+            out,
+            "  HOTSWAPPED   {function:<32} runs {package}, not its template's code, until the next full deploy"
+        );
+    }
     for d in off {
         let _ = writeln!(
             out,
@@ -183,8 +194,14 @@ pub fn drift(args: DriftArgs) -> anyhow::Result<()> {
         eprintln!("{stack}: detecting drift (CloudFormation reads every resource)");
         let status = detect(&cloud, &stack).await?;
         let resources = resource_drifts(&cloud, &stack).await?;
+        let bucket = super::assets::bucket(&cloud).await?;
+        let hotswapped = super::hotswap::marker(&cloud, &bucket, &stack)
+            .await?
+            .unwrap_or_default()
+            .functions;
         Ok::<_, anyhow::Error>(Report {
-            drifted: status == "DRIFTED",
+            drifted: status == "DRIFTED" || !hotswapped.is_empty(),
+            hotswapped,
             stack: stack.clone(),
             status,
             resources,
@@ -225,12 +242,14 @@ mod tests {
                 drift("Status", "IN_SYNC"),
                 drift("Api", "NOT_CHECKED"),
             ],
+            hotswapped: BTreeMap::from([("Status".into(), "assets/abc.zip".into())]),
         };
         let mut out = Vec::new();
         print(&mut out, &report);
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "webhooks-dev: DRIFTED (1 of 3 resources not in sync)\n  \
+             HOTSWAPPED   Status                           runs assets/abc.zip, not its template's code, until the next full deploy\n  \
              MODIFIED     Receiver                         AWS::Lambda::Function\n      \
              /MemorySize (NOT_EQUAL): expected 256, actual 1024\n  \
              NOT_CHECKED  Api                              AWS::Lambda::Function\n"

@@ -12,6 +12,7 @@ pub mod changeset;
 pub mod commands;
 pub mod drift;
 pub mod events;
+pub mod hotswap;
 pub mod integrity;
 pub mod package;
 pub mod permissions;
@@ -38,6 +39,8 @@ pub struct Cloud {
     pub apigateway: aws_sdk_apigateway::Client,
     pub s3: s3::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
+    /// Function code, versions and aliases (`deploy --hotswap`), with timeouts.
+    pub lambda: aws_sdk_lambda::Client,
     pub region: String,
     /// The custom endpoint, when one is configured (`AWS_ENDPOINT_URL`).
     pub endpoint: Option<String>,
@@ -118,8 +121,12 @@ impl Cloud {
         let secrets_config = aws_sdk_secretsmanager::config::Builder::from(config)
             .timeout_config(sdk::short_calls())
             .build();
+        let lambda_config = aws_sdk_lambda::config::Builder::from(config)
+            .timeout_config(sdk::short_calls())
+            .build();
         Cloud {
             cfn: cfn::Client::from_conf(cfn_config),
+            lambda: aws_sdk_lambda::Client::from_conf(lambda_config),
             apigateway: aws_sdk_apigateway::Client::from_conf(apigateway_config),
             s3: s3::Client::from_conf(s3_config),
             secrets: aws_sdk_secretsmanager::Client::from_conf(secrets_config),

@@ -1,0 +1,307 @@
+//! `deploy --hotswap`: when only function code changed, update the code, publish a version
+//! and move the alias with Lambda's own calls, in seconds, without a change set. Anything
+//! else falls back to a full deploy, with the reason. The stack then runs code its template
+//! does not name: a marker in the asset bucket says so (`deployer drift` shows it) until
+//! the next full deploy, which deletes it. Never for prod.
+
+use std::collections::BTreeMap;
+
+use anyhow::Context;
+use aws_sdk_lambda::client::Waiters;
+use serde::{Deserialize, Serialize};
+use stacks::diff::{Action, ResourceChange, TemplateResources};
+
+use super::{Cloud, assets, sdk_error};
+
+/// One function whose code a hotswap updates.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CodeUpdate {
+    pub function: String,
+    pub s3_bucket: String,
+    pub s3_key: String,
+    /// The logical id and `Name` of each alias of the function, moved to the new version.
+    pub aliases: Vec<(String, String)>,
+}
+
+/// What a hotswap would do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Only code changed: these updates (none when nothing changed).
+    Hotswap(Vec<CodeUpdate>),
+    /// Something else changed: why a full deploy is needed.
+    FullDeploy(String),
+}
+
+/// The property paths a hotswap changes itself in a resource of `resource_type`: a
+/// function's code, and the version CloudFormation would publish for it (the hotswap
+/// publishes one).
+fn swappable_paths(resource_type: &str) -> &'static [&'static str] {
+    match resource_type {
+        "AWS::Lambda::Function" => &["/Code/"],
+        "AWS::Lambda::Version" => &["/CodeSha256", "/Description"],
+        _ => &[],
+    }
+}
+
+/// Why a hotswap cannot make change `c`, if it cannot.
+fn not_swappable(c: &ResourceChange) -> Option<String> {
+    let (id, ty) = (&c.logical_id, &c.resource_type);
+    match c.action {
+        Action::Add => return Some(format!("`{id}` ({ty}) is new")),
+        Action::Remove => return Some(format!("`{id}` ({ty}) is removed")),
+        Action::Modify => {}
+    }
+    let allowed = swappable_paths(ty);
+    c.properties
+        .iter()
+        .find(|p| !allowed.iter().any(|pre| p.path.starts_with(pre)))
+        .map(|p| format!("`{id}` ({ty}) is modified: {} changed", p.path))
+}
+
+/// Decides from the deployed template (`old`) and the new one (`new`), both with their
+/// parameter values resolved; `raw` is the new template as written (its references).
+pub fn decide(
+    old: &TemplateResources,
+    new: &TemplateResources,
+    raw: &TemplateResources,
+) -> Decision {
+    let changes = stacks::diff::diff(old, new);
+    if let Some(why) = changes.iter().find_map(not_swappable) {
+        return Decision::FullDeploy(why);
+    }
+    let updates = changes
+        .iter()
+        .filter(|c| c.resource_type == "AWS::Lambda::Function")
+        .map(|c| {
+            let code = &new.resources[&c.logical_id].properties["Code"];
+            CodeUpdate {
+                function: c.logical_id.clone(),
+                s3_bucket: code["S3Bucket"].as_str().unwrap_or_default().to_owned(),
+                s3_key: code["S3Key"].as_str().unwrap_or_default().to_owned(),
+                aliases: aliases_of(raw, &c.logical_id),
+            }
+        })
+        .collect();
+    Decision::Hotswap(updates)
+}
+
+/// The aliases of `function` in `template`: (logical id, alias name).
+fn aliases_of(template: &TemplateResources, function: &str) -> Vec<(String, String)> {
+    template
+        .resources
+        .iter()
+        .filter(|(_, r)| r.resource_type == "AWS::Lambda::Alias")
+        .filter(|(_, r)| r.properties["FunctionName"] == serde_json::json!({"Ref": function}))
+        .filter_map(|(id, r)| Some((id.clone(), r.properties["Name"].as_str()?.to_owned())))
+        .collect()
+}
+
+/// The marker of a stack that runs hotswapped code.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Marker {
+    /// Function logical id -> the package it runs.
+    pub functions: BTreeMap<String, String>,
+}
+
+fn marker_key(stack: &str) -> String {
+    format!("deployments/{stack}.hotswap.json")
+}
+
+pub async fn marker(cloud: &Cloud, bucket: &str, stack: &str) -> anyhow::Result<Option<Marker>> {
+    assets::get_json(cloud, bucket, &marker_key(stack)).await
+}
+
+/// Forgets the hotswaps of `stack` (after a full deploy).
+pub async fn clear(cloud: &Cloud, bucket: &str, stack: &str) -> anyhow::Result<()> {
+    cloud
+        .s3
+        .delete_object()
+        .bucket(bucket)
+        .key(marker_key(stack))
+        .send()
+        .await
+        .map_err(sdk_error)
+        .context("cannot delete the hotswap marker")?;
+    Ok(())
+}
+
+/// The physical id of each resource of `stack`.
+async fn physical_ids(cloud: &Cloud, stack: &str) -> anyhow::Result<BTreeMap<String, String>> {
+    let out = cloud
+        .cfn
+        .describe_stack_resources()
+        .stack_name(stack)
+        .send()
+        .await
+        .map_err(sdk_error)
+        .with_context(|| format!("cannot list the resources of stack {stack}"))?;
+    Ok(out
+        .stack_resources()
+        .iter()
+        .filter_map(|r| {
+            Some((
+                r.logical_resource_id()?.to_owned(),
+                r.physical_resource_id()?.to_owned(),
+            ))
+        })
+        .collect())
+}
+
+/// Updates one function's code, waits for the update, publishes a version and moves its
+/// aliases; the version.
+async fn swap(cloud: &Cloud, name: &str, u: &CodeUpdate) -> anyhow::Result<String> {
+    let what = format!("function {} ({name})", u.function);
+    cloud
+        .lambda
+        .update_function_code()
+        .function_name(name)
+        .s3_bucket(&u.s3_bucket)
+        .s3_key(&u.s3_key)
+        .send()
+        .await
+        .map_err(sdk_error)
+        .with_context(|| format!("cannot update the code of {what}"))?;
+    cloud
+        .lambda
+        .wait_until_function_updated_v2()
+        .function_name(name)
+        .wait(std::time::Duration::from_secs(300))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .with_context(|| format!("the code update of {what} did not finish"))?;
+    let version = cloud
+        .lambda
+        .publish_version()
+        .function_name(name)
+        .description("deployer deploy --hotswap")
+        .send()
+        .await
+        .map_err(sdk_error)
+        .with_context(|| format!("cannot publish a version of {what}"))?
+        .version
+        .context("Lambda gave no version number")?;
+    for (_, alias) in &u.aliases {
+        cloud
+            .lambda
+            .update_alias()
+            .function_name(name)
+            .name(alias)
+            .function_version(&version)
+            .send()
+            .await
+            .map_err(sdk_error)
+            .with_context(|| format!("cannot move alias {alias} of {what} to version {version}"))?;
+    }
+    Ok(version)
+}
+
+/// Runs `updates` on `stack` and records the marker.
+pub async fn run(
+    cloud: &Cloud,
+    bucket: &str,
+    stack: &str,
+    updates: &[CodeUpdate],
+) -> anyhow::Result<()> {
+    let ids = physical_ids(cloud, stack).await?;
+    let mut marker = marker(cloud, bucket, stack).await?.unwrap_or_default();
+    for u in updates {
+        let name = ids
+            .get(&u.function)
+            .with_context(|| format!("stack {stack} has no function {}", u.function))?;
+        let version = swap(cloud, name, u).await?;
+        let moved: Vec<&str> = u.aliases.iter().map(|(_, a)| a.as_str()).collect();
+        eprintln!(
+            "{}: code {} published as version {version}{}",
+            u.function,
+            u.s3_key,
+            if moved.is_empty() {
+                String::new()
+            } else {
+                format!(", alias {} moved", moved.join(", "))
+            }
+        );
+        marker
+            .functions
+            .insert(u.function.clone(), u.s3_key.clone());
+    }
+    assets::put_json(cloud, bucket, &marker_key(stack), &marker).await
+}
+
+/// Resolves the parameters of a deployed template and of the new one.
+pub fn resolved(mut t: TemplateResources, values: &BTreeMap<String, String>) -> TemplateResources {
+    t.resolve_parameters(values);
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEMPLATE: &str = r#"
+Resources:
+  Status:
+    Type: AWS::Lambda::Function
+    Properties: {MemorySize: 256, Code: {S3Bucket: {Ref: AssetBucket}, S3Key: {Ref: StatusCodeKey}}}
+  StatusVersion:
+    Type: AWS::Lambda::Version
+    Properties: {FunctionName: {Ref: Status}, CodeSha256: {Ref: StatusCodeSha256}}
+  StatusAlias:
+    Type: AWS::Lambda::Alias
+    Properties: {FunctionName: {Ref: Status}, Name: live, FunctionVersion: {"Fn::GetAtt": [StatusVersion, Version]}}
+"#;
+
+    fn values(key: &str, sha: &str) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            ("AssetBucket".into(), "bucket".into()),
+            ("StatusCodeKey".into(), key.into()),
+            ("StatusCodeSha256".into(), sha.into()),
+        ])
+    }
+
+    fn decide_for(new_text: &str, old: &str, new: &str) -> Decision {
+        let raw = TemplateResources::parse(new_text).unwrap();
+        let o = resolved(
+            TemplateResources::parse(TEMPLATE).unwrap(),
+            &values(old, "s1"),
+        );
+        let n = resolved(
+            raw.clone(),
+            &values(new, if old == new { "s1" } else { "s2" }),
+        );
+        decide(&o, &n, &raw)
+    }
+
+    #[test]
+    fn a_code_change_is_hotswapped_with_its_alias() {
+        assert_eq!(
+            decide_for(TEMPLATE, "a.zip", "b.zip"),
+            Decision::Hotswap(vec![CodeUpdate {
+                function: "Status".into(),
+                s3_bucket: "bucket".into(),
+                s3_key: "b.zip".into(),
+                aliases: vec![("StatusAlias".into(), "live".into())],
+            }])
+        );
+        assert_eq!(
+            decide_for(TEMPLATE, "a.zip", "a.zip"),
+            Decision::Hotswap(vec![])
+        );
+    }
+
+    #[test]
+    fn anything_else_falls_back_to_a_full_deploy_and_says_why() {
+        let bigger = TEMPLATE.replace("MemorySize: 256", "MemorySize: 512");
+        assert_eq!(
+            decide_for(&bigger, "a.zip", "b.zip"),
+            Decision::FullDeploy(
+                "`Status` (AWS::Lambda::Function) is modified: /MemorySize changed".into()
+            )
+        );
+        let more = format!("{TEMPLATE}  Queue:\n    Type: AWS::SQS::Queue\n");
+        assert_eq!(
+            decide_for(&more, "a.zip", "a.zip"),
+            Decision::FullDeploy("`Queue` (AWS::SQS::Queue) is new".into())
+        );
+    }
+}
