@@ -59,6 +59,13 @@ pub enum Problem {
     )]
     DurableWithoutAlias(LogicalId),
     #[error(
+        "version `{version}` of durable function `{function}` is not retained on replacement; executions run on the version they started on, and a new version replaces this one at each code change: set its UpdateReplacePolicy to Retain (`Stack::removal_policy(&version, None, Some(RemovalPolicy::Retain))`)"
+    )]
+    DurableVersionNotRetained {
+        version: LogicalId,
+        function: LogicalId,
+    },
+    #[error(
         "method `{method}` integrates synchronously (Lambda proxy) with durable function `{function}`; API Gateway waits at most 29 s, a durable execution runs up to its ExecutionTimeout: start it asynchronously from a receiver function, or use IntegrationKind::LambdaEvent"
     )]
     SyncIntegrationToDurable {
@@ -508,6 +515,13 @@ fn check_durable(stack: &Stack, out: &mut Vec<Problem>) {
             _ => None,
         };
         if let Some(f) = of {
+            let retained = e.update_replace_policy == Some(crate::RemovalPolicy::Retain);
+            if e.resource.downcast_ref::<Version>().is_some() && !retained {
+                out.push(Problem::DurableVersionNotRetained {
+                    version: id.clone(),
+                    function: f.clone(),
+                });
+            }
             qualifiers.insert(id, f);
         }
     }

@@ -10,7 +10,9 @@ use stacks::resources::lambda::{
 };
 use stacks::resources::logs::LogGroup;
 use stacks::webhook::{Stage, StageConfig, webhook_stack};
-use stacks::{Asset, Grant, Handle, Invocable, RestApiBuilder, Stack, StageSettings};
+use stacks::{
+    Asset, Grant, Handle, Invocable, RemovalPolicy, RestApiBuilder, Stack, StageSettings,
+};
 
 /// A small valid stack with a durable function behind an alias.
 struct Mini {
@@ -51,6 +53,7 @@ fn mini() -> Mini {
             code_sha256: None,
         },
     );
+    s.removal_policy(&version, None, Some(RemovalPolicy::Retain));
     let alias = s.add(
         "Alias",
         Alias {
@@ -234,6 +237,31 @@ fn durable_function_without_an_alias() {
     );
 }
 
+/// A new version replaces the last at each code change; executions run on the version they
+/// started on, so a durable function's versions must outlive their replacement.
+#[test]
+fn durable_version_not_retained() {
+    let mut m = mini();
+    let alias = m.alias.clone();
+    invoke_everywhere(&mut m, &alias);
+    let processor = m.processor.clone();
+    let v = m.s.add(
+        "Second",
+        Version {
+            function_name: processor.name(),
+            description: None,
+            code_sha256: None,
+        },
+    );
+    m.s.removal_policy(&v, Some(RemovalPolicy::Retain), None);
+    check(
+        &m.s,
+        expect![[r#"
+            stack `mini` has 1 problem:
+              - version `Second` of durable function `Processor` is not retained on replacement; executions run on the version they started on, and a new version replaces this one at each code change: set its UpdateReplacePolicy to Retain (`Stack::removal_policy(&version, None, Some(RemovalPolicy::Retain))`)"#]],
+    );
+}
+
 #[test]
 fn table_without_ttl() {
     let mut m = mini();
@@ -274,6 +302,7 @@ fn out_of_range_values() {
                 code_sha256: None,
             },
         );
+        s.removal_policy(&v, None, Some(RemovalPolicy::Retain));
         s.add(
             &format!("{id}Alias"),
             Alias {

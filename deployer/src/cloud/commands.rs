@@ -49,6 +49,11 @@ pub struct ChangeArgs {
     /// shows which property changes replace what).
     #[arg(long, value_name = "LOGICAL_ID")]
     pub allow_replace: Vec<String>,
+    /// Replace or remove a durable function even while executions run on it (they can
+    /// never finish: their version goes with the function). Without it, such a deployment
+    /// is refused with the executions listed.
+    #[arg(long)]
+    pub allow_replay_break: bool,
 }
 
 /// How the function packages are made.
@@ -378,7 +383,10 @@ async fn deploy_assembly(
         &stack_name,
         &plan.template_body,
         &plan.parameters,
-        &change.allow_replace,
+        template_diff::Allowed {
+            replace: &change.allow_replace,
+            replay_break: change.allow_replay_break,
+        },
     )
     .await?;
     let applied = stack::apply(cloud, &plan, false).await?;

@@ -86,7 +86,7 @@ pub fn decide(
 }
 
 /// The aliases of `function` in `template`: (logical id, alias name).
-fn aliases_of(template: &TemplateResources, function: &str) -> Vec<(String, String)> {
+pub(crate) fn aliases_of(template: &TemplateResources, function: &str) -> Vec<(String, String)> {
     template
         .resources
         .iter()
@@ -127,7 +127,10 @@ pub async fn clear(cloud: &Cloud, bucket: &str, stack: &str) -> anyhow::Result<(
 }
 
 /// The physical id of each resource of `stack`.
-async fn physical_ids(cloud: &Cloud, stack: &str) -> anyhow::Result<BTreeMap<String, String>> {
+pub(crate) async fn physical_ids(
+    cloud: &Cloud,
+    stack: &str,
+) -> anyhow::Result<BTreeMap<String, String>> {
     let out = cloud
         .cfn
         .describe_stack_resources()

@@ -69,6 +69,106 @@ fn describe_loss(c: &ResourceChange) -> String {
     format!("`{}` ({}, {how})", c.logical_id, c.resource_type)
 }
 
+/// Deploying would replace or remove a durable function while executions run on it: every
+/// version of the function goes with it, so they could never be replayed again.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "not deployed: stack {stack} would {}; nothing was changed. Executions run on the version they started on, which a replaced function takes with it: let them finish first (`deployer executions list --status RUNNING`), or pass --allow-replay-break to abandon them",
+    .functions.iter().map(|(c, runs)| format!(
+        "{} durable function `{}` ({}) while {} execution(s) run on it: {}",
+        if c.action == Action::Remove { "remove" } else { "replace" },
+        c.logical_id,
+        c.properties.iter().filter(|p| p.replacement != Replacement::False).map(|p| format!("{} changed", p.path)).collect::<Vec<_>>().join(", "),
+        runs.len(),
+        runs.join(", ")
+    )).collect::<Vec<_>>().join("; and ")
+)]
+pub struct ReplayBreak {
+    pub stack: String,
+    /// Each durable function replaced or removed, with its RUNNING executions.
+    pub functions: Vec<(ResourceChange, Vec<String>)>,
+}
+
+/// The durable functions (those with `DurableConfig` in `old`) that `changes` replace, may
+/// replace, or remove.
+pub fn replaced_durable<'c>(
+    old: &TemplateResources,
+    changes: &'c [ResourceChange],
+) -> Vec<&'c ResourceChange> {
+    let durable = |id: &str| {
+        old.resources.get(id).is_some_and(|r| {
+            r.resource_type == "AWS::Lambda::Function" && !r.properties["DurableConfig"].is_null()
+        })
+    };
+    changes
+        .iter()
+        .filter(|c| durable(&c.logical_id))
+        .filter(|c| {
+            c.action == Action::Remove || c.replacement.is_some_and(|r| r != Replacement::False)
+        })
+        .collect()
+}
+
+/// The RUNNING executions of durable function `name`, started through any of `aliases`.
+async fn running(cloud: &Cloud, name: &str, aliases: &[String]) -> anyhow::Result<Vec<String>> {
+    let mut out = Vec::new();
+    for alias in aliases {
+        let page = cloud
+            .lambda
+            .list_durable_executions_by_function()
+            .function_name(name)
+            .qualifier(alias)
+            .statuses(aws_sdk_lambda::types::ExecutionStatus::Running)
+            .max_items(50)
+            .send()
+            .await
+            .map_err(sdk_error)
+            .with_context(|| format!("cannot list the running executions of {name}:{alias}"))?;
+        out.extend(
+            page.durable_executions()
+                .iter()
+                .map(|e| e.durable_execution_arn().to_owned()),
+        );
+    }
+    Ok(out)
+}
+
+/// Refuses to replace or remove a durable function that executions run on.
+async fn guard_durable(
+    cloud: &Cloud,
+    stack: &str,
+    old: &TemplateResources,
+    changes: &[ResourceChange],
+) -> anyhow::Result<()> {
+    let replaced = replaced_durable(old, changes);
+    if replaced.is_empty() {
+        return Ok(());
+    }
+    let ids = super::hotswap::physical_ids(cloud, stack).await?;
+    let mut functions = Vec::new();
+    for c in replaced {
+        let Some(name) = ids.get(&c.logical_id) else {
+            continue;
+        };
+        let aliases: Vec<String> = super::hotswap::aliases_of(old, &c.logical_id)
+            .into_iter()
+            .map(|(_, name)| name)
+            .collect();
+        let runs = running(cloud, name, &aliases).await?;
+        if !runs.is_empty() {
+            functions.push((c.clone(), runs));
+        }
+    }
+    if functions.is_empty() {
+        return Ok(());
+    }
+    Err(ReplayBreak {
+        stack: stack.to_owned(),
+        functions,
+    }
+    .into())
+}
+
 /// The changes that lose data and were not allowed (`allowed`: logical ids).
 pub fn refused(changes: &[ResourceChange], allowed: &[String]) -> Vec<ResourceChange> {
     changes
@@ -78,14 +178,24 @@ pub fn refused(changes: &[ResourceChange], allowed: &[String]) -> Vec<ResourceCh
         .collect()
 }
 
+/// What a deployment may break, as the user allowed it.
+#[derive(Clone, Copy, Debug)]
+pub struct Allowed<'a> {
+    /// Stateful resources that may be replaced or removed (logical ids).
+    pub replace: &'a [String],
+    /// Durable functions may be replaced while executions run on them.
+    pub replay_break: bool,
+}
+
 /// Refuses a deployment of `template_body` with `parameters` over what `stack` runs when it
-/// would lose data that `allowed` does not name. Nothing deployed: nothing to lose.
+/// would lose data that `allowed` does not name, or replace a durable function executions
+/// run on. Nothing deployed: nothing to lose.
 pub async fn guard(
     cloud: &Cloud,
     stack: &str,
     template_body: &str,
     parameters: &BTreeMap<String, String>,
-    allowed: &[String],
+    allowed: Allowed<'_>,
 ) -> anyhow::Result<()> {
     let Some((mut old, old_values)) = deployed(cloud, stack).await? else {
         return Ok(());
@@ -93,7 +203,11 @@ pub async fn guard(
     let mut new = TemplateResources::parse(template_body).context("the new template")?;
     old.resolve_parameters(&old_values);
     new.resolve_parameters(parameters);
-    let refused = refused(&stacks::diff::diff(&old, &new), allowed);
+    let changes = stacks::diff::diff(&old, &new);
+    if !allowed.replay_break {
+        guard_durable(cloud, stack, &old, &changes).await?;
+    }
+    let refused = refused(&changes, allowed.replace);
     if refused.is_empty() {
         return Ok(());
     }
@@ -187,6 +301,37 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "not deployed: stack webhooks-dev would lose the data of `Table` (AWS::DynamoDB::Table, replaced: /KeySchema changed); nothing was changed. If that is intended, pass --allow-replace Table"
+        );
+    }
+
+    #[test]
+    fn replacing_or_removing_a_durable_function_breaks_replay_a_memory_change_does_not() {
+        let template = |extra: &str| {
+            TemplateResources::parse(&format!(
+                "Resources:\n  P:\n    Type: AWS::Lambda::Function\n    Properties: {{DurableConfig: {{ExecutionTimeout: 60}}, MemorySize: 256{extra}}}\n  Q:\n    Type: AWS::Lambda::Function\n    Properties: {{MemorySize: 256{extra}}}\n"
+            ))
+            .unwrap()
+        };
+        let old = template("");
+        let renamed = stacks::diff::diff(&old, &template(", FunctionName: p2"));
+        let ids: Vec<&str> = replaced_durable(&old, &renamed)
+            .iter()
+            .map(|c| c.logical_id.as_str())
+            .collect();
+        assert_eq!(ids, ["P"], "Q is replaced too, but is not durable");
+        let bigger = stacks::diff::diff(&old, &template(", Timeout: 30"));
+        assert!(replaced_durable(&old, &bigger).is_empty());
+        let gone = stacks::diff::diff(&old, &TemplateResources::default());
+        assert_eq!(replaced_durable(&old, &gone).len(), 1);
+        let err = ReplayBreak {
+            stack: "webhooks-dev".into(),
+            functions: vec![(renamed[0].clone(), vec!["arn:x".into()])],
+        };
+        assert!(
+            err.to_string().starts_with(
+                "not deployed: stack webhooks-dev would replace durable function `P` (/FunctionName changed) while 1 execution(s) run on it: arn:x; nothing was changed."
+            ),
+            "{err}"
         );
     }
 
