@@ -535,3 +535,86 @@ fn a_process_that_dies_while_waiting_for_work_gets_none() {
         started.elapsed()
     );
 }
+
+/// Replaces `path` with `bytes` the way a build does: a new file renamed over the old one.
+fn rebuilt(path: &std::path::Path, bytes: &[u8]) {
+    let tmp = path.with_extension("new");
+    std::fs::write(&tmp, bytes).unwrap();
+    std::fs::set_permissions(&tmp, std::fs::metadata(path).unwrap().permissions()).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+/// `local --watch` (here `--no-build`: the binaries are watched, a build made elsewhere):
+/// a function whose binary changes is published as a new version and restarted, the next
+/// request runs the new code, and a function whose binary did not change is not touched.
+#[test]
+fn watch_restarts_only_the_functions_whose_code_changed() {
+    let target = tempfile::tempdir().unwrap();
+    let bins = target.path().join("debug");
+    std::fs::create_dir_all(&bins).unwrap();
+    for f in ["receiver", "processor", "status", "reconciler"] {
+        std::fs::copy(tests::deployer_bin().with_file_name(f), bins.join(f)).unwrap();
+    }
+    let env = [("CARGO_TARGET_DIR", target.path().to_str().unwrap())];
+    let cloud = LocalCloud::start_env(&["--ephemeral", "--watch"], Some(SECRET), &env);
+    let status_of = |id: &str| http("GET", &format!("{}/webhooks/{id}", cloud.api), &[], "");
+    let (code, body) = status_of("nope");
+    assert_eq!(code, 400);
+    assert!(body.contains("is not a webhook id"), "{body}");
+    let mut receiver_pids = pids(&cloud, "receiver");
+    receiver_pids.sort_unstable();
+
+    // The status function's code changes (one message); the processor's bytes change.
+    let status = std::fs::read(bins.join("status")).unwrap();
+    let needle = b"is not a webhook id";
+    let at = status
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("the message is in the binary");
+    let mut patched = status.clone();
+    patched[at..at + needle.len()].copy_from_slice(b"is NOT a webhook id");
+    rebuilt(&bins.join("status"), &patched);
+    let mut processor = std::fs::read(bins.join("processor")).unwrap();
+    processor.extend_from_slice(b"\0version 2");
+    rebuilt(&bins.join("processor"), &processor);
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (code, body) = status_of("nope");
+        if code == 400 && body.contains("is NOT a webhook id") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still the old code: {body}\n{}",
+            cloud.logs()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let logs = cloud.logs();
+    assert!(
+        logs.contains("[local] status: new code, version 2"),
+        "{logs}"
+    );
+    assert!(
+        logs.contains("[local] processor: new code, version 2"),
+        "{logs}"
+    );
+    assert!(!logs.contains("[local] receiver: new code"), "{logs}");
+    assert_eq!(
+        pids(&cloud, "receiver"),
+        receiver_pids,
+        "the receiver was restarted"
+    );
+    // A new webhook's execution runs on version 2 of the processor.
+    let (code, accepted) = post(&cloud, "watched-1", ORDER, true);
+    assert_eq!(code, 202, "{accepted}");
+    let id = accepted["id"].as_str().unwrap().to_owned();
+    let done = wait_done(&cloud, &id, Duration::from_secs(20));
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    let arn = executions(&cloud)[0]["DurableExecutionArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(execution(&cloud, &arn)["Version"], "2");
+}

@@ -114,12 +114,17 @@ struct Instance {
     /// Counts the processes of this instance that have exited: a `next` that outlived its
     /// process sees another number.
     generation: AtomicU64,
+    /// The code generation (`Function::code`) its process was spawned with.
+    code: AtomicU64,
 }
 
 /// A deployed function: its processes and its queue of invocations.
 pub struct Function {
     pub spec: FunctionSpec,
-    binary: PathBuf,
+    /// The code its processes run; replaced by [`Function::replace_code`].
+    binary: std::sync::RwLock<PathBuf>,
+    /// Counts code replacements: a process spawned with older code takes no more jobs.
+    code: AtomicU64,
     env: BTreeMap<String, String>,
     hooks: Hooks,
     jobs: mpsc::Sender<Job>,
@@ -147,7 +152,8 @@ impl Function {
         let (jobs, queue) = mpsc::channel(1024);
         Arc::new(Function {
             spec,
-            binary,
+            binary: std::sync::RwLock::new(binary),
+            code: AtomicU64::new(0),
             env,
             hooks,
             jobs,
@@ -168,6 +174,7 @@ impl Function {
                 kill: Mutex::new(None),
                 spawned: Mutex::new(None),
                 generation: AtomicU64::new(0),
+                code: AtomicU64::new(0),
             });
             self.instances.lock().await.push(instance.clone());
             let listener = TcpListener::bind("127.0.0.1:0").await?;
@@ -190,6 +197,28 @@ impl Function {
         Ok(())
     }
 
+    /// The code its processes run now.
+    fn binary(&self) -> PathBuf {
+        self.binary
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Runs `binary` from now on: idle processes are replaced at once, busy ones once their
+    /// invocation has ended (none is cut short).
+    pub async fn replace_code(&self, binary: PathBuf) {
+        *self.binary.write().unwrap_or_else(|p| p.into_inner()) = binary;
+        self.code.fetch_add(1, Ordering::AcqRel);
+        for instance in self.instances.lock().await.iter() {
+            if instance.current.lock().await.is_none()
+                && let Some(kill) = instance.kill.lock().await.take()
+            {
+                let _ = kill.send(());
+            }
+        }
+    }
+
     /// Keeps one process running for `instance`; a process that exits is replaced.
     async fn supervise(self: Arc<Self>, instance: Arc<Instance>, runtime_api: String) {
         let mut failures = 0u32;
@@ -203,7 +232,7 @@ impl Function {
                     eprintln!(
                         "[{}] cannot start {}: {e}",
                         self.spec.crate_name,
-                        self.binary.display()
+                        self.binary().display()
                     );
                     tokio::time::sleep(Duration::from_secs(2)).await;
                     continue;
@@ -237,7 +266,10 @@ impl Function {
 
     fn spawn(&self, runtime_api: &str, instance: &Arc<Instance>) -> std::io::Result<Child> {
         let index = instance.index;
-        let mut cmd = Command::new(&self.binary);
+        instance
+            .code
+            .store(self.code.load(Ordering::Acquire), Ordering::Release);
+        let mut cmd = Command::new(self.binary());
         cmd.env_clear()
             .envs(&self.env)
             .env("AWS_LAMBDA_RUNTIME_API", runtime_api)
@@ -368,6 +400,14 @@ async fn next(State((f, instance)): St) -> Response {
     // give the job back for a live process instead of letting it time out here.
     if instance.generation.load(Ordering::Acquire) != generation {
         let _ = f.jobs.send(job).await;
+        return StatusCode::GONE.into_response();
+    }
+    // A process of code that was replaced since: the job goes to one of the new code.
+    if instance.code.load(Ordering::Acquire) != f.code.load(Ordering::Acquire) {
+        let _ = f.jobs.send(job).await;
+        if let Some(kill) = instance.kill.lock().await.take() {
+            let _ = kill.send(());
+        }
         return StatusCode::GONE.into_response();
     }
     let timeout = Duration::from_secs(f.spec.timeout_s.max(1));

@@ -4,6 +4,7 @@
 //! service, and API Gateway routes come from the template's methods.
 
 mod apigw;
+mod dev_loop;
 mod durable;
 mod dynamo;
 mod external;
@@ -51,6 +52,11 @@ pub struct Args {
     /// Use the function binaries already built instead of running cargo.
     #[arg(long)]
     pub no_build: bool,
+    /// Rebuild the functions when their sources change, and restart only those whose code
+    /// changed, on a new version (executions started on an older one finish there). With
+    /// --no-build, the binaries are watched instead.
+    #[arg(long)]
+    pub watch: bool,
     /// Build and run the functions with the release profile.
     #[arg(long)]
     pub release: bool,
@@ -182,6 +188,22 @@ fn binaries(args: &Args, model: &model::Model) -> anyhow::Result<PathBuf> {
     Ok(bin_dir)
 }
 
+/// Where versions are published: in the data directory; with `--ephemeral --watch`, in a
+/// directory of this run (a watched binary is rebuilt in place, and executions started
+/// on its older code need a copy); `None` otherwise (each run is version 1).
+fn versions_dir(args: &Args, data_dir: Option<&Path>) -> anyhow::Result<Option<PathBuf>> {
+    Ok(match data_dir {
+        Some(d) => Some(d.join("versions")),
+        None if args.watch => {
+            let dir = std::env::temp_dir().join(format!("deployer-local-{}", std::process::id()));
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            Some(dir)
+        }
+        None => None,
+    })
+}
+
 /// The data directory (created), or `None` with `--ephemeral`.
 fn data_dir(args: &Args) -> anyhow::Result<Option<PathBuf>> {
     let dir = match (&args.data_dir, args.ephemeral) {
@@ -256,7 +278,7 @@ struct Wiring<'a> {
 async fn start_functions(
     model: &model::Model,
     w: &Wiring<'_>,
-    data_dir: Option<&Path>,
+    versions_dir: Option<&Path>,
 ) -> anyhow::Result<versions::Versions> {
     let mut fleet = versions::Versions::new(model.aliases.values().cloned().collect());
     for spec in &model.functions {
@@ -268,8 +290,8 @@ async fn start_functions(
                 .map(|_| kill_in_step(w.faults.clone())),
         };
         let binary = w.bin_dir.join(&spec.crate_name);
-        let published = match data_dir {
-            Some(dir) => versions::publish(&dir.join("versions"), &spec.logical, &binary)?,
+        let published = match versions_dir {
+            Some(dir) => versions::publish(dir, &spec.logical, &binary)?,
             // Without a data directory each run is version 1, the binary as built.
             None => vec![versions::Published {
                 number: 1,
@@ -528,6 +550,22 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         base: base.as_deref(),
     };
     let endpoints = start_lambda_api(&args, &model, &backends, lambda_api, &shared)?;
+    if args.watch {
+        let w = dev_loop::Watch {
+            root: workspace_root()?,
+            bin_dir: bin_dir.clone(),
+            functions: model
+                .functions
+                .iter()
+                .map(|f| (f.logical.clone(), f.crate_name.clone()))
+                .collect(),
+            versions_dir: versions_dir(&args, data_dir.as_deref())?
+                .context("watching needs a versions directory")?,
+            build: !args.no_build,
+            release: args.release,
+        };
+        dev_loop::start(w, backends.fleet.clone(), shared.stop.clone());
+    }
     match (model.api.clone(), base) {
         (Some(api), Some(base)) => {
             let front = Front {
@@ -622,7 +660,8 @@ async fn start_backends(
         faults: &shared.faults,
         metrics: &shared.metrics,
     };
-    let fleet = Arc::new(start_functions(model, &wiring, data_dir).await?);
+    let fleet =
+        Arc::new(start_functions(model, &wiring, versions_dir(args, data_dir)?.as_deref()).await?);
     let functions = fleet.functions();
     let durable = durable::Durable::new(
         data_dir.map(|d| d.join("executions")),

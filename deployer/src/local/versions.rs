@@ -34,7 +34,8 @@ pub struct Recipe {
 
 /// The versions of every function, and the processes of each version that runs.
 pub struct Versions {
-    published: BTreeMap<String, Vec<Published>>,
+    /// Grows at run time when `local --watch` publishes new code.
+    published: std::sync::Mutex<BTreeMap<String, Vec<Published>>>,
     /// (function logical id, alias name).
     aliases: Vec<(String, String)>,
     latest: BTreeMap<String, Arc<Function>>,
@@ -106,7 +107,7 @@ fn published(dir: &Path) -> anyhow::Result<Vec<Published>> {
 impl Versions {
     pub fn new(aliases: Vec<(String, String)>) -> Self {
         Versions {
-            published: BTreeMap::new(),
+            published: std::sync::Mutex::new(BTreeMap::new()),
             aliases,
             latest: BTreeMap::new(),
             recipes: BTreeMap::new(),
@@ -118,7 +119,7 @@ impl Versions {
     /// to start processes for an older one.
     pub fn add(&mut self, versions: Vec<Published>, latest: Arc<Function>, recipe: Recipe) {
         let logical = recipe.spec.logical.clone();
-        self.published.insert(logical.clone(), versions);
+        self.published_mut().insert(logical.clone(), versions);
         self.latest.insert(logical.clone(), latest);
         self.recipes.insert(logical, recipe);
     }
@@ -128,8 +129,37 @@ impl Versions {
         self.latest.clone()
     }
 
+    fn published_mut(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Vec<Published>>> {
+        self.published.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn newest(&self, function: &str) -> Option<u32> {
-        self.published.get(function)?.last().map(|v| v.number)
+        self.published_mut().get(function)?.last().map(|v| v.number)
+    }
+
+    /// Publishes `binary` as the next version of `function` (snapshots under `dir`) when its
+    /// code changed, and runs it on the newest version's processes (executions started on
+    /// an older version go on there, on processes of their own). The new version's
+    /// number, or `None` when the code is the same.
+    pub async fn reload(
+        &self,
+        dir: &Path,
+        function: &str,
+        binary: &Path,
+    ) -> anyhow::Result<Option<u32>> {
+        let before = self.newest(function);
+        let versions = publish(dir, function, binary)?;
+        let Some(newest) = versions.last().cloned() else {
+            return Ok(None);
+        };
+        if Some(newest.number) == before {
+            return Ok(None);
+        }
+        self.published_mut().insert(function.to_owned(), versions);
+        if let Some(f) = self.latest.get(function) {
+            f.replace_code(newest.binary.clone()).await;
+        }
+        Ok(Some(newest.number))
     }
 
     /// The version `qualifier` names for `function`: `$LATEST`, a published number, or the
@@ -139,7 +169,11 @@ impl Versions {
             return Some(qualifier.to_owned());
         }
         if let Ok(n) = qualifier.parse::<u32>() {
-            let known = self.published.get(function)?.iter().any(|v| v.number == n);
+            let known = self
+                .published_mut()
+                .get(function)?
+                .iter()
+                .any(|v| v.number == n);
             return known.then(|| n.to_string());
         }
         self.aliases
@@ -165,9 +199,9 @@ impl Versions {
             return Ok(f.clone());
         }
         let published = self
-            .published
+            .published_mut()
             .get(function)
-            .and_then(|vs| vs.iter().find(|v| v.number == number))
+            .and_then(|vs| vs.iter().find(|v| v.number == number).cloned())
             .with_context(|| format!("{function} has no version {number}"))?;
         let recipe = &self.recipes[function];
         eprintln!(
