@@ -134,6 +134,11 @@ impl<'s> Lowering<'s> {
             constrain(&mut shape.rule, node);
             return shape;
         }
+        // A string "the same as a JSON document" (`format: json`, such as a managed
+        // policy's document): CloudFormation takes the document itself.
+        if node.format.as_deref() == Some("json") && node.kinds().iter().all(|k| *k == "string") {
+            return Shape::of(Ty::Json);
+        }
         match node.kinds().as_slice() {
             [] => self.untyped(node, hint, owner),
             [one] => self.typed(one, node, hint, owner),

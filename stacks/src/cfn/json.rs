@@ -37,6 +37,38 @@ impl Json {
         Json::Object(entries.into_iter().map(|(k, v)| (k.into(), v)).collect())
     }
 
+    /// Any `Serialize` value as a document, keys in the order it writes them (through a
+    /// YAML document, which keeps them): the hand-written documents (policies) of the
+    /// constructs, on their way into a generated type.
+    pub fn of<T: serde::Serialize>(value: &T) -> Json {
+        serde_yaml::to_value(value).map_or(Json::Null, |v| Json::from_yaml(&v))
+    }
+
+    fn from_yaml(v: &serde_yaml::Value) -> Json {
+        use serde_yaml::Value as Y;
+        match v {
+            Y::Null => Json::Null,
+            Y::Bool(b) => Json::Bool(*b),
+            Y::Number(n) => match n.as_i64() {
+                Some(i) => Json::Int(i),
+                None => Json::Float(n.as_f64().unwrap_or(f64::NAN)),
+            },
+            Y::String(s) => Json::Str(Expr::lit(s.clone())),
+            Y::Sequence(items) => Json::Array(items.iter().map(Json::from_yaml).collect()),
+            Y::Mapping(m) => Json::Object(
+                m.iter()
+                    .map(|(k, v)| {
+                        (
+                            k.as_str().unwrap_or_default().to_owned(),
+                            Json::from_yaml(v),
+                        )
+                    })
+                    .collect(),
+            ),
+            Y::Tagged(t) => Json::from_yaml(&t.value),
+        }
+    }
+
     /// The value at `key`, when this is an object that has it.
     pub fn get(&self, key: &str) -> Option<&Json> {
         match self {

@@ -291,3 +291,120 @@ pub struct ApiStage {
     pub access_log_setting: Option<AccessLogSetting>,
     pub tracing_enabled: bool,
 }
+
+mod lowering {
+    //! The API Gateway constructs as the generated types render them, but for [`Method`]:
+    //! its `RequestParameters` values are booleans, which the schema allows beside strings
+    //! (`[boolean, string]`) and the generated type holds as text, so `Method` renders
+    //! itself. `Serialize` stays where the deployment's fingerprint hashes the routes.
+
+    use super::{ApiKey, ApiResource, ApiStage, Deployment, RestApi, UsagePlan, UsagePlanKey};
+    use crate::Expr;
+    use crate::l1::aws::apigateway::{
+        api_key, deployment, resource, rest_api, stage, usage_plan, usage_plan_key,
+    };
+    use crate::resources::Lower;
+
+    impl Lower for RestApi {
+        type L1 = rest_api::RestApi;
+        fn lower(&self) -> rest_api::RestApi {
+            let mut r = rest_api::RestApi::new()
+                .name(self.name.clone())
+                .endpoint_configuration(
+                    rest_api::EndpointConfiguration::new()
+                        .types(self.endpoint_configuration.types.iter().copied()),
+                );
+            r.description = self.description.clone().map(Expr::lit);
+            r
+        }
+    }
+
+    impl Lower for ApiResource {
+        type L1 = resource::Resource;
+        fn lower(&self) -> resource::Resource {
+            resource::Resource::new(
+                self.parent_id.clone(),
+                self.path_part.clone(),
+                self.rest_api_id.clone(),
+            )
+        }
+    }
+
+    impl Lower for Deployment {
+        type L1 = deployment::Deployment;
+        fn lower(&self) -> deployment::Deployment {
+            let mut d = deployment::Deployment::new(self.rest_api_id.clone());
+            d.description = self.description.clone().map(Expr::lit);
+            d
+        }
+    }
+
+    impl Lower for ApiStage {
+        type L1 = stage::Stage;
+        fn lower(&self) -> stage::Stage {
+            let mut s = stage::Stage::new(self.rest_api_id.clone())
+                .deployment_id(self.deployment_id.clone())
+                .stage_name(self.stage_name.clone())
+                .tracing_enabled(self.tracing_enabled);
+            s.description = self.description.clone().map(Expr::lit);
+            if !self.method_settings.is_empty() {
+                s = s.method_settings(self.method_settings.iter().map(|m| {
+                    stage::MethodSetting::new()
+                        .resource_path(m.resource_path.clone())
+                        .http_method(m.http_method.clone())
+                        .throttling_burst_limit(m.throttling_burst_limit)
+                        .throttling_rate_limit(m.throttling_rate_limit)
+                        .metrics_enabled(m.metrics_enabled)
+                }));
+            }
+            if let Some(a) = &self.access_log_setting {
+                s = s.access_log_setting(
+                    stage::AccessLogSetting::new()
+                        .destination_arn(a.destination_arn.clone())
+                        .format(a.format.clone()),
+                );
+            }
+            s
+        }
+    }
+
+    impl Lower for ApiKey {
+        type L1 = api_key::ApiKey;
+        fn lower(&self) -> api_key::ApiKey {
+            let mut k = api_key::ApiKey::new().enabled(self.enabled);
+            k.description = self.description.clone().map(Expr::lit);
+            k
+        }
+    }
+
+    impl Lower for UsagePlan {
+        type L1 = usage_plan::UsagePlan;
+        fn lower(&self) -> usage_plan::UsagePlan {
+            let mut p = usage_plan::UsagePlan::new().api_stages(self.api_stages.iter().map(|s| {
+                usage_plan::ApiStage::new()
+                    .api_id(s.api_id.clone())
+                    .stage(s.stage.clone())
+            }));
+            p.description = self.description.clone().map(Expr::lit);
+            if let Some(t) = &self.throttle {
+                p = p.throttle(
+                    usage_plan::ThrottleSettings::new()
+                        .burst_limit(t.burst_limit)
+                        .rate_limit(t.rate_limit),
+                );
+            }
+            p
+        }
+    }
+
+    impl Lower for UsagePlanKey {
+        type L1 = usage_plan_key::UsagePlanKey;
+        fn lower(&self) -> usage_plan_key::UsagePlanKey {
+            usage_plan_key::UsagePlanKey::new(
+                self.key_id.clone(),
+                self.key_type,
+                self.usage_plan_id.clone(),
+            )
+        }
+    }
+}

@@ -1,38 +1,34 @@
 //! `AWS::CloudWatch::Alarm`.
 
-use serde::{Serialize, Serializer};
-
 use crate::Expr;
+use crate::l1::aws::cloudwatch::alarm as l1;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Statistic {
     Sum,
     Maximum,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Comparison {
     GreaterThanOrEqualToThreshold,
 }
 
 /// What an alarm does while a period has no data points.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MissingData {
     NotBreaching,
 }
 
 /// A metric dimension.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Clone, Debug)]
 pub struct Dimension {
     pub name: String,
     pub value: Expr,
 }
 
 /// An alarm on one metric that notifies `actions` when it fires and when it recovers.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Clone, Debug)]
 pub struct Alarm {
     pub alarm_description: String,
     pub namespace: String,
@@ -45,14 +41,8 @@ pub struct Alarm {
     pub threshold: f64,
     pub comparison_operator: Comparison,
     pub treat_missing_data: MissingData,
-    #[serde(serialize_with = "list")]
     pub alarm_actions: Vec<Expr>,
-    #[serde(rename = "OKActions", serialize_with = "list")]
     pub ok_actions: Vec<Expr>,
-}
-
-fn list<S: Serializer>(v: &[Expr], s: S) -> Result<S::Ok, S::Error> {
-    v.serialize(s)
 }
 
 impl Alarm {
@@ -81,5 +71,34 @@ impl Alarm {
             alarm_actions: vec![topic.clone()],
             ok_actions: vec![topic],
         }
+    }
+}
+
+impl super::Lower for Alarm {
+    type L1 = l1::Alarm;
+    fn lower(&self) -> l1::Alarm {
+        let statistic = match self.statistic {
+            Statistic::Sum => l1::Statistic::Sum,
+            Statistic::Maximum => l1::Statistic::Maximum,
+        };
+        let Comparison::GreaterThanOrEqualToThreshold = self.comparison_operator;
+        let MissingData::NotBreaching = self.treat_missing_data;
+        l1::Alarm::new()
+            .alarm_description(self.alarm_description.clone())
+            .namespace(self.namespace.clone())
+            .metric_name(self.metric_name.clone())
+            .dimensions(
+                self.dimensions
+                    .iter()
+                    .map(|d| l1::Dimension::new(d.name.clone(), d.value.clone())),
+            )
+            .statistic(statistic)
+            .period(self.period)
+            .evaluation_periods(self.evaluation_periods)
+            .threshold(self.threshold)
+            .comparison_operator(l1::ComparisonOperator::GreaterThanOrEqualToThreshold)
+            .treat_missing_data(l1::TreatMissingData::NotBreaching)
+            .alarm_actions(self.alarm_actions.iter().cloned())
+            .ok_actions(self.ok_actions.iter().cloned())
     }
 }

@@ -1,14 +1,23 @@
 //! `AWS::DynamoDB::Table`.
 
-use serde::{Serialize, Serializer};
-
 use crate::Expr;
+use crate::l1::aws::dynamodb::table as l1;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AttributeType {
     S,
     N,
     B,
+}
+
+impl AttributeType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttributeType::S => "S",
+            AttributeType::N => "N",
+            AttributeType::B => "B",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -124,176 +133,89 @@ impl Table {
     }
 }
 
-impl Serialize for Table {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        #[serde(rename_all = "PascalCase")]
-        struct AttributeDefinition<'a> {
-            attribute_name: &'a str,
-            attribute_type: AttributeType,
+impl super::Lower for Table {
+    type L1 = l1::Table;
+    fn lower(&self) -> l1::Table {
+        let (billing_mode, throughput) = match self.billing {
+            Billing::PayPerRequest => ("PAY_PER_REQUEST", None),
+            Billing::Provisioned { read, write } => (
+                "PROVISIONED",
+                Some(l1::ProvisionedThroughput::new(read, write)),
+            ),
+        };
+        let mut t = l1::Table::new(key_schema(&self.partition_key, self.sort_key.as_ref()))
+            .attribute_definitions(self.attribute_definitions())
+            .billing_mode(billing_mode)
+            .point_in_time_recovery_specification(
+                l1::PointInTimeRecoverySpecification::new()
+                    .point_in_time_recovery_enabled(self.point_in_time_recovery),
+            )
+            .sse_specification(sse(&self.encryption))
+            .deletion_protection_enabled(self.deletion_protection);
+        if !self.global_indexes.is_empty() {
+            t = t.global_secondary_indexes(self.global_indexes.iter().map(gsi));
         }
-        #[derive(Serialize)]
-        #[serde(rename_all = "PascalCase")]
-        struct KeySchemaElement<'a> {
-            attribute_name: &'a str,
-            key_type: &'static str,
+        if let Some(p) = throughput {
+            t = t.provisioned_throughput(p);
         }
-        #[derive(Serialize)]
-        #[serde(rename_all = "PascalCase")]
-        struct Throughput {
-            read_capacity_units: u32,
-            write_capacity_units: u32,
+        if let Some(a) = &self.ttl_attribute {
+            t = t.time_to_live_specification(
+                l1::TimeToLiveSpecification::new(true).attribute_name(a.clone()),
+            );
         }
-        #[derive(Serialize)]
-        #[serde(rename_all = "PascalCase")]
-        struct Ttl<'a> {
-            attribute_name: &'a str,
-            enabled: bool,
-        }
-        #[derive(Serialize)]
-        #[serde(rename_all = "PascalCase")]
-        struct Pitr {
-            point_in_time_recovery_enabled: bool,
-        }
-        #[derive(Serialize)]
-        #[serde(rename_all = "PascalCase")]
-        struct Sse<'a> {
-            #[serde(rename = "SSEEnabled")]
-            sse_enabled: bool,
-            #[serde(rename = "SSEType", skip_serializing_if = "Option::is_none")]
-            sse_type: Option<&'static str>,
-            #[serde(rename = "KMSMasterKeyId", skip_serializing_if = "Option::is_none")]
-            kms_master_key_id: Option<&'a Expr>,
-        }
-        #[derive(Serialize)]
-        #[serde(rename_all = "PascalCase")]
-        struct IndexProjection<'a> {
-            projection_type: &'static str,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            non_key_attributes: Option<&'a [String]>,
-        }
-        #[derive(Serialize)]
-        #[serde(rename_all = "PascalCase")]
-        struct Gsi<'a> {
-            index_name: &'a str,
-            key_schema: Vec<KeySchemaElement<'a>>,
-            projection: IndexProjection<'a>,
-        }
-        #[derive(Serialize)]
-        #[serde(rename_all = "PascalCase")]
-        struct Props<'a> {
-            attribute_definitions: Vec<AttributeDefinition<'a>>,
-            key_schema: Vec<KeySchemaElement<'a>>,
-            #[serde(skip_serializing_if = "Vec::is_empty")]
-            global_secondary_indexes: Vec<Gsi<'a>>,
-            billing_mode: &'static str,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            provisioned_throughput: Option<Throughput>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            time_to_live_specification: Option<Ttl<'a>>,
-            point_in_time_recovery_specification: Pitr,
-            #[serde(rename = "SSESpecification")]
-            sse_specification: Sse<'a>,
-            deletion_protection_enabled: bool,
-        }
+        t
+    }
+}
 
-        fn schema<'a>(
-            partition: &'a KeyAttribute,
-            sort: Option<&'a KeyAttribute>,
-        ) -> Vec<KeySchemaElement<'a>> {
-            std::iter::once((partition, "HASH"))
-                .chain(sort.map(|k| (k, "RANGE")))
-                .map(|(k, key_type)| KeySchemaElement {
-                    attribute_name: &k.name,
-                    key_type,
-                })
-                .collect()
-        }
-        let key_schema = schema(&self.partition_key, self.sort_key.as_ref());
-        // Every key attribute of the table and its indexes, each defined once.
-        let mut attribute_definitions: Vec<AttributeDefinition<'_>> = Vec::new();
+impl Table {
+    /// Every key attribute of the table and its indexes, each defined once.
+    fn attribute_definitions(&self) -> Vec<l1::AttributeDefinition> {
+        let mut seen: Vec<&str> = Vec::new();
         let index_keys = self
             .global_indexes
             .iter()
             .flat_map(|i| std::iter::once(&i.partition_key).chain(i.sort_key.as_ref()));
-        for k in std::iter::once(&self.partition_key)
+        std::iter::once(&self.partition_key)
             .chain(self.sort_key.as_ref())
             .chain(index_keys)
-        {
-            if !attribute_definitions
-                .iter()
-                .any(|d| d.attribute_name == k.name)
-            {
-                attribute_definitions.push(AttributeDefinition {
-                    attribute_name: &k.name,
-                    attribute_type: k.kind,
-                });
-            }
-        }
-        let global_secondary_indexes = self
-            .global_indexes
-            .iter()
-            .map(|i| Gsi {
-                index_name: &i.name,
-                key_schema: schema(&i.partition_key, i.sort_key.as_ref()),
-                projection: match &i.projection {
-                    Projection::KeysOnly => IndexProjection {
-                        projection_type: "KEYS_ONLY",
-                        non_key_attributes: None,
-                    },
-                    Projection::Include(attrs) => IndexProjection {
-                        projection_type: "INCLUDE",
-                        non_key_attributes: Some(attrs),
-                    },
-                    Projection::All => IndexProjection {
-                        projection_type: "ALL",
-                        non_key_attributes: None,
-                    },
-                },
+            .filter(|k| {
+                let new = !seen.contains(&k.name.as_str());
+                seen.push(&k.name);
+                new
             })
-            .collect();
-        let (billing_mode, provisioned_throughput) = match self.billing {
-            Billing::PayPerRequest => ("PAY_PER_REQUEST", None),
-            Billing::Provisioned { read, write } => (
-                "PROVISIONED",
-                Some(Throughput {
-                    read_capacity_units: read,
-                    write_capacity_units: write,
-                }),
-            ),
-        };
-        Props {
-            attribute_definitions,
-            key_schema,
-            global_secondary_indexes,
-            billing_mode,
-            provisioned_throughput,
-            time_to_live_specification: self.ttl_attribute.as_deref().map(|a| Ttl {
-                attribute_name: a,
-                enabled: true,
-            }),
-            point_in_time_recovery_specification: Pitr {
-                point_in_time_recovery_enabled: self.point_in_time_recovery,
-            },
-            sse_specification: match &self.encryption {
-                Encryption::AwsOwned => Sse {
-                    sse_enabled: false,
-                    sse_type: None,
-                    kms_master_key_id: None,
-                },
-                Encryption::AwsManagedKms => Sse {
-                    sse_enabled: true,
-                    sse_type: Some("KMS"),
-                    kms_master_key_id: None,
-                },
-                Encryption::CustomerManaged(key) => Sse {
-                    sse_enabled: true,
-                    sse_type: Some("KMS"),
-                    kms_master_key_id: Some(key),
-                },
-            },
-            deletion_protection_enabled: self.deletion_protection,
-        }
-        .serialize(s)
+            .map(|k| l1::AttributeDefinition::new(k.name.clone(), k.kind.as_str()))
+            .collect()
+    }
+}
+
+fn key_schema(partition: &KeyAttribute, sort: Option<&KeyAttribute>) -> Vec<l1::KeySchemaItem> {
+    std::iter::once((partition, "HASH"))
+        .chain(sort.map(|k| (k, "RANGE")))
+        .map(|(k, key_type)| l1::KeySchemaItem::new(k.name.clone(), key_type))
+        .collect()
+}
+
+fn gsi(i: &GlobalIndex) -> l1::GlobalSecondaryIndex {
+    let projection = match &i.projection {
+        Projection::KeysOnly => l1::Projection::new().projection_type("KEYS_ONLY"),
+        Projection::Include(attrs) => l1::Projection::new()
+            .projection_type("INCLUDE")
+            .non_key_attributes(attrs.iter().cloned()),
+        Projection::All => l1::Projection::new().projection_type("ALL"),
+    };
+    l1::GlobalSecondaryIndex::new(
+        i.name.clone(),
+        key_schema(&i.partition_key, i.sort_key.as_ref()),
+        projection,
+    )
+}
+
+fn sse(e: &Encryption) -> l1::SSESpecification {
+    match e {
+        Encryption::AwsOwned => l1::SSESpecification::new(false),
+        Encryption::AwsManagedKms => l1::SSESpecification::new(true).sse_type("KMS"),
+        Encryption::CustomerManaged(key) => l1::SSESpecification::new(true)
+            .sse_type("KMS")
+            .kms_master_key_id(key.clone()),
     }
 }

@@ -1,12 +1,10 @@
 //! `AWS::Events::Rule`: a schedule that invokes a target.
 
-use serde::Serialize;
-
 use crate::Expr;
+use crate::l1::aws::events::rule as l1;
 
 /// What a rule invokes.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Clone, Debug)]
 pub struct Target {
     pub arn: Expr,
     /// The target's id within the rule.
@@ -14,10 +12,8 @@ pub struct Target {
 }
 
 /// A rule that fires on a schedule (`rate(5 minutes)`).
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Clone, Debug)]
 pub struct Rule {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     pub schedule_expression: String,
     state: &'static str,
@@ -35,5 +31,21 @@ impl Rule {
             state: "ENABLED",
             targets: vec![target],
         }
+    }
+}
+
+impl super::Lower for Rule {
+    type L1 = l1::Rule;
+    fn lower(&self) -> l1::Rule {
+        let mut r = l1::Rule::new()
+            .schedule_expression(self.schedule_expression.clone())
+            .state(self.state)
+            .targets(
+                self.targets
+                    .iter()
+                    .map(|t| l1::Target::new(t.arn.clone(), t.id.clone())),
+            );
+        r.description = self.description.clone().map(Expr::lit);
+        r
     }
 }

@@ -5,17 +5,15 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::Expr;
+use crate::cfn::Json;
+use crate::l1::aws::iam::{managed_policy, policy, role};
 
 /// An IAM role, assumed by an AWS service.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Clone, Debug)]
 pub struct Role {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     pub assume_role_policy_document: PolicyDocument,
-    #[serde(skip_serializing_if = "super::is_empty")]
     pub managed_policy_arns: Vec<Expr>,
-    #[serde(skip_serializing_if = "super::is_empty")]
     pub policies: Vec<InlinePolicy>,
 }
 
@@ -45,8 +43,7 @@ impl Role {
 }
 
 /// A policy embedded in a role.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Clone, Debug)]
 pub struct InlinePolicy {
     pub policy_name: String,
     pub policy_document: PolicyDocument,
@@ -55,8 +52,7 @@ pub struct InlinePolicy {
 /// A policy attached to roles as a resource of its own (`AWS::IAM::Policy`). Use it for
 /// statements that refer to a resource which itself refers to the role (a function's
 /// permissions on its own ARN): in the role, they would form a dependency cycle.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Clone, Debug)]
 pub struct Policy {
     pub policy_name: String,
     pub policy_document: PolicyDocument,
@@ -66,10 +62,8 @@ pub struct Policy {
 
 /// A customer-managed policy (`AWS::IAM::ManagedPolicy`), for others to attach to their
 /// roles.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Clone, Debug)]
 pub struct ManagedPolicy {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     pub policy_document: PolicyDocument,
 }
@@ -141,5 +135,40 @@ impl Serialize for Principal {
                 m.end()
             }
         }
+    }
+}
+
+impl super::Lower for Role {
+    type L1 = role::Role;
+    fn lower(&self) -> role::Role {
+        let mut r = role::Role::new(Json::of(&self.assume_role_policy_document));
+        r.description = self.description.clone().map(Expr::lit);
+        if !self.managed_policy_arns.is_empty() {
+            r = r.managed_policy_arns(self.managed_policy_arns.iter().cloned());
+        }
+        if !self.policies.is_empty() {
+            r =
+                r.policies(self.policies.iter().map(|p| {
+                    role::Policy::new(Json::of(&p.policy_document), p.policy_name.clone())
+                }));
+        }
+        r
+    }
+}
+
+impl super::Lower for Policy {
+    type L1 = policy::Policy;
+    fn lower(&self) -> policy::Policy {
+        policy::Policy::new(Json::of(&self.policy_document), self.policy_name.clone())
+            .roles(self.roles.iter().cloned())
+    }
+}
+
+impl super::Lower for ManagedPolicy {
+    type L1 = managed_policy::ManagedPolicy;
+    fn lower(&self) -> managed_policy::ManagedPolicy {
+        let mut m = managed_policy::ManagedPolicy::new(Json::of(&self.policy_document));
+        m.description = self.description.clone().map(Expr::lit);
+        m
     }
 }

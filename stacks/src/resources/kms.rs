@@ -1,14 +1,12 @@
 //! `AWS::KMS::Key`: a customer-managed symmetric key.
 
-use serde::Serialize;
-
 use super::iam::PolicyDocument;
+use crate::cfn::Json;
+use crate::l1::aws::kms::key as l1;
 
 /// A symmetric encryption key with its key policy. Automatic rotation is on.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Clone, Debug)]
 pub struct Key {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     pub enable_key_rotation: bool,
     pub key_policy: PolicyDocument,
@@ -26,5 +24,17 @@ impl Key {
             key_policy: policy,
             pending_window_in_days: 30,
         }
+    }
+}
+
+impl super::Lower for Key {
+    type L1 = l1::Key;
+    fn lower(&self) -> l1::Key {
+        let mut k = l1::Key::new()
+            .enable_key_rotation(self.enable_key_rotation)
+            .key_policy(Json::of(&self.key_policy))
+            .pending_window_in_days(self.pending_window_in_days);
+        k.description = self.description.clone().map(crate::Expr::lit);
+        k
     }
 }

@@ -306,3 +306,117 @@ impl Permission {
         }
     }
 }
+
+mod lowering {
+    //! The Lambda constructs as the generated types render them. `Serialize` stays on
+    //! [`Function`] for its configuration fingerprint (a version's description), whose
+    //! bytes must not change.
+
+    use super::{Alias, Function, LogLevel, Permission, TracingMode, Version};
+    use crate::Expr;
+    use crate::cfn::Json;
+    use crate::l1::aws::lambda::{alias, function as l1, permission, version};
+    use crate::resources::Lower;
+
+    fn level(l: LogLevel) -> &'static str {
+        match l {
+            LogLevel::Trace => "TRACE",
+            LogLevel::Debug => "DEBUG",
+            LogLevel::Info => "INFO",
+            LogLevel::Warn => "WARN",
+            LogLevel::Error => "ERROR",
+            LogLevel::Fatal => "FATAL",
+        }
+    }
+
+    impl Lower for Function {
+        type L1 = l1::Function;
+        fn lower(&self) -> l1::Function {
+            let code = l1::Code::new()
+                .s3_bucket(self.code.bucket.clone())
+                .s3_key(self.code.key.clone());
+            let mut f = l1::Function::new(code, self.role.clone())
+                .runtime("provided.al2023")
+                .handler("bootstrap")
+                .architectures([self.architecture.as_str()])
+                .memory_size(self.memory_mb)
+                .timeout(self.timeout_s);
+            f.description = self.description.clone().map(Expr::lit);
+            if !self.environment.is_empty() {
+                let vars = self
+                    .environment
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Json::Str(v.clone())))
+                    .collect();
+                f = f.environment(l1::Environment::new().variables(vars));
+            }
+            if let Some(d) = &self.durable_config {
+                f = f.durable_config(
+                    l1::DurableConfig::new(d.execution_timeout)
+                        .retention_period_in_days(d.retention_period_in_days),
+                );
+            }
+            if let Some(l) = &self.logging_config {
+                f = f.logging_config(
+                    l1::LoggingConfig::new()
+                        .log_format(l.log_format)
+                        .log_group(l.log_group.clone())
+                        .application_log_level(level(l.application_log_level))
+                        .system_log_level(level(l.system_log_level)),
+                );
+            }
+            if let Some(d) = &self.dead_letter_config {
+                f = f.dead_letter_config(
+                    l1::DeadLetterConfig::new().target_arn(d.target_arn.clone()),
+                );
+            }
+            if let Some(t) = &self.tracing_config {
+                let mode = match t.mode {
+                    TracingMode::Active => "Active",
+                    TracingMode::PassThrough => "PassThrough",
+                };
+                f = f.tracing_config(l1::TracingConfig::new().mode(mode));
+            }
+            if let Some(n) = self.reserved_concurrency {
+                f = f.reserved_concurrent_executions(n);
+            }
+            f
+        }
+    }
+
+    impl Lower for Version {
+        type L1 = version::Version;
+        fn lower(&self) -> version::Version {
+            let mut v = version::Version::new(self.function_name.clone());
+            v.description = self.description.clone().map(Expr::lit);
+            v.code_sha256 = self.code_sha256.clone();
+            v
+        }
+    }
+
+    impl Lower for Alias {
+        type L1 = alias::Alias;
+        fn lower(&self) -> alias::Alias {
+            let mut a = alias::Alias::new(
+                self.function_name.clone(),
+                self.function_version.clone(),
+                self.name.clone(),
+            );
+            a.description = self.description.clone().map(Expr::lit);
+            a
+        }
+    }
+
+    impl Lower for Permission {
+        type L1 = permission::Permission;
+        fn lower(&self) -> permission::Permission {
+            let mut p = permission::Permission::new(
+                self.action,
+                self.function_name.clone(),
+                self.principal.clone(),
+            );
+            p.source_arn = self.source_arn.clone();
+            p
+        }
+    }
+}

@@ -1,8 +1,7 @@
 //! `AWS::Logs::LogGroup`.
 
-use serde::Serialize;
-
 use crate::Expr;
+use crate::l1::aws::logs::log_group as l1;
 
 /// The retention periods CloudWatch Logs accepts, in days.
 pub const RETENTION_DAYS: [u32; 22] = [
@@ -10,16 +9,13 @@ pub const RETENTION_DAYS: [u32; 22] = [
     3288, 3653,
 ];
 
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Clone, Debug)]
 pub struct LogGroup {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub log_group_name: Option<Expr>,
     /// Days to keep log events; one of [`RETENTION_DAYS`].
     pub retention_in_days: u32,
     /// The KMS key (ARN) the events are encrypted with; CloudWatch Logs' own keys without
     /// one. The key's policy must let CloudWatch Logs use it for this group.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub kms_key_id: Option<Expr>,
 }
 
@@ -36,5 +32,15 @@ impl LogGroup {
     pub fn kms_key(mut self, key_arn: Expr) -> Self {
         self.kms_key_id = Some(key_arn);
         self
+    }
+}
+
+impl super::Lower for LogGroup {
+    type L1 = l1::LogGroup;
+    fn lower(&self) -> l1::LogGroup {
+        let mut g = l1::LogGroup::new().retention_in_days(self.retention_in_days);
+        g.log_group_name = self.log_group_name.clone();
+        g.kms_key_id = self.kms_key_id.clone();
+        g
     }
 }

@@ -1,8 +1,13 @@
-//! Typed CloudFormation resources: the properties this project needs, not string maps.
+//! The constructs (L2) of the webhook stack: the settings this project means, with defaults
+//! and invariants (a table with TTL, a function with its logging), over the generated L1
+//! types of [`l1`](crate::l1). Each construct lowers to its L1 resource ([`Lower`]), which
+//! renders the template's properties in the schema's order, and synth checks the schema's
+//! constraints on it, beside the construct's own (ranges, retention days). Numbers that
+//! CloudFormation range-checks are plain Rust integers; strings that may be intrinsics are
+//! [`Expr`](crate::Expr).
 //!
-//! Each resource serializes to its `Properties` object. Numbers that CloudFormation
-//! range-checks are plain Rust integers so that synth can check them; strings that may
-//! be intrinsics are [`Expr`](crate::Expr).
+//! One construct renders itself: [`apigateway::Method`], whose `RequestParameters` values
+//! are booleans, which the generated type holds as text (the schema allows both).
 
 pub mod apigateway;
 pub mod cloudwatch;
@@ -19,6 +24,58 @@ pub mod sqs;
 
 pub use crate::cfn::ResourceType;
 
+/// A construct (L2) over a generated resource type (L1): it renders what its L1 resource
+/// renders (the schema's property order) and synth checks the schema's constraints on it.
+pub trait Lower {
+    type L1: crate::cfn::CfnResource;
+    /// The generated resource this construct stands for.
+    fn lower(&self) -> Self::L1;
+}
+
+/// Implements [`ResourceType`] for constructs through their [`Lower`].
+macro_rules! lowered {
+    ($($ty:ty,)*) => {$(
+        impl ResourceType for $ty {
+            const TYPE: &'static str =
+                <<$ty as Lower>::L1 as crate::cfn::CfnResource>::TYPE_NAME;
+            fn properties(&self) -> crate::cfn::Properties<'_> {
+                crate::cfn::Properties::Json(crate::cfn::ToJson::to_json(&self.lower()))
+            }
+            fn violations(&self) -> Vec<crate::cfn::Violation> {
+                ResourceType::violations(&self.lower())
+            }
+        }
+    )*};
+}
+
+lowered! {
+    sqs::Queue,
+    sns::Topic,
+    sns::Subscription,
+    kms::Key,
+    secrets::Secret,
+    logs::LogGroup,
+    events::Rule,
+    cloudwatch::Alarm,
+    iam::Role,
+    iam::Policy,
+    iam::ManagedPolicy,
+    s3::Bucket,
+    s3::BucketPolicy,
+    lambda::Function,
+    lambda::Version,
+    lambda::Alias,
+    lambda::Permission,
+    dynamodb::Table,
+    apigateway::RestApi,
+    apigateway::ApiResource,
+    apigateway::Deployment,
+    apigateway::ApiStage,
+    apigateway::ApiKey,
+    apigateway::UsagePlan,
+    apigateway::UsagePlanKey,
+}
+
 /// The constructs of this module are resource types like any other (the open set): each
 /// renders its own `Serialize` properties.
 macro_rules! constructs {
@@ -33,32 +90,7 @@ macro_rules! constructs {
 }
 
 constructs! {
-    iam::Role = "AWS::IAM::Role",
-    iam::Policy = "AWS::IAM::Policy",
-    iam::ManagedPolicy = "AWS::IAM::ManagedPolicy",
-    lambda::Function = "AWS::Lambda::Function",
-    lambda::Version = "AWS::Lambda::Version",
-    lambda::Alias = "AWS::Lambda::Alias",
-    lambda::Permission = "AWS::Lambda::Permission",
-    logs::LogGroup = "AWS::Logs::LogGroup",
-    dynamodb::Table = "AWS::DynamoDB::Table",
-    secrets::Secret = "AWS::SecretsManager::Secret",
-    apigateway::RestApi = "AWS::ApiGateway::RestApi",
-    apigateway::ApiResource = "AWS::ApiGateway::Resource",
     apigateway::Method = "AWS::ApiGateway::Method",
-    apigateway::Deployment = "AWS::ApiGateway::Deployment",
-    apigateway::ApiStage = "AWS::ApiGateway::Stage",
-    apigateway::ApiKey = "AWS::ApiGateway::ApiKey",
-    apigateway::UsagePlan = "AWS::ApiGateway::UsagePlan",
-    apigateway::UsagePlanKey = "AWS::ApiGateway::UsagePlanKey",
-    s3::Bucket = "AWS::S3::Bucket",
-    s3::BucketPolicy = "AWS::S3::BucketPolicy",
-    events::Rule = "AWS::Events::Rule",
-    cloudwatch::Alarm = "AWS::CloudWatch::Alarm",
-    sns::Topic = "AWS::SNS::Topic",
-    sns::Subscription = "AWS::SNS::Subscription",
-    sqs::Queue = "AWS::SQS::Queue",
-    kms::Key = "AWS::KMS::Key",
 }
 
 pub(crate) fn is_empty<T>(v: &[T]) -> bool {

@@ -1,25 +1,20 @@
 //! `AWS::SNS::Topic` and `AWS::SNS::Subscription`.
 
-use serde::Serialize;
-
 use crate::Expr;
+use crate::l1::aws::sns::{subscription, topic};
 
 /// A topic (alarms notify it).
-#[derive(Clone, Debug, Default, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Clone, Debug, Default)]
 pub struct Topic {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
     /// The KMS key messages are encrypted with at rest. CloudWatch alarms publish only to
     /// a topic whose key policy lets `cloudwatch.amazonaws.com` use the key: a
     /// customer-managed key, never the AWS managed `aws/sns`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub kms_master_key_id: Option<Expr>,
 }
 
 /// An email subscription to a topic (the address confirms it by mail).
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Clone, Debug)]
 pub struct Subscription {
     pub topic_arn: Expr,
     pub protocol: &'static str,
@@ -33,5 +28,23 @@ impl Subscription {
             protocol: "email",
             endpoint: address.into(),
         }
+    }
+}
+
+impl super::Lower for Topic {
+    type L1 = topic::Topic;
+    fn lower(&self) -> topic::Topic {
+        let mut t = topic::Topic::new();
+        t.display_name = self.display_name.clone().map(Expr::lit);
+        t.kms_master_key_id = self.kms_master_key_id.clone();
+        t
+    }
+}
+
+impl super::Lower for Subscription {
+    type L1 = subscription::Subscription;
+    fn lower(&self) -> subscription::Subscription {
+        subscription::Subscription::new(self.protocol, self.topic_arn.clone())
+            .endpoint(self.endpoint.clone())
     }
 }

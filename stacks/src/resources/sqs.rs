@@ -1,8 +1,7 @@
 //! `AWS::SQS::Queue`.
 
-use serde::{Serialize, Serializer};
-
 use crate::Expr;
+use crate::l1::aws::sqs::queue as l1;
 
 /// A queue, encrypted at rest with SQS-managed keys or with a KMS key.
 #[derive(Clone, Debug)]
@@ -37,26 +36,13 @@ impl Queue {
     }
 }
 
-impl Serialize for Queue {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        #[serde(rename_all = "PascalCase")]
-        struct Props<'a> {
-            #[serde(skip_serializing_if = "Option::is_none")]
-            kms_master_key_id: Option<&'a Expr>,
-            message_retention_period: u32,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            sqs_managed_sse_enabled: Option<bool>,
+impl super::Lower for Queue {
+    type L1 = l1::Queue;
+    fn lower(&self) -> l1::Queue {
+        let q = l1::Queue::new().message_retention_period(self.message_retention_period);
+        match &self.encryption {
+            QueueEncryption::SqsManaged => q.sqs_managed_sse_enabled(true),
+            QueueEncryption::Kms(key) => q.kms_master_key_id(key.clone()),
         }
-        let (kms_master_key_id, sqs_managed_sse_enabled) = match &self.encryption {
-            QueueEncryption::SqsManaged => (None, Some(true)),
-            QueueEncryption::Kms(key) => (Some(key), None),
-        };
-        Props {
-            kms_master_key_id,
-            message_retention_period: self.message_retention_period,
-            sqs_managed_sse_enabled,
-        }
-        .serialize(s)
     }
 }

@@ -29,7 +29,7 @@ pub struct ManagedPolicy {
     /// This parameter allows (through its [regex pattern](https://docs.aws.amazon.com/http://wikipedia.org/wiki/regex)) a string of characters consisting of either a forward slash (/) by itself or a string that must begin and end with forward slashes. In addition, it can contain any ASCII character from the ! (``\u0021``) through the DEL character (``\u007F``), including most punctuation characters, digits, and upper and lowercased letters.
     /// You cannot use an asterisk (*) in the path name.
     pub path: Option<Expr>,
-    pub policy_document: Expr,
+    pub policy_document: c::Json,
     /// The name (friendly name, not ARN) of the role to attach the policy to.
     /// This parameter allows (per its [regex pattern](https://docs.aws.amazon.com/http://wikipedia.org/wiki/regex)) a string of characters consisting of upper and lowercase alphanumeric characters with no spaces. You can also include any of the following characters: _+=,.@-
     /// If an external policy (such as ``AWS::IAM::Policy`` or ``AWS::IAM::ManagedPolicy``) has a ``Ref`` to a role and if a resource (such as ``AWS::ECS::Service``) also has a ``Ref`` to the same role, add a ``DependsOn`` attribute to the resource to make the resource depend on the external policy. This dependency ensures that the role's policy is available throughout the resource's lifecycle. For example, when you delete a stack with an ``AWS::ECS::Service`` resource, the ``DependsOn`` attribute ensures that CFN deletes the ``AWS::ECS::Service`` resource before deleting its role's policy.
@@ -41,7 +41,7 @@ pub struct ManagedPolicy {
 
 impl ManagedPolicy {
     /// `ManagedPolicy` with its required properties: `PolicyDocument`.
-    pub fn new(policy_document: impl Into<Expr>) -> Self {
+    pub fn new(policy_document: impl Into<c::Json>) -> Self {
         Self {
             description: None,
             groups: None,
@@ -84,7 +84,6 @@ impl c::Checkable for ManagedPolicy {
     fn check(&self, _: &c::Rule, k: &mut c::Checker) {
         k.field("Description", &self.description, &c::Rule { min_length: Some(0), max_length: Some(1000), ..c::Rule::NONE });
         k.field("Path", &self.path, &c::Rule { min_length: Some(1), max_length: Some(512), pattern: Some("^((/[A-Za-z0-9\\.,\\+@=_-]+)*)/$"), ..c::Rule::NONE });
-        k.field("PolicyDocument", &self.policy_document, &c::Rule { min_length: Some(1), max_length: Some(131072), pattern: Some("^[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+$"), ..c::Rule::NONE });
     }
 }
 
