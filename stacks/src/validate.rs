@@ -167,6 +167,17 @@ impl fmt::Display for SynthError {
 
 impl std::error::Error for SynthError {}
 
+impl Problem {
+    /// The property path a value problem is about (as a schema violation names it).
+    fn property(&self) -> Option<&str> {
+        match self {
+            Problem::OutOfRange { property, .. } => Some(property),
+            Problem::InvalidLogRetention { .. } => Some("RetentionInDays"),
+            _ => None,
+        }
+    }
+}
+
 pub(crate) fn validate(stack: &Stack) -> Vec<Problem> {
     let mut out = stack.problems.clone();
     if !valid_stack_name(&stack.name) {
@@ -390,17 +401,23 @@ fn check_skips(id: &LogicalId, skips: &[Skip], out: &mut Vec<Problem>) {
 fn check_values(stack: &Stack, out: &mut Vec<Problem>) {
     for (id, e) in &stack.entries {
         check_skips(id, &e.skips, out);
-        check_construct(id, &e.resource, out);
-        out.extend(
-            e.resource
-                .violations()
-                .into_iter()
-                .map(|violation| Problem::Schema {
-                    resource: id.clone(),
-                    type_name: e.resource.type_name().to_owned(),
-                    violation,
-                }),
-        );
+        let mut own = Vec::new();
+        check_construct(id, &e.resource, &mut own);
+        // A property the construct's own rule reported is not reported again by the schema.
+        let covered: BTreeSet<&str> = own.iter().filter_map(Problem::property).collect();
+        let schema: Vec<Problem> = e
+            .resource
+            .violations()
+            .into_iter()
+            .filter(|v| !covered.contains(v.path.as_str()))
+            .map(|violation| Problem::Schema {
+                resource: id.clone(),
+                type_name: e.resource.type_name().to_owned(),
+                violation,
+            })
+            .collect();
+        out.extend(own);
+        out.extend(schema);
     }
 }
 

@@ -512,6 +512,17 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     // The template as CloudFormation gets it (the JSON form of what `deployer synth` writes).
     let mut model = model::interpret(&template.to_value()?, template.manifest())?;
     follow_schedule(&mut model, args.reconcile_every);
+    if !model.not_emulated.is_empty() {
+        let listed: Vec<String> = model
+            .not_emulated
+            .iter()
+            .map(|(id, ty)| format!("{id} ({ty})"))
+            .collect();
+        eprintln!(
+            "[local] not emulated here (they exist only on AWS; nothing in the local cloud calls them): {}",
+            listed.join(", ")
+        );
+    }
     let bin_dir = binaries(&args, &model)?;
 
     let shutdown = shutdown_signal()?;

@@ -100,6 +100,72 @@ pub struct Model {
     pub api: Option<ApiSpec>,
     pub schedules: Vec<ScheduleSpec>,
     pub alarms: Vec<AlarmSpec>,
+    /// Resources of types the local cloud does not emulate: (logical id, type). They exist
+    /// only on AWS.
+    pub not_emulated: Vec<(String, String)>,
+}
+
+/// The resource types the local cloud runs, or stands in for (IAM is recorded, not
+/// enforced; KMS encryption and SNS delivery are not performed; log groups are the
+/// processes' stderr; an SQS queue is a function's dead-letter target).
+const EMULATED: &[&str] = &[
+    "AWS::ApiGateway::ApiKey",
+    "AWS::ApiGateway::Deployment",
+    "AWS::ApiGateway::Method",
+    "AWS::ApiGateway::Resource",
+    "AWS::ApiGateway::RestApi",
+    "AWS::ApiGateway::Stage",
+    "AWS::ApiGateway::UsagePlan",
+    "AWS::ApiGateway::UsagePlanKey",
+    "AWS::CloudWatch::Alarm",
+    "AWS::DynamoDB::Table",
+    "AWS::Events::Rule",
+    "AWS::IAM::ManagedPolicy",
+    "AWS::IAM::Policy",
+    "AWS::IAM::Role",
+    "AWS::KMS::Key",
+    "AWS::Lambda::Alias",
+    "AWS::Lambda::Function",
+    "AWS::Lambda::Permission",
+    "AWS::Lambda::Version",
+    "AWS::Logs::LogGroup",
+    "AWS::SNS::Subscription",
+    "AWS::SNS::Topic",
+    "AWS::SQS::Queue",
+    "AWS::SecretsManager::Secret",
+];
+
+/// Metric namespaces of AWS services the local cloud produces metrics for (beside the
+/// functions' own, through EMF).
+const LOCAL_METRICS: &[&str] = &["AWS/Lambda", "AWS/ApiGateway"];
+
+/// Whether the local cloud runs resource `r` of `resources`: its type is in [`EMULATED`],
+/// a queue is some function's dead-letter target, an alarm watches a metric produced here.
+fn emulated(resources: &serde_json::Map<String, Value>, id: &str, r: &Value) -> bool {
+    let ty = r["Type"].as_str().unwrap_or_default();
+    let props = &r["Properties"];
+    match ty {
+        "AWS::SQS::Queue" => resources.values().any(|f| {
+            let target = &f["Properties"]["DeadLetterConfig"]["TargetArn"]["Fn::GetAtt"][0];
+            target.as_str() == Some(id)
+        }),
+        "AWS::CloudWatch::Alarm" => props["Namespace"]
+            .as_str()
+            .is_none_or(|ns| !ns.starts_with("AWS/") || LOCAL_METRICS.contains(&ns)),
+        _ => EMULATED.contains(&ty),
+    }
+}
+
+/// The resources of `resources` the local cloud does not run: (logical id, type).
+fn not_emulated(resources: &serde_json::Map<String, Value>) -> Vec<(String, String)> {
+    resources
+        .iter()
+        .filter(|(id, r)| !emulated(resources, id, r))
+        .map(|(id, r)| {
+            let ty = r["Type"].as_str().unwrap_or("(no type)");
+            (id.clone(), ty.to_owned())
+        })
+        .collect()
 }
 
 struct Resolver<'a> {
@@ -368,6 +434,7 @@ pub fn interpret(template: &Value, manifest: &AssetManifest) -> anyhow::Result<M
         api,
         schedules: interpret_schedules(&r)?,
         alarms: interpret_alarms(&r)?,
+        not_emulated: not_emulated(resources),
     })
 }
 
@@ -542,4 +609,44 @@ fn interpret_api(r: &Resolver<'_>) -> anyhow::Result<Option<ApiSpec>> {
             .map(|(id, _)| id.to_owned())
             .collect(),
     }))
+}
+
+#[cfg(test)]
+mod emulation_tests {
+    use super::*;
+
+    #[test]
+    fn the_local_cloud_runs_every_resource_of_the_webhook_and_conformance_stacks() {
+        let mut templates: Vec<stacks::Template> = stacks::webhook::Stage::ALL
+            .iter()
+            .map(|s| stacks::webhook::synth(*s).unwrap())
+            .collect();
+        templates.push(stacks::conformance::synth().unwrap());
+        for t in templates {
+            let v = t.to_value().unwrap();
+            let missing = not_emulated(v["Resources"].as_object().unwrap());
+            assert!(missing.is_empty(), "{missing:?}");
+        }
+    }
+
+    #[test]
+    fn resources_of_other_types_are_listed_as_not_emulated() {
+        let template = serde_json::json!({"Resources": {
+            "Jobs": {"Type": "AWS::SQS::Queue", "Properties": {}},
+            "Dead": {"Type": "AWS::SQS::Queue", "Properties": {}},
+            "Fn": {"Type": "AWS::Lambda::Function", "Properties": {
+                "DeadLetterConfig": {"TargetArn": {"Fn::GetAtt": ["Dead", "Arn"]}}}},
+            "Backlog": {"Type": "AWS::CloudWatch::Alarm", "Properties": {"Namespace": "AWS/SQS"}},
+            "Errors": {"Type": "AWS::CloudWatch::Alarm", "Properties": {"Namespace": "AWS/Lambda"}},
+            "Stuck": {"Type": "AWS::CloudWatch::Alarm", "Properties": {"Namespace": "Webhooks"}},
+            "Flow": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {}},
+            "Raw": {"Type": "AWS::Future::Thing"},
+        }});
+        let resources = template["Resources"].as_object().unwrap();
+        let ids: Vec<String> = not_emulated(resources)
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(ids, ["Backlog", "Flow", "Jobs", "Raw"]);
+    }
 }
