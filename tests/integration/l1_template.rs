@@ -92,3 +92,52 @@ fn cfn_lint_sees_what_synth_cannot_check() {
         .collect();
     assert_eq!(rules, ["E3034"], "{findings:#?}");
 }
+
+/// README's example: a queue and an alarm on its backlog added to the webhook stack in a
+/// few typed lines; the template passes cfn-lint (no finding about either, informational
+/// ones included).
+#[test]
+fn the_readme_example_extends_the_webhook_stack_cfn_lint_clean() {
+    let mut s = stacks::webhook::stack(stacks::webhook::Stage::Dev);
+    let jobs = s.add(
+        "Jobs",
+        Queue::new()
+            .message_retention_period(4 * 86_400)
+            .visibility_timeout(120)
+            .sqs_managed_sse_enabled(true),
+    );
+    s.removal_policy(
+        &jobs,
+        Some(RemovalPolicy::Delete),
+        Some(RemovalPolicy::Delete),
+    );
+    s.add(
+        "JobsBacklog",
+        Alarm::new()
+            .namespace("AWS/SQS")
+            .metric_name("ApproximateNumberOfMessagesVisible")
+            .dimensions([Dimension::new("QueueName", jobs.queue_name())])
+            .statistic(Statistic::Maximum)
+            .period(300)
+            .evaluation_periods(1)
+            .threshold(100)
+            .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold),
+    );
+    let template = s.synth().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = dir.path().join("webhooks-dev.yaml");
+    std::fs::write(&yaml, template.render(Format::Yaml).unwrap()).unwrap();
+    let about_them: Vec<Value> = cfn_lint(&[&yaml])
+        .into_iter()
+        .filter(|f| {
+            let path = f["Location"]["Path"].to_string();
+            path.contains("\"Jobs\"") || path.contains("\"JobsBacklog\"")
+        })
+        .collect();
+    assert!(about_them.is_empty(), "cfn-lint found: {about_them:#?}");
+    let value = template.to_value().unwrap();
+    assert_eq!(
+        value["Resources"]["JobsBacklog"]["Properties"]["Dimensions"][0]["Value"],
+        serde_json::json!({"Fn::GetAtt": ["Jobs", "QueueName"]})
+    );
+}

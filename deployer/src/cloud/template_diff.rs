@@ -247,11 +247,11 @@ pub fn print(out: &mut dyn Write, stack: &str, changes: &[ResourceChange]) {
             ("", "")
         };
         let action = format!("{:?}", c.action);
-        let _ = writeln!(
-            out,
-            "{on}  {action:<8} {:<32} {:<28}{replacement}{loss}{off}",
+        let line = format!(
+            "  {action:<8} {:<32} {:<28}{replacement}{loss}",
             c.logical_id, c.resource_type
         );
+        let _ = writeln!(out, "{on}{}{off}", line.trim_end());
         for p in &c.properties {
             let show = |v: &Option<serde_json::Value>| {
                 v.as_ref().map_or("(none)".to_owned(), |v| v.to_string())
