@@ -475,6 +475,101 @@ fn deploy_rows() -> Vec<Row> {
     ]
 }
 
+/// The dev loop against ministack (account of its own, release binaries copied to a target
+/// directory of the bench): `diff --template-only`, and a code-only change deployed through
+/// a change set against the same kind of change hotswapped; then a clean build of `stacks`
+/// with its default features.
+fn devloop_rows() -> Vec<Row> {
+    const ACCOUNT: &str = "444444444445";
+    let ms = tests::ministack::ministack();
+    let target = tempfile::tempdir().expect("temporary directory");
+    let bins = target.path().join("release");
+    std::fs::create_dir_all(&bins).expect("mkdir");
+    for f in ["receiver", "processor", "status", "reconciler"] {
+        let built = tests::workspace_root().join("target/release").join(f);
+        std::fs::copy(&built, bins.join(f)).expect("release binaries (make bench builds them)");
+    }
+    let env = [("CARGO_TARGET_DIR", target.path().to_str().expect("UTF-8"))];
+    let run = |args: &[&str]| {
+        let started = Instant::now();
+        let run = ms.deployer(ACCOUNT, args, &env).success();
+        (started.elapsed(), run)
+    };
+    let deploy = [
+        "deploy",
+        "--stage",
+        "dev",
+        "--profile",
+        "release",
+        "--no-build",
+        "--yes",
+        "--progress",
+        "events",
+    ];
+    run(&["bootstrap", "--yes", "--progress", "events"]);
+    run(&deploy);
+    let diff: Vec<Duration> = (0..5)
+        .map(|_| run(&["diff", "--stage", "dev", "--template-only"]).0)
+        .collect();
+    // New code for the status function: the same program with other bytes.
+    let mut n = 0;
+    let mut change_code = || {
+        n += 1;
+        let path = bins.join("status");
+        let mut bytes = std::fs::read(&path).expect("status binary");
+        bytes.extend_from_slice(format!("\0bench {n}").as_bytes());
+        std::fs::write(&path, bytes).expect("write");
+    };
+    change_code();
+    let (full, _) = run(&deploy);
+    change_code();
+    let hotswap_args: Vec<&str> = deploy.iter().copied().chain(["--hotswap"]).collect();
+    let (hot, out) = run(&hotswap_args);
+    assert!(out.stderr.contains("hotswapped 1 function(s)"), "{out}");
+    let build_dir = tempfile::tempdir().expect("temporary directory");
+    let started = Instant::now();
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["build", "-q", "-p", "stacks"])
+        .current_dir(tests::workspace_root())
+        .env("CARGO_TARGET_DIR", build_dir.path())
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "cargo build -p stacks failed");
+    let stacks_build = started.elapsed();
+    vec![
+        Row {
+            metric: "diff --template-only against ministack, median of 5".into(),
+            value: median(diff).as_secs_f64() * 1e3,
+            unit: "ms",
+            target: "(reported)",
+        },
+        Row {
+            metric: "code-only change, full deploy (change set) to ministack".into(),
+            value: full.as_secs_f64(),
+            unit: "s",
+            target: "(reported)",
+        },
+        Row {
+            metric: "code-only change, deploy --hotswap to ministack".into(),
+            value: hot.as_secs_f64(),
+            unit: "s",
+            target: "(reported)",
+        },
+        Row {
+            metric: "full deploy time / hotswap time".into(),
+            value: full.as_secs_f64() / hot.as_secs_f64(),
+            unit: "x",
+            target: ">= 5x",
+        },
+        Row {
+            metric: "clean debug build of stacks, default features".into(),
+            value: stacks_build.as_secs_f64(),
+            unit: "s",
+            target: "<= 60 s",
+        },
+    ]
+}
+
 /// `wrk`'s figure for `label` ("Requests/sec:", "99%"), in its unit converted to ms or 1/s.
 fn wrk_value(out: &str, label: &str) -> Option<f64> {
     let line = out.lines().find(|l| l.trim_start().starts_with(label))?;
@@ -1052,7 +1147,8 @@ async fn seed_open_records(
 
 fn main() {
     // `cargo bench -p tests --bench bench -- GROUP...` runs only those groups (synth,
-    // receiver, processor, packages, deploy, local, reconciler, chaos, durable, reproducible);
+    // receiver, processor, packages, deploy, devloop, local, reconciler, chaos, durable,
+    // reproducible);
     // `cargo bench` itself
     // passes `--bench`, which is not a group.
     let groups: Vec<String> = std::env::args()
@@ -1084,6 +1180,9 @@ fn main() {
     }
     if wanted("deploy") {
         rows.extend(deploy_rows());
+    }
+    if wanted("devloop") {
+        rows.extend(devloop_rows());
     }
     if wanted("local") {
         rows.extend(local_rows());

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use anyhow::Context;
-use aws_sdk_lambda::client::Waiters;
+use aws_sdk_lambda::types::LastUpdateStatus;
 use serde::{Deserialize, Serialize};
 use stacks::diff::{Action, ResourceChange, TemplateResources};
 
@@ -155,7 +155,7 @@ pub(crate) async fn physical_ids(
 /// aliases; the version.
 async fn swap(cloud: &Cloud, name: &str, u: &CodeUpdate) -> anyhow::Result<String> {
     let what = format!("function {} ({name})", u.function);
-    cloud
+    let updated = cloud
         .lambda
         .update_function_code()
         .function_name(name)
@@ -165,14 +165,9 @@ async fn swap(cloud: &Cloud, name: &str, u: &CodeUpdate) -> anyhow::Result<Strin
         .await
         .map_err(sdk_error)
         .with_context(|| format!("cannot update the code of {what}"))?;
-    cloud
-        .lambda
-        .wait_until_function_updated_v2()
-        .function_name(name)
-        .wait(std::time::Duration::from_secs(300))
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))
-        .with_context(|| format!("the code update of {what} did not finish"))?;
+    if updated.last_update_status() != Some(&LastUpdateStatus::Successful) {
+        until_updated(cloud, name, &what).await?;
+    }
     let version = cloud
         .lambda
         .publish_version()
@@ -197,6 +192,42 @@ async fn swap(cloud: &Cloud, name: &str, u: &CodeUpdate) -> anyhow::Result<Strin
             .with_context(|| format!("cannot move alias {alias} of {what} to version {version}"))?;
     }
     Ok(version)
+}
+
+/// How long a function's code update may take.
+const UPDATE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Polls the function's configuration (every 250 ms, for at most [`UPDATE_DEADLINE`]) until
+/// its last update ended; an error when it failed. (The SDK's waiter waits a second at least
+/// between polls, longer than most updates take.)
+async fn until_updated(cloud: &Cloud, name: &str, what: &str) -> anyhow::Result<()> {
+    let began = std::time::Instant::now();
+    loop {
+        let config = cloud
+            .lambda
+            .get_function_configuration()
+            .function_name(name)
+            .send()
+            .await
+            .map_err(sdk_error)
+            .with_context(|| format!("cannot read the state of {what}"))?;
+        match config.last_update_status() {
+            Some(LastUpdateStatus::InProgress) if began.elapsed() < UPDATE_DEADLINE => {
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            }
+            Some(LastUpdateStatus::InProgress) => anyhow::bail!(
+                "the code update of {what} is still in progress after {} s",
+                UPDATE_DEADLINE.as_secs()
+            ),
+            Some(LastUpdateStatus::Failed) => anyhow::bail!(
+                "the code update of {what} failed: {}",
+                config
+                    .last_update_status_reason()
+                    .unwrap_or("no reason given")
+            ),
+            _ => return Ok(()),
+        }
+    }
 }
 
 /// Runs `updates` on `stack` and records the marker.
