@@ -618,3 +618,46 @@ fn watch_restarts_only_the_functions_whose_code_changed() {
         .to_owned();
     assert_eq!(execution(&cloud, &arn)["Version"], "2");
 }
+
+/// The local cloud's call counters (`/_local/stats`, `calls`).
+fn calls(cloud: &LocalCloud) -> Value {
+    let (_, body) = http("GET", &format!("{}/_local/stats", cloud.lambda), &[], "");
+    serde_json::from_str::<Value>(&body).unwrap()["calls"].clone()
+}
+
+/// What one webhook costs, counted by the local cloud (`--audit-calls` puts the counting
+/// front before DynamoDB): one API request, one invocation of each function, one `Invoke`,
+/// six checkpoints (the official SDK writes START and SUCCEED for each of the three steps)
+/// and ten DynamoDB calls. Issue 13 lowers DynamoDB to at most five; a change that adds a
+/// call fails here.
+#[test]
+fn one_webhook_costs_the_calls_counted_here() {
+    let cloud = LocalCloud::start(&["--ephemeral", "--audit-calls"], Some(SECRET));
+    let (code, accepted) = post(&cloud, "counted-1", ORDER, true);
+    assert_eq!(code, 202, "{accepted}");
+    // Waits through the Lambda API (the status route would add calls of its own).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while executions(&cloud)
+        .first()
+        .is_none_or(|e| e["Status"] != "SUCCEEDED")
+    {
+        assert!(Instant::now() < deadline, "{}", cloud.logs());
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    let c = calls(&cloud);
+    assert_eq!(c["apigateway"], serde_json::json!({"request": 1}), "{c}");
+    assert_eq!(
+        c["invocations"],
+        serde_json::json!({"receiver": 1, "processor": 1}),
+        "{c}"
+    );
+    assert_eq!(c["lambda"]["Invoke"], 1, "{c}");
+    assert_eq!(c["lambda"]["CheckpointDurableExecution"], 6, "{c}");
+    let dynamodb: u64 = c["dynamodb"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter_map(Value::as_u64)
+        .sum();
+    assert_eq!(dynamodb, 10, "{c}");
+}

@@ -148,6 +148,7 @@ pub async fn handle(State(gw): State<Arc<Gateway>>, req: Request) -> Response {
     if req.uri().path() == "/_local/endpoints" {
         return axum::Json(gw.endpoints.clone()).into_response();
     }
+    gw.metrics.count("apigateway", "request");
     let res = route(&gw, req).await;
     if res.status().is_server_error() {
         let dims = [

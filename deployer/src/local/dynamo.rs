@@ -22,6 +22,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::faults::{Faults, StoreFault};
+use super::metrics::Metrics;
 use super::model::{Model, TableSpec};
 
 /// How often expired items are deleted.
@@ -104,6 +105,7 @@ pub async fn start(
     data_dir: Option<&Path>,
     faults: Arc<Faults>,
     audit: bool,
+    metrics: Arc<Metrics>,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<Dynamo> {
     let db = match data_dir {
@@ -135,7 +137,7 @@ pub async fn start(
         }
     });
     if faults.touch_store() || audit {
-        url = front(model, url, faults, audit, stop).await?;
+        url = front(model, url, (faults, metrics), audit, stop).await?;
     }
     Ok(Dynamo { url })
 }
@@ -148,6 +150,8 @@ struct Front {
     client: Client<HttpConnector, Full<Bytes>>,
     /// Function -> the IAM actions (and their resources) its calls needed, when audited.
     calls: Option<std::sync::Mutex<Calls>>,
+    /// Counts every operation.
+    metrics: Arc<Metrics>,
 }
 
 /// Function -> `dynamodb:<Action>` -> `table` or `index/<name>`.
@@ -186,7 +190,7 @@ fn iam_actions(operation: &str, body: &Value) -> Vec<(String, String)> {
 async fn front(
     model: &Model,
     store: String,
-    faults: Arc<Faults>,
+    (faults, metrics): (Arc<Faults>, Arc<Metrics>),
     audit: bool,
     mut stop: watch::Receiver<bool>,
 ) -> anyhow::Result<String> {
@@ -204,6 +208,7 @@ async fn front(
         faults,
         client: Client::builder(TokioExecutor::new()).build_http(),
         calls: audit.then(|| std::sync::Mutex::new(Calls::new())),
+        metrics,
     });
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);
@@ -269,6 +274,7 @@ async fn forward(State(front): State<Arc<Front>>, req: Request) -> Response {
         .map(|(_, op)| op.to_owned())
         .unwrap_or_default();
     let doc = serde_json::from_slice::<Value>(&body).unwrap_or_default();
+    front.metrics.count("dynamodb", &operation);
     if let Some(calls) = &front.calls {
         let function = parts.uri.path().trim_matches('/').to_owned();
         if let Ok(mut calls) = calls.lock() {

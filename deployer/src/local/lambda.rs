@@ -332,6 +332,9 @@ impl Function {
 
     /// Invokes the function and waits for its outcome (at most its timeout).
     pub async fn invoke(self: &Arc<Self>, payload: Vec<u8>) -> Outcome {
+        if let Some(m) = &self.hooks.metrics {
+            m.count("invocations", &self.spec.crate_name);
+        }
         let (reply, rx) = oneshot::channel();
         let request_id = format!(
             "{:08x}-local-{:012x}",

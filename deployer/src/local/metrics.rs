@@ -44,6 +44,8 @@ struct State {
 pub struct Metrics {
     alarms: Vec<AlarmSpec>,
     state: Mutex<State>,
+    /// Every call to a local service: (service, operation) -> how many.
+    calls: Mutex<BTreeMap<(&'static str, String), u64>>,
 }
 
 impl AlarmSpec {
@@ -76,7 +78,24 @@ impl Metrics {
         Metrics {
             alarms,
             state: Mutex::new(State::default()),
+            calls: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// Counts one call of `operation` to `service` (`apigateway`, `lambda`, `dynamodb`).
+    pub fn count(&self, service: &'static str, operation: &str) {
+        let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+        *calls.entry((service, operation.to_owned())).or_default() += 1;
+    }
+
+    /// The calls counted so far: service -> operation -> count.
+    pub fn calls(&self) -> BTreeMap<&'static str, BTreeMap<String, u64>> {
+        let calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out: BTreeMap<&'static str, BTreeMap<String, u64>> = BTreeMap::new();
+        for ((service, op), n) in calls.iter() {
+            out.entry(service).or_default().insert(op.clone(), *n);
+        }
+        out
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -214,7 +233,7 @@ impl Metrics {
                 )
             })
             .collect();
-        json!({"metrics": state.totals, "alarms": alarms})
+        json!({"metrics": state.totals, "alarms": alarms, "calls": self.calls()})
     }
 }
 
@@ -232,6 +251,18 @@ mod tests {
             threshold: 1.0,
             period: Duration::from_secs(60),
         }
+    }
+
+    #[test]
+    fn calls_are_counted_by_service_and_operation() {
+        let m = Metrics::new(vec![]);
+        m.count("dynamodb", "GetItem");
+        m.count("dynamodb", "GetItem");
+        m.count("lambda", "Invoke");
+        assert_eq!(
+            m.snapshot()["calls"],
+            json!({"dynamodb": {"GetItem": 2}, "lambda": {"Invoke": 1}})
+        );
     }
 
     #[test]

@@ -601,7 +601,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     }
 
     shutdown.await;
-    stop(stop_tx, &backends).await;
+    stop(stop_tx, &backends, &shared.metrics).await;
     Ok(())
 }
 
@@ -657,6 +657,7 @@ async fn start_backends(
         data_dir,
         shared.faults.clone(),
         args.audit_calls,
+        shared.metrics.clone(),
         shared.stop.clone(),
     )
     .await?;
@@ -789,8 +790,12 @@ fn start_api_gateway(
 
 /// Stops the servers and says which processes stop and how many executions resume next
 /// time.
-async fn stop(stop_tx: watch::Sender<bool>, backends: &Backends) {
+async fn stop(stop_tx: watch::Sender<bool>, backends: &Backends, metrics: &metrics::Metrics) {
     eprintln!("[local] stopping");
+    for (service, ops) in metrics.calls() {
+        let counted: Vec<String> = ops.iter().map(|(op, n)| format!("{op} {n}")).collect();
+        eprintln!("[local] calls to {service}: {}", counted.join(", "));
+    }
     let _ = stop_tx.send(true);
     let older = backends.fleet.older_pools().await;
     for f in backends.functions.values().chain(older.iter()) {

@@ -36,7 +36,45 @@ pub struct Lambda {
     pub endpoints: Value,
 }
 
+/// The Lambda API operation a route serves (what AWS bills and counts), `None` for the
+/// local cloud's own routes.
+fn operation(route: &str) -> Option<&'static str> {
+    Some(match route {
+        "/2015-03-31/functions/{name}/invocations" => "Invoke",
+        "/2025-12-01/durable-executions/{arn}/checkpoint" => "CheckpointDurableExecution",
+        "/2025-12-01/durable-executions/{arn}/state" => "GetDurableExecutionState",
+        "/2025-12-01/durable-executions/{arn}" => "GetDurableExecution",
+        "/2025-12-01/durable-executions/{arn}/history" => "GetDurableExecutionHistory",
+        "/2025-12-01/durable-executions/{arn}/stop" => "StopDurableExecution",
+        "/2025-12-01/functions/{name}/durable-executions" => "ListDurableExecutionsByFunction",
+        "/2025-12-01/durable-execution-callbacks/{id}/succeed" => {
+            "SendDurableExecutionCallbackSuccess"
+        }
+        "/2025-12-01/durable-execution-callbacks/{id}/fail" => {
+            "SendDurableExecutionCallbackFailure"
+        }
+        "/2025-12-01/durable-execution-callbacks/{id}/heartbeat" => {
+            "SendDurableExecutionCallbackHeartbeat"
+        }
+        _ => return None,
+    })
+}
+
+/// Counts each call of the Lambda API by operation.
+async fn count_calls(
+    State(l): State<Arc<Lambda>>,
+    route: Option<axum::extract::MatchedPath>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if let Some(op) = route.as_ref().and_then(|r| operation(r.as_str())) {
+        l.metrics.count("lambda", op);
+    }
+    next.run(req).await
+}
+
 pub fn router(state: Arc<Lambda>) -> Router {
+    let counted = state.clone();
     Router::new()
         .route("/2015-03-31/functions/{name}/invocations", post(invoke))
         .route(
@@ -65,6 +103,7 @@ pub fn router(state: Arc<Lambda>) -> Router {
         )
         .route("/_local/stats", get(stats))
         .route("/_local/endpoints", get(endpoints))
+        .route_layer(axum::middleware::from_fn_with_state(counted, count_calls))
         .with_state(state)
 }
 
