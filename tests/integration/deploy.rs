@@ -346,22 +346,26 @@ fn failed_first_create(ms: &Ministack, account: &str, name: &str) {
             .send()
             .await
             .unwrap();
-        for _ in 0..200 {
-            let out = client
-                .describe_stacks()
-                .stack_name(name)
-                .send()
-                .await
-                .unwrap();
-            let status = out.stacks()[0].stack_status().unwrap().as_str().to_owned();
-            if status == "ROLLBACK_COMPLETE" {
-                return;
-            }
-            assert!(status.ends_with("IN_PROGRESS"), "{name}: {status}");
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        panic!("{name} never reached ROLLBACK_COMPLETE");
+        assert_eq!(settled(&client, name).await, "ROLLBACK_COMPLETE");
     });
+}
+
+/// The status `stack` ends its operation in (polled for at most a minute).
+async fn settled(client: &aws_sdk_cloudformation::Client, stack: &str) -> String {
+    for _ in 0..600 {
+        let out = client
+            .describe_stacks()
+            .stack_name(stack)
+            .send()
+            .await
+            .unwrap();
+        let status = out.stacks()[0].stack_status().unwrap().as_str().to_owned();
+        if !status.ends_with("_IN_PROGRESS") {
+            return status;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the operation on {stack} did not end");
 }
 
 #[test]
@@ -1087,21 +1091,7 @@ fn update_stack(ms: &Ministack, account: &str, stack: &str, template: &Value) {
             .send()
             .await
             .unwrap();
-        for _ in 0..600 {
-            let out = client
-                .describe_stacks()
-                .stack_name(stack)
-                .send()
-                .await
-                .unwrap();
-            let status = out.stacks()[0].stack_status().unwrap().as_str().to_owned();
-            if !status.ends_with("_IN_PROGRESS") {
-                assert_eq!(status, "UPDATE_COMPLETE");
-                return;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        panic!("the update of {stack} did not end");
+        assert_eq!(settled(&client, stack).await, "UPDATE_COMPLETE");
     });
 }
 
@@ -1236,13 +1226,7 @@ fn drift_reports_a_change_made_outside_cloudformation() {
     let function = physical_id(ms, account, "webhooks-dev", "Receiver");
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let config = aws_sdk_lambda::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .endpoint_url(&ms.endpoint)
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new(account, "test", None, None, "tests"))
-            .build();
-        aws_sdk_lambda::Client::from_conf(config)
+        lambda_client(ms, account)
             .update_function_configuration()
             .function_name(&function)
             .memory_size(1024)

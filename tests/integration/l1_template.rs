@@ -12,6 +12,19 @@ use stacks::l1::aws::sqs::Queue;
 use stacks::resources::sns::Topic;
 use stacks::{Format, RemovalPolicy, Stack};
 
+/// An alarm when 100 messages or more wait in the queue named `queue_name` (5 minutes).
+fn backlog(queue_name: stacks::Expr) -> Alarm {
+    Alarm::new()
+        .namespace("AWS/SQS")
+        .metric_name("ApproximateNumberOfMessagesVisible")
+        .dimensions([Dimension::new("QueueName", queue_name)])
+        .statistic(Statistic::Maximum)
+        .period(300)
+        .evaluation_periods(1)
+        .threshold(100)
+        .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
+}
+
 fn stack() -> Stack {
     let mut stack = Stack::new("l1-demo", "Generated L1 resources beside hand-written ones");
     let topic = stack.add("Alerts", Topic::default());
@@ -34,16 +47,8 @@ fn stack() -> Stack {
     );
     stack.add(
         "JobsBacklog",
-        Alarm::new()
+        backlog(jobs.queue_name())
             .alarm_description("Jobs are waiting")
-            .namespace("AWS/SQS")
-            .metric_name("ApproximateNumberOfMessagesVisible")
-            .dimensions([Dimension::new("QueueName", jobs.queue_name())])
-            .statistic(Statistic::Maximum)
-            .period(300)
-            .evaluation_periods(1)
-            .threshold(100)
-            .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
             .alarm_actions([topic.arn()]),
     );
     // Messages are data: say what happens to them (cfn-lint's I3011).
@@ -111,18 +116,7 @@ fn the_readme_example_extends_the_webhook_stack_cfn_lint_clean() {
         Some(RemovalPolicy::Delete),
         Some(RemovalPolicy::Delete),
     );
-    s.add(
-        "JobsBacklog",
-        Alarm::new()
-            .namespace("AWS/SQS")
-            .metric_name("ApproximateNumberOfMessagesVisible")
-            .dimensions([Dimension::new("QueueName", jobs.queue_name())])
-            .statistic(Statistic::Maximum)
-            .period(300)
-            .evaluation_periods(1)
-            .threshold(100)
-            .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold),
-    );
+    s.add("JobsBacklog", backlog(jobs.queue_name()));
     let template = s.synth().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let yaml = dir.path().join("webhooks-dev.yaml");

@@ -280,18 +280,25 @@ fn execution(cloud: &LocalCloud, arn: &str) -> Value {
     serde_json::from_str(&text).unwrap()
 }
 
-/// A deploy while an execution is in flight: the processor's code changes between two runs
-/// on one data directory. The execution that waited in step 2 finishes on version 1 (its
-/// own processes), a new one starts on version 2, and the alias routes to version 2.
-#[test]
-fn an_execution_finishes_on_the_version_it_started_on() {
-    // The functions as built, copied: the second run gets another processor.
+/// A target directory of its own holding copies of the function binaries as built (to be
+/// changed without touching the real ones), and its `debug` directory.
+fn copied_functions() -> (tempfile::TempDir, std::path::PathBuf) {
     let target = tempfile::tempdir().unwrap();
     let bins = target.path().join("debug");
     std::fs::create_dir_all(&bins).unwrap();
     for f in ["receiver", "processor", "status", "reconciler"] {
         std::fs::copy(tests::deployer_bin().with_file_name(f), bins.join(f)).unwrap();
     }
+    (target, bins)
+}
+
+/// A deploy while an execution is in flight: the processor's code changes between two runs
+/// on one data directory. The execution that waited in step 2 finishes on version 1 (its
+/// own processes), a new one starts on version 2, and the alias routes to version 2.
+#[test]
+fn an_execution_finishes_on_the_version_it_started_on() {
+    // The functions as built, copied: the second run gets another processor.
+    let (target, bins) = copied_functions();
     let env = [("CARGO_TARGET_DIR", target.path().to_str().unwrap())];
     let data = tempfile::tempdir().unwrap();
     let dir = data.path().to_str().unwrap();
@@ -549,12 +556,7 @@ fn rebuilt(path: &std::path::Path, bytes: &[u8]) {
 /// request runs the new code, and a function whose binary did not change is not touched.
 #[test]
 fn watch_restarts_only_the_functions_whose_code_changed() {
-    let target = tempfile::tempdir().unwrap();
-    let bins = target.path().join("debug");
-    std::fs::create_dir_all(&bins).unwrap();
-    for f in ["receiver", "processor", "status", "reconciler"] {
-        std::fs::copy(tests::deployer_bin().with_file_name(f), bins.join(f)).unwrap();
-    }
+    let (target, bins) = copied_functions();
     let env = [("CARGO_TARGET_DIR", target.path().to_str().unwrap())];
     let cloud = LocalCloud::start_env(&["--ephemeral", "--watch"], Some(SECRET), &env);
     let status_of = |id: &str| http("GET", &format!("{}/webhooks/{id}", cloud.api), &[], "");

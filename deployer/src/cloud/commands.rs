@@ -13,7 +13,7 @@ use stacks::webhook::{self, Stage};
 use super::assets::{self, Assembly, Record};
 use super::package::{self, Package, Profile};
 use super::stack::{self, Applied, Plan, RequireApproval, StackInfo};
-use super::{Cloud, Progress, apigateway_account, confirm, hotswap, sdk_error, template_diff};
+use super::{Cloud, Progress, apigateway_account, confirm, hotswap, template_diff};
 
 /// `deployer smoke` (its own module).
 pub use super::smoke::smoke;
@@ -663,54 +663,19 @@ async fn retained_resources(
     cloud: &Cloud,
     stack: &str,
 ) -> anyhow::Result<BTreeMap<String, (String, String)>> {
-    let body = cloud
-        .cfn
-        .get_template()
-        .stack_name(stack)
-        .send()
-        .await
-        .map_err(sdk_error)
-        .context("cannot read the deployed template")?
-        .template_body
-        .unwrap_or_default();
-    // JSON is YAML too.
-    let doc: serde_json::Value =
-        serde_yaml::from_str(&body).context("the deployed template is neither JSON nor YAML")?;
-    let physical: BTreeMap<String, String> = cloud
-        .cfn
-        .describe_stack_resources()
-        .stack_name(stack)
-        .send()
-        .await
-        .map_err(sdk_error)
-        .context("cannot list the stack's resources")?
-        .stack_resources()
-        .iter()
-        .filter_map(|r| {
-            Some((
-                r.logical_resource_id()?.to_owned(),
-                r.physical_resource_id().unwrap_or("").to_owned(),
-            ))
+    let body = template_diff::template_body(cloud, stack).await?;
+    let template = stacks::diff::TemplateResources::parse(&body)
+        .context("the deployed template is neither JSON nor YAML")?;
+    let physical = hotswap::physical_ids(cloud, stack).await?;
+    Ok(template
+        .resources
+        .into_iter()
+        .filter(|(_, r)| r.deletion_policy.as_deref() == Some("Retain"))
+        .map(|(id, r)| {
+            let physical = physical.get(&id).cloned().unwrap_or_default();
+            (id, (r.resource_type, physical))
         })
-        .collect();
-    Ok(doc["Resources"]
-        .as_object()
-        .map(|resources| {
-            resources
-                .iter()
-                .filter(|(_, r)| r["DeletionPolicy"] == "Retain")
-                .map(|(id, r)| {
-                    (
-                        id.clone(),
-                        (
-                            r["Type"].as_str().unwrap_or("?").to_owned(),
-                            physical.get(id).cloned().unwrap_or_default(),
-                        ),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default())
+        .collect())
 }
 
 /// The build `from` runs, by its deployment record, checked against the stack (the same

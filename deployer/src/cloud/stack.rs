@@ -196,23 +196,10 @@ pub async fn delete(
     }
 }
 
-/// The resources of a template, by logical id.
-#[derive(Debug, serde::Deserialize)]
-struct TemplateResources {
-    #[serde(rename = "Resources", default)]
-    resources: BTreeMap<String, TemplateResource>,
-}
-
-#[derive(Debug, serde::Deserialize)]
-struct TemplateResource {
-    #[serde(rename = "Type")]
-    resource_type: String,
-}
-
 /// The diff of creating a stack from `template` (JSON or YAML): each resource, added.
 fn template_additions(template: &str) -> anyhow::Result<Vec<Change>> {
-    let parsed: TemplateResources =
-        serde_yaml::from_str(template).context("the template is neither JSON nor YAML")?;
+    let parsed = stacks::diff::TemplateResources::parse(template)
+        .context("the template is neither JSON nor YAML")?;
     Ok(parsed
         .resources
         .into_iter()

@@ -13,6 +13,20 @@ use stacks::diff::{Action, Replacement, ResourceChange, TemplateResources};
 use super::stack::describe;
 use super::{Cloud, sdk_error};
 
+/// The template `stack` runs, as CloudFormation keeps it (JSON or YAML).
+pub async fn template_body(cloud: &Cloud, stack: &str) -> anyhow::Result<String> {
+    Ok(cloud
+        .cfn
+        .get_template()
+        .stack_name(stack)
+        .send()
+        .await
+        .map_err(sdk_error)
+        .with_context(|| format!("cannot read the deployed template of stack {stack}"))?
+        .template_body
+        .unwrap_or_default())
+}
+
 /// The deployed template of `stack` and its parameter values; `None` when there is no stack.
 pub async fn deployed(
     cloud: &Cloud,
@@ -25,16 +39,7 @@ pub async fn deployed(
         // Only a change set that was never executed: nothing is deployed.
         return Ok(None);
     }
-    let body = cloud
-        .cfn
-        .get_template()
-        .stack_name(stack)
-        .send()
-        .await
-        .map_err(sdk_error)
-        .with_context(|| format!("cannot read the deployed template of stack {stack}"))?
-        .template_body
-        .unwrap_or_default();
+    let body = template_body(cloud, stack).await?;
     let template = TemplateResources::parse(&body).with_context(|| {
         format!("the deployed template of stack {stack} is neither JSON nor YAML")
     })?;
