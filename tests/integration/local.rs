@@ -593,13 +593,17 @@ fn watch_restarts_only_the_functions_whose_code_changed() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+    // The processor's binary changed too: it is seen by the same poll or the next one.
+    while !cloud
+        .logs()
+        .contains("[local] processor: new code, version 2")
+    {
+        assert!(Instant::now() < deadline, "{}", cloud.logs());
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let logs = cloud.logs();
     assert!(
         logs.contains("[local] status: new code, version 2"),
-        "{logs}"
-    );
-    assert!(
-        logs.contains("[local] processor: new code, version 2"),
         "{logs}"
     );
     assert!(!logs.contains("[local] receiver: new code"), "{logs}");
@@ -661,5 +665,5 @@ fn one_webhook_costs_the_calls_counted_here() {
         .values()
         .filter_map(Value::as_u64)
         .sum();
-    assert_eq!(dynamodb, 10, "{c}");
+    assert_eq!(dynamodb, 6, "{c}");
 }

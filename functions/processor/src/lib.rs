@@ -132,8 +132,53 @@ pub struct ValidationFailed {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "camelCase")]
 pub enum Validation {
-    Valid { kind: String },
-    Invalid { reasons: Vec<String> },
+    Valid {
+        kind: String,
+        /// What the process step needs of the record, so that it does not read it again
+        /// (`None` for a payload over [`CARRY_MAX_BYTES`]: process reads the record).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        carried: Option<Webhook>,
+    },
+    Invalid {
+        reasons: Vec<String>,
+    },
+}
+
+/// The largest payload the validate step carries to the process step in its checkpointed
+/// result (the SDK checkpoints results of up to 256 KiB).
+pub const CARRY_MAX_BYTES: usize = 64 * 1024;
+
+/// The webhook as the steps after validate need it: its record's source, scheme, delivery
+/// id and payload, exactly as stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Webhook {
+    pub source: String,
+    pub scheme: String,
+    pub delivery_id: String,
+    pub payload: String,
+}
+
+impl Webhook {
+    fn of(record: &Record) -> Self {
+        Webhook {
+            source: record.source.clone(),
+            scheme: record.scheme.clone(),
+            delivery_id: record.delivery_id.clone(),
+            payload: record.payload.clone(),
+        }
+    }
+}
+
+/// A stored payload as JSON: JSON, or a form (Slack's slash commands, GitHub's form
+/// option), as received.
+fn parse_payload(text: &str) -> Result<Value, StepFailure> {
+    serde_json::from_str(text)
+        .ok()
+        .or_else(|| webhook_core::forms::as_json(text.as_bytes()))
+        .ok_or_else(|| {
+            StepFailure::Permanent("the stored payload is neither JSON nor a form".to_owned())
+        })
 }
 
 /// What processing a webhook produced: the result stored with the record.
@@ -323,13 +368,7 @@ impl<R: Records> Processor<R> {
             self.records.get(id).await?.ok_or_else(|| {
                 StepFailure::Permanent(format!("webhook {id} has no status record"))
             })?;
-        // JSON, or a form (Slack's slash commands, GitHub's form option), as received.
-        let payload = serde_json::from_str(&record.payload)
-            .ok()
-            .or_else(|| webhook_core::forms::as_json(record.payload.as_bytes()))
-            .ok_or_else(|| {
-                StepFailure::Permanent("the stored payload is neither JSON nor a form".to_owned())
-            })?;
+        let payload = parse_payload(&record.payload)?;
         Ok((record, payload))
     }
 
@@ -344,13 +383,11 @@ impl<R: Records> Processor<R> {
         }
     }
 
+    /// Reads the record (the one read of the webhook), checks its source's envelope and
+    /// records the step, both timestamps in one write.
     async fn validate(&self, job: &Job) -> Result<Validation, StepFailure> {
         self.enter(job, steps::VALIDATE);
-        let validating = |phase| Advance::new(steps::VALIDATE, phase, Status::Validating);
-        let now = Instant::now();
-        self.records
-            .advance(&job.id, job.attempt, &validating(Phase::Started), now)
-            .await?;
+        let started = Instant::now();
         let (record, payload) = self.load(&job.id).await?;
         let event_type = record.event_type.as_deref().unwrap_or_default();
         let reasons =
@@ -358,13 +395,9 @@ impl<R: Records> Processor<R> {
         if !reasons.is_empty() {
             return Ok(Validation::Invalid { reasons });
         }
+        let ran = Advance::new(steps::VALIDATE, Phase::Ran { started }, Status::Validating);
         self.records
-            .advance(
-                &job.id,
-                job.attempt,
-                &validating(Phase::Finished),
-                Instant::now(),
-            )
+            .advance(&job.id, job.attempt, &ran, Instant::now())
             .await?;
         let kind = record
             .event_type
@@ -373,29 +406,29 @@ impl<R: Records> Processor<R> {
             .unwrap_or_default();
         Ok(Validation::Valid {
             kind: cap(kind, MAX_TEXT_CHARS),
+            carried: (record.payload.len() <= CARRY_MAX_BYTES).then(|| Webhook::of(&record)),
         })
     }
 
-    async fn process(&self, job: &Job, kind: String) -> Result<Processed, StepFailure> {
+    /// Runs the handler on what validate carried (or on the record, read again, for a large
+    /// payload) and records the step in one write.
+    async fn process(
+        &self,
+        job: &Job,
+        kind: String,
+        carried: Option<Webhook>,
+    ) -> Result<Processed, StepFailure> {
         self.enter(job, steps::PROCESS);
-        let processing = |phase| Advance::new(steps::PROCESS, phase, Status::Processing);
+        let started = Instant::now();
+        let webhook = match carried {
+            Some(w) => w,
+            None => Webhook::of(&self.load(&job.id).await?.0),
+        };
+        let payload = parse_payload(&webhook.payload)?;
+        let processed = self.handle(&webhook, &payload, kind)?;
+        let ran = Advance::new(steps::PROCESS, Phase::Ran { started }, Status::Processing);
         self.records
-            .advance(
-                &job.id,
-                job.attempt,
-                &processing(Phase::Started),
-                Instant::now(),
-            )
-            .await?;
-        let (record, payload) = self.load(&job.id).await?;
-        let processed = self.handle(&record, &payload, kind)?;
-        self.records
-            .advance(
-                &job.id,
-                job.attempt,
-                &processing(Phase::Finished),
-                Instant::now(),
-            )
+            .advance(&job.id, job.attempt, &ran, Instant::now())
             .await?;
         Ok(processed)
     }
@@ -403,7 +436,7 @@ impl<R: Records> Processor<R> {
     /// Runs the handler of the record's source and type (none: the result says so).
     fn handle(
         &self,
-        record: &Record,
+        record: &Webhook,
         payload: &Value,
         kind: String,
     ) -> Result<Processed, StepFailure> {
@@ -454,17 +487,15 @@ impl<R: Records> Processor<R> {
         })
     }
 
+    /// Completes the record with the result: one write.
     async fn finalize(&self, job: &Job, processed: Processed) -> Result<Outcome, StepFailure> {
         self.enter(job, steps::FINALIZE);
-        let started = Advance::new(steps::FINALIZE, Phase::Started, Status::Processing);
-        self.records
-            .advance(&job.id, job.attempt, &started, Instant::now())
-            .await?;
+        let started = Instant::now();
         let result = serde_json::to_string(&processed)
             .map_err(|e| StepFailure::Permanent(format!("cannot render the result: {e}")))?;
         let completed = Advance {
             result: Some(result),
-            ..Advance::new(steps::FINALIZE, Phase::Finished, Status::Completed)
+            ..Advance::new(steps::FINALIZE, Phase::Ran { started }, Status::Completed)
         };
         self.records
             .advance(&job.id, job.attempt, &completed, Instant::now())
@@ -520,8 +551,8 @@ impl<R: Records> Processor<R> {
                 move || async move { p.validate(&j).await },
             )
             .await?;
-        let kind = match validation {
-            Validation::Valid { kind } => kind,
+        let (kind, carried) = match validation {
+            Validation::Valid { kind, carried } => (kind, carried),
             Validation::Invalid { reasons } => {
                 return Err(Failure::new("ValidationFailed", "validation failed")
                     .with_reasons(&reasons)
@@ -531,7 +562,7 @@ impl<R: Records> Processor<R> {
         let (p, j) = (self.clone(), job.clone());
         let processed = self
             .step(ctx, steps::PROCESS, move || async move {
-                p.process(&j, kind).await
+                p.process(&j, kind, carried).await
             })
             .await?;
         let (p, j) = (self.clone(), job.clone());

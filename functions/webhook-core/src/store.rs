@@ -198,6 +198,11 @@ impl Advance {
 pub enum Phase {
     Started,
     Finished,
+    /// The whole step, started at this instant and finished with the write: one write for
+    /// both timestamps.
+    Ran {
+        started: Instant,
+    },
 }
 
 /// Whether a conditional write changed the record.
@@ -636,15 +641,20 @@ impl Store {
         change: &Advance,
         now: Instant,
     ) -> Result<Advanced, StoreError> {
-        let time_attr = match change.phase {
-            Phase::Started => attr::STARTED_AT,
-            Phase::Finished => attr::FINISHED_AT,
+        let (started, finished) = match change.phase {
+            Phase::Started => (Some(now), None),
+            Phase::Finished => (None, Some(now)),
+            Phase::Ran { started } => (Some(started), Some(now)),
         };
         let mut u = Update::default();
         u.set(attr::STATUS, s(change.status.as_str()))
             .set(attr::RANK, n(change.status.rank()))
-            .set(attr::CURRENT_STEP, s(change.step))
-            .set_once(&[attr::STEPS, change.step, time_attr], s(now.rfc3339()));
+            .set(attr::CURRENT_STEP, s(change.step));
+        for (attr, at) in [(attr::STARTED_AT, started), (attr::FINISHED_AT, finished)] {
+            if let Some(at) = at {
+                u.set_once(&[attr::STEPS, change.step, attr], s(at.rfc3339()));
+            }
+        }
         self.renew(&mut u, now);
         if let Some(result) = &change.result {
             u.set(attr::RESULT, s(result));
