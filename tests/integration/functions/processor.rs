@@ -66,6 +66,16 @@ fn succeeded(names: &[&str]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The validate step's checkpointed operation, as text.
+fn validate_result<O>(result: &aws_durable_execution_sdk::test_util::TestResult<O>) -> String {
+    result
+        .operations()
+        .iter()
+        .find(|op| op.name() == Some(steps::VALIDATE))
+        .map(|op| format!("{op:?}"))
+        .unwrap()
+}
+
 const ORDER: &str = r#"{"type":"order","orderId":"o-77","amount":9.99}"#;
 
 #[tokio::test]
@@ -76,6 +86,8 @@ async fn the_three_steps_run_in_order_and_complete_the_record() {
     let result = run(LocalRunner::new(), &p, &id).await;
     assert!(result.is_success(), "{:?}", result.error_message());
     assert_eq!(step_names(&result), succeeded(&steps::ALL));
+    // Validate carries the webhook to process (one read of the record for the whole run).
+    assert!(validate_result(&result).contains("carried"));
     let outcome = result.output().unwrap();
     assert_eq!(outcome.status, Status::Completed);
     assert_eq!(outcome.result.reference.as_deref(), Some("o-77"));
@@ -388,4 +400,25 @@ async fn a_malformed_input_fails_the_execution() {
         .await;
     assert!(result.is_failure());
     assert_eq!(p.runs().of(steps::VALIDATE), 0);
+}
+
+/// A payload too large to carry in the validate step's checkpoint (over
+/// `processor::CARRY_MAX_BYTES`) is read again by the process step: the webhook completes
+/// with the exact payload counted.
+#[tokio::test]
+async fn a_large_payload_is_read_again_by_the_process_step() {
+    let store = fresh_store().await;
+    let big = format!(
+        r#"{{"type":"order","orderId":"big-1","notes":"{}"}}"#,
+        "x".repeat(::processor::CARRY_MAX_BYTES)
+    );
+    let id = recorded(&store, &big).await;
+    let p = Processor::new(store.clone());
+    let result = run(LocalRunner::new(), &p, &id).await;
+    assert!(result.is_success(), "{:?}", result.error_message());
+    let outcome = result.output().unwrap();
+    assert_eq!(outcome.result.bytes, big.len());
+    assert_eq!(outcome.result.reference.as_deref(), Some("big-1"));
+    let validate = validate_result(&result);
+    assert!(!validate.contains("carried"), "nothing carried: {validate}");
 }
