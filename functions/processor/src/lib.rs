@@ -335,6 +335,8 @@ impl<R> Clone for Processor<R> {
 struct Job {
     id: WebhookId,
     attempt: u32,
+    /// The durable execution running the attempt (recorded by the first step's write).
+    execution_arn: String,
 }
 
 impl<R: Records> Processor<R> {
@@ -395,7 +397,10 @@ impl<R: Records> Processor<R> {
         if !reasons.is_empty() {
             return Ok(Validation::Invalid { reasons });
         }
-        let ran = Advance::new(steps::VALIDATE, Phase::Ran { started }, Status::Validating);
+        let ran = Advance {
+            started_by: Some(job.execution_arn.clone()),
+            ..Advance::new(steps::VALIDATE, Phase::Ran { started }, Status::Validating)
+        };
         self.records
             .advance(&job.id, job.attempt, &ran, Instant::now())
             .await?;
@@ -581,6 +586,7 @@ impl<R: Records> Processor<R> {
         let job = Job {
             id: WebhookId::parse(&input.id)?,
             attempt: input.attempt.max(1),
+            execution_arn: ctx.execution_arn().to_owned(),
         };
         let failure = match self.pipeline(&ctx, &job).await {
             Ok(outcome) => return Ok(outcome),

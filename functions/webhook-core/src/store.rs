@@ -180,6 +180,9 @@ pub struct Advance {
     pub status: Status,
     /// JSON text of the webhook's result (with [`Status::Completed`]).
     pub result: Option<String>,
+    /// The durable execution running the attempt: the write also records the attempt as
+    /// started by it (the processor's first write does, so the receiver need not).
+    pub started_by: Option<String>,
 }
 
 impl Advance {
@@ -190,6 +193,7 @@ impl Advance {
             phase,
             status,
             result: None,
+            started_by: None,
         }
     }
 }
@@ -658,6 +662,11 @@ impl Store {
         self.renew(&mut u, now);
         if let Some(result) = &change.result {
             u.set(attr::RESULT, s(result));
+        }
+        if let Some(arn) = &change.started_by {
+            u.set(attr::START_STATE, s("STARTED"))
+                .set(attr::EXECUTION_ARN, s(arn))
+                .remove(attr::START_ERROR);
         }
         if change.status == Status::Completed {
             u.remove(table::ATTENTION).remove(table::ATTENTION_SINCE);

@@ -98,6 +98,13 @@ async fn the_three_steps_run_in_order_and_complete_the_record() {
     let r = store.get(&id).await.unwrap().unwrap();
     assert_eq!(r.status, Status::Completed);
     assert_eq!(r.current_step.as_deref(), Some(steps::FINALIZE));
+    // The first step's write records the start and the execution, whatever the receiver
+    // managed to record (here: nothing, the record was inserted as a receiver does).
+    assert!(
+        matches!(&r.start, webhook_core::record::Start::Started { execution_arn: Some(arn) } if !arn.is_empty()),
+        "{:?}",
+        r.start
+    );
     for s in steps::ALL {
         let t = &r.steps[s];
         assert!(
