@@ -16,7 +16,11 @@ const SECRET: &str = "least-privilege-secret";
 /// Grants of calls no run here can make: the receiver reads a record back (`GetItem`) when a
 /// conditional write fails without returning the item (DynamoDB returns it, so this path is
 /// a fallback; without the grant a redelivery would fail where it does not).
-const FALLBACKS: [(&str, &str); 1] = [("Receiver", "dynamodb:GetItem")];
+const FALLBACKS: [(&str, &str); 2] = [
+    ("Receiver", "dynamodb:GetItem"),
+    // Only when a start fails (the record says so) or succeeds after one that failed.
+    ("Receiver", "dynamodb:UpdateItem"),
+];
 
 fn post(cloud: &LocalCloud, delivery: &str, body: &str, signed: bool) -> (u16, Value) {
     let sig = webhook_core::schemes::github::signature(SECRET.as_bytes(), body.as_bytes());

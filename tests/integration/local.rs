@@ -665,5 +665,5 @@ fn one_webhook_costs_the_calls_counted_here() {
         .values()
         .filter_map(Value::as_u64)
         .sum();
-    assert_eq!(dynamodb, 6, "{c}");
+    assert_eq!(dynamodb, 5, "{c}");
 }

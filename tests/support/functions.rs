@@ -153,7 +153,7 @@ async fn scan_ids(store: &Store) -> Vec<String> {
 
 /// Starts executions in memory. The real starter invokes Lambda, which no peer here
 /// serves for durable functions (the local cloud does, and its tests cover that path);
-/// this fake only counts and can be told to fail.
+/// this fake only counts (calls, and executions: distinct names) and can be told to fail.
 #[derive(Debug, Default)]
 pub struct FakeStarter {
     pub calls: Mutex<Vec<String>>,
@@ -163,6 +163,12 @@ pub struct FakeStarter {
 impl FakeStarter {
     pub fn calls(&self) -> Vec<String> {
         self.calls.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The executions the calls would make: the durable service deduplicates a start by
+    /// its execution name, so a name started twice is one execution.
+    pub fn executions(&self) -> std::collections::BTreeSet<String> {
+        self.calls().into_iter().collect()
     }
 }
 

@@ -365,7 +365,7 @@ impl<S: Starter> Receiver<S> {
                 ));
             }
         };
-        self.start(req, &record).await
+        self.start(req, &record, false).await
     }
 
     /// A delivery recorded before: the same body is a duplicate (started if it never was);
@@ -392,28 +392,39 @@ impl<S: Starter> Receiver<S> {
         if matches!(record.start, Start::Started { .. }) {
             return Ok(self.accepted(req, &record.id, record.status, true));
         }
-        self.start(req, &record).await
+        // Not seen started yet (the processor's first write records it): start it again
+        // by name, which the durable service deduplicates; still a duplicate delivery.
+        self.start(req, &record, true).await
     }
 
-    /// Starts the execution of `record`'s attempt and answers 202 (503 if it cannot).
-    async fn start(&self, req: &ApiGatewayProxyRequest, record: &Record) -> Answer {
+    /// Starts the execution of `record`'s attempt and answers 202 (503 if it cannot);
+    /// `duplicate`: the delivery was received before.
+    async fn start(
+        &self,
+        req: &ApiGatewayProxyRequest,
+        record: &Record,
+        duplicate: bool,
+    ) -> Answer {
         let (id, attempt) = (&record.id, record.attempt);
         match self.starter.start(id, attempt).await {
             Ok(started) => {
-                let start = Start::Started {
-                    execution_arn: started.execution_arn,
-                };
-                let recorded = self
-                    .store
-                    .record_start(id, attempt, &start, Instant::now())
-                    .await;
-                if let Err(e) = recorded {
-                    // The execution runs; a redelivery would only start it again by name,
-                    // which the service deduplicates.
-                    tracing::warn!(%id, error = %e, "execution started but not recorded");
+                // The processor's first write records the start and its execution: one
+                // DynamoDB call less before the 202. Only a record that says its start
+                // failed is corrected here, so that it does not say so while it runs.
+                if matches!(record.start, Start::Failed { .. }) {
+                    let start = Start::Started {
+                        execution_arn: started.execution_arn,
+                    };
+                    let recorded = self
+                        .store
+                        .record_start(id, attempt, &start, Instant::now())
+                        .await;
+                    if let Err(e) = recorded {
+                        tracing::warn!(%id, error = %e, "execution started but not recorded");
+                    }
                 }
                 tracing::info!(%id, "accepted");
-                Ok(self.accepted(req, id, record.status, false))
+                Ok(self.accepted(req, id, record.status, duplicate))
             }
             Err(e) => {
                 tracing::error!(%id, error = %e, "cannot start the processor");
