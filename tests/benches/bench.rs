@@ -755,6 +755,95 @@ fn local_rows() -> Vec<Row> {
     ]
 }
 
+/// What one webhook costs in calls, counted by the local cloud (release, `--audit-calls`):
+/// 20 webhooks end to end, waited for through the Lambda API (the status route would add
+/// calls of its own), the counters divided by 20.
+fn calls_rows() -> Vec<Row> {
+    const N: usize = 20;
+    let cloud = tests::local::LocalCloud::start(
+        &["--ephemeral", "--release", "--audit-calls", "--no-throttle"],
+        None,
+    );
+    for i in 0..N {
+        let body = format!(r#"{{"type":"order","orderId":"calls-{i}"}}"#);
+        let id = format!("calls-{i}");
+        let (code, text) = tests::local::http(
+            "POST",
+            &format!("{}/webhooks", cloud.api),
+            &[("Content-Type", "application/json"), ("X-Webhook-Id", &id)],
+            &body,
+        );
+        assert_eq!(code, 202, "{text}");
+    }
+    let stats = || -> serde_json::Value {
+        let (_, body) =
+            tests::local::http("GET", &format!("{}/_local/stats", cloud.lambda), &[], "");
+        serde_json::from_str(&body).unwrap_or_default()
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let s = stats();
+        let done = s["executions"].as_array().map_or(0, |e| {
+            e.iter().filter(|x| x["status"] == "SUCCEEDED").count()
+        });
+        if done == N {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{done} of {N} done: {s}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let calls = stats()["calls"].clone();
+    let per = |v: &serde_json::Value| v.as_f64().unwrap_or(0.0) / N as f64;
+    let sum = |v: &serde_json::Value| {
+        v.as_object().map_or(0.0, |o| {
+            o.values()
+                .filter_map(serde_json::Value::as_f64)
+                .sum::<f64>()
+        }) / N as f64
+    };
+    let dynamodb = sum(&calls["dynamodb"]);
+    let lambda = sum(&calls["lambda"]);
+    let apigateway = sum(&calls["apigateway"]);
+    vec![
+        Row {
+            metric: "calls per webhook: API Gateway requests".into(),
+            value: apigateway,
+            unit: "calls",
+            target: "1",
+        },
+        Row {
+            metric: "calls per webhook: Lambda API (Invoke + checkpoints)".into(),
+            value: lambda,
+            unit: "calls",
+            target: "(reported)",
+        },
+        Row {
+            metric: "calls per webhook: durable checkpoints".into(),
+            value: per(&calls["lambda"]["CheckpointDurableExecution"]),
+            unit: "calls",
+            target: "6 (the SDK: START + SUCCEED per step)",
+        },
+        Row {
+            metric: "calls per webhook: function invocations".into(),
+            value: sum(&calls["invocations"]),
+            unit: "calls",
+            target: "2",
+        },
+        Row {
+            metric: "calls per webhook: DynamoDB".into(),
+            value: dynamodb,
+            unit: "calls",
+            target: "<= 5",
+        },
+        Row {
+            metric: "calls per webhook: all AWS APIs (API Gateway, Lambda, DynamoDB)".into(),
+            value: apigateway + lambda + dynamodb,
+            unit: "calls",
+            target: "(reported)",
+        },
+    ]
+}
+
 /// The chaos run of the integration suite, on release binaries: webhooks lost (of those
 /// acknowledged), duplicated, and the time from the last fault to the last terminal status.
 fn chaos_rows() -> Vec<Row> {
@@ -1147,8 +1236,8 @@ async fn seed_open_records(
 
 fn main() {
     // `cargo bench -p tests --bench bench -- GROUP...` runs only those groups (synth,
-    // receiver, processor, packages, deploy, devloop, local, reconciler, chaos, durable,
-    // reproducible);
+    // receiver, processor, packages, deploy, devloop, local, reconciler, calls, chaos,
+    // durable, reproducible);
     // `cargo bench` itself
     // passes `--bench`, which is not a group.
     let groups: Vec<String> = std::env::args()
@@ -1189,6 +1278,9 @@ fn main() {
     }
     if wanted("reconciler") {
         rows.extend(runtime.block_on(reconciler_rows()));
+    }
+    if wanted("calls") {
+        rows.extend(calls_rows());
     }
     if wanted("chaos") {
         rows.extend(chaos_rows());
