@@ -9,17 +9,14 @@ use serde::{Serialize, Serializer};
 
 use crate::{Expr, Pseudo};
 
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Clone, Debug)]
 pub struct RestApi {
     pub name: Expr,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     endpoint_configuration: EndpointConfiguration,
 }
 
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Clone, Debug)]
 struct EndpointConfiguration {
     types: [&'static str; 1],
 }
@@ -195,61 +192,50 @@ impl Method {
 }
 
 /// An API key (`AWS::ApiGateway::ApiKey`); CloudFormation generates its value.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Clone, Debug)]
 pub struct ApiKey {
     pub enabled: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
 }
 
 /// One stage a usage plan covers.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Clone, Debug)]
 pub struct UsagePlanStage {
     pub api_id: Expr,
     pub stage: Expr,
 }
 
 /// Requests per second and burst of a usage plan's keys.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Clone, Debug)]
 pub struct PlanThrottle {
     pub burst_limit: u32,
     pub rate_limit: f64,
 }
 
 /// A usage plan (`AWS::ApiGateway::UsagePlan`): the stages its keys may call, and how fast.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Clone, Debug)]
 pub struct UsagePlan {
     pub api_stages: Vec<UsagePlanStage>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub throttle: Option<PlanThrottle>,
 }
 
 /// An API key's membership of a usage plan (`AWS::ApiGateway::UsagePlanKey`).
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Clone, Debug)]
 pub struct UsagePlanKey {
     pub key_id: Expr,
     pub key_type: &'static str,
     pub usage_plan_id: Expr,
 }
 
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Clone, Debug)]
 pub struct Deployment {
     pub rest_api_id: Expr,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
 }
 
 /// Throttling and metrics for every method of a stage (`/*`, `*`).
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MethodSetting {
     pub resource_path: String,
     pub http_method: String,
@@ -259,8 +245,7 @@ pub struct MethodSetting {
 }
 
 /// Access logs of a stage, one JSON line per request.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Clone, Debug)]
 pub struct AccessLogSetting {
     pub destination_arn: Expr,
     pub format: String,
@@ -277,17 +262,13 @@ pub const ACCESS_LOG_FORMAT: &str = concat!(
 );
 
 /// A deployed stage of a REST API (`AWS::ApiGateway::Stage`).
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Clone, Debug)]
 pub struct ApiStage {
     pub rest_api_id: Expr,
     pub deployment_id: Expr,
     pub stage_name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub method_settings: Vec<MethodSetting>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub access_log_setting: Option<AccessLogSetting>,
     pub tracing_enabled: bool,
 }

@@ -261,37 +261,30 @@ fn variables<S: Serializer>(vars: &BTreeMap<String, Expr>, s: S) -> Result<S::Ok
 }
 
 /// A published, immutable version of a function.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Clone, Debug)]
 pub struct Version {
     pub function_name: Expr,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Publish only if the function's code has this SHA-256 (base64). Changing it publishes a
     /// new version, which is how a code change reaches the alias.
-    #[serde(rename = "CodeSha256", skip_serializing_if = "Option::is_none")]
     pub code_sha256: Option<Expr>,
 }
 
 /// A named pointer to a version; durable functions are invoked through one.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Clone, Debug)]
 pub struct Alias {
     pub name: String,
     pub function_name: Expr,
     pub function_version: Expr,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
 }
 
 /// A resource-based permission to invoke a function (or one of its versions or aliases).
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Clone, Debug)]
 pub struct Permission {
     pub action: &'static str,
     pub function_name: Expr,
     pub principal: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub source_arn: Option<Expr>,
 }
 
