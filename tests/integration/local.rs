@@ -625,40 +625,31 @@ fn watch_restarts_only_the_functions_whose_code_changed() {
     assert_eq!(execution(&cloud, &arn)["Version"], "2");
 }
 
-/// The local cloud's call counters (`/_local/stats`, `calls`).
-fn calls(cloud: &LocalCloud) -> Value {
-    let (_, body) = http("GET", &format!("{}/_local/stats", cloud.lambda), &[], "");
-    serde_json::from_str::<Value>(&body).unwrap()["calls"].clone()
-}
-
 /// What one webhook costs, counted by the local cloud (`--audit-calls` puts the counting
 /// front before DynamoDB): one API request, one invocation of each function, one `Invoke`,
-/// six checkpoints (the official SDK writes START and SUCCEED for each of the three steps)
-/// and ten DynamoDB calls. Issue 13 lowers DynamoDB to at most five; a change that adds a
-/// call fails here.
+/// six checkpoints (the official SDK writes START and SUCCEED for each of the three steps),
+/// no other Lambda API call, and five DynamoDB calls (ten before issue 13). A change that
+/// adds a call fails here.
 #[test]
 fn one_webhook_costs_the_calls_counted_here() {
     let cloud = LocalCloud::start(&["--ephemeral", "--audit-calls"], Some(SECRET));
     let (code, accepted) = post(&cloud, "counted-1", ORDER, true);
     assert_eq!(code, 202, "{accepted}");
-    // Waits through the Lambda API (the status route would add calls of its own).
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while executions(&cloud)
-        .first()
-        .is_none_or(|e| e["Status"] != "SUCCEEDED")
-    {
-        assert!(Instant::now() < deadline, "{}", cloud.logs());
-        std::thread::sleep(Duration::from_millis(25));
-    }
-    let c = calls(&cloud);
+    // Through the local cloud's own stats: the status route or the Lambda API's list
+    // would add calls of their own.
+    cloud.wait_succeeded(1, Duration::from_secs(20));
+    let c = cloud.calls();
     assert_eq!(c["apigateway"], serde_json::json!({"request": 1}), "{c}");
     assert_eq!(
         c["invocations"],
         serde_json::json!({"receiver": 1, "processor": 1}),
         "{c}"
     );
-    assert_eq!(c["lambda"]["Invoke"], 1, "{c}");
-    assert_eq!(c["lambda"]["CheckpointDurableExecution"], 6, "{c}");
+    assert_eq!(
+        c["lambda"],
+        serde_json::json!({"Invoke": 1, "CheckpointDurableExecution": 6}),
+        "{c}"
+    );
     let dynamodb: u64 = c["dynamodb"]
         .as_object()
         .unwrap()

@@ -247,6 +247,32 @@ impl LocalCloud {
         self.lambda_json("/_local/stats")
     }
 
+    /// Every call the local cloud counted, by service and operation (`calls` of
+    /// [`LocalCloud::stats`], which is not counted itself).
+    pub fn calls(&self) -> serde_json::Value {
+        self.stats()["calls"].clone()
+    }
+
+    /// Waits (at most `limit`) until `n` durable executions SUCCEEDED, reading
+    /// [`LocalCloud::stats`] (not counted, unlike the Lambda API's list).
+    pub fn wait_succeeded(&self, n: usize, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        loop {
+            let stats = self.stats();
+            let done = stats["executions"].as_array().map_or(0, |e| {
+                e.iter().filter(|x| x["status"] == "SUCCEEDED").count()
+            });
+            if done >= n {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{done} of {n} SUCCEEDED: {stats}"
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
     /// The durable executions of the webhook processor (named `name`, or all).
     /// The processor's executions (started through its `live` alias), or the one named so.
     pub fn executions(&self, name: Option<&str>) -> Vec<serde_json::Value> {
