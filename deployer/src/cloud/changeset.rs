@@ -1,14 +1,13 @@
-//! One change set: made for a plan, waited for with the SDK's waiter
-//! (`wait_until_change_set_create_complete`) and a deadline, read (every page of its
-//! changes), and discarded when it is not executed.
+//! One change set: made for a plan, polled until CloudFormation has made it (at the
+//! engine's poll interval, with a deadline: the SDK's waiter waits 30 s at least between
+//! polls, longer than most change sets take), read (every page of its changes), and
+//! discarded when it is not executed.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
-use aws_sdk_cloudformation::client::Waiters;
 use aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetOutput;
-use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter};
-use aws_sdk_cloudformation::waiters::change_set_create_complete::WaitUntilChangeSetCreateCompleteError;
+use aws_sdk_cloudformation::types::{Capability, ChangeSetStatus, ChangeSetType, Parameter};
 
 use super::stack::{Change, Plan, describe, security_sensitive};
 use super::{Cloud, sdk_error};
@@ -31,12 +30,6 @@ pub enum ChangeSetError {
         status: String,
         reason: Option<String>,
         waited: Duration,
-    },
-    #[error("cannot follow the change set for stack {stack} to its end")]
-    Waiter {
-        stack: String,
-        #[source]
-        source: Box<WaitUntilChangeSetCreateCompleteError>,
     },
 }
 
@@ -107,72 +100,41 @@ impl ChangeSet {
         })
     }
 
-    /// Waits (the SDK's waiter, [`CHANGE_SET_DEADLINE`]) until CloudFormation has made the
-    /// change set, then reads it. A change set that failed or timed out is discarded.
+    /// Polls (every [`poll_interval`](super::wait::poll_interval), for at most
+    /// [`CHANGE_SET_DEADLINE`]) until CloudFormation has made the change set, then reads it.
+    /// A change set that failed or ran past the deadline is discarded.
     pub async fn made(&self, cloud: &Cloud) -> anyhow::Result<Made> {
         let began = std::time::Instant::now();
-        let waited = cloud
-            .cfn
-            .wait_until_change_set_create_complete()
-            .stack_name(&self.stack)
-            .change_set_name(&self.id)
-            .wait(CHANGE_SET_DEADLINE)
-            .await;
-        let first = match waited {
-            Ok(poll) => poll
-                .into_result()
-                .map_err(sdk_error)
-                .context("cannot read the change set")?,
-            Err(e) => {
-                let failure = self.failure(cloud, e, began.elapsed()).await;
-                self.discard(cloud).await;
-                return match failure {
-                    Ok(()) => Ok(Made::Empty),
-                    Err(e) => Err(e),
-                };
-            }
-        };
-        let changes = self.changes(cloud, first).await?;
-        Ok(Made::Changes(changes))
-    }
-
-    /// What a waiter's error means: `Ok` for a change set that failed for having nothing
-    /// in it, the reason otherwise.
-    async fn failure(
-        &self,
-        cloud: &Cloud,
-        error: WaitUntilChangeSetCreateCompleteError,
-        waited: Duration,
-    ) -> anyhow::Result<()> {
-        use WaitUntilChangeSetCreateCompleteError as E;
-        match error {
-            E::FailureState(failure) => match failure.into_final_poll().into_result() {
-                Ok(out) => match failed_reason(&out) {
-                    None => Ok(()),
-                    Some(reason) => Err(ChangeSetError::Failed {
-                        stack: self.stack.clone(),
-                        reason,
-                    }
-                    .into()),
-                },
-                Err(e) => Err(anyhow::Error::new(e))
-                    .with_context(|| format!("the change set for stack {} is gone", self.stack)),
-            },
-            E::ExceededMaxWait(_) => {
-                let now = self.describe(cloud, None).await?;
-                Err(ChangeSetError::Deadline {
-                    stack: self.stack.clone(),
-                    status: now.status().map_or("unknown", |s| s.as_str()).to_owned(),
-                    reason: now.status_reason().map(str::to_owned),
-                    waited,
+        let every = super::wait::poll_interval(cloud);
+        loop {
+            let now = self.describe(cloud, None).await?;
+            match now.status() {
+                Some(ChangeSetStatus::CreateComplete) => {
+                    return Ok(Made::Changes(self.changes(cloud, now).await?));
                 }
-                .into())
+                Some(ChangeSetStatus::Failed) => {
+                    self.discard(cloud).await;
+                    return match failed_reason(&now) {
+                        None => Ok(Made::Empty),
+                        Some(reason) => Err(ChangeSetError::Failed {
+                            stack: self.stack.clone(),
+                            reason,
+                        }
+                        .into()),
+                    };
+                }
+                _ if began.elapsed() > CHANGE_SET_DEADLINE => {
+                    self.discard(cloud).await;
+                    return Err(ChangeSetError::Deadline {
+                        stack: self.stack.clone(),
+                        status: now.status().map_or("unknown", |s| s.as_str()).to_owned(),
+                        reason: now.status_reason().map(str::to_owned),
+                        waited: began.elapsed(),
+                    }
+                    .into());
+                }
+                _ => tokio::time::sleep(every).await,
             }
-            other => Err(ChangeSetError::Waiter {
-                stack: self.stack.clone(),
-                source: Box::new(other),
-            }
-            .into()),
         }
     }
 
