@@ -255,11 +255,13 @@ pub async fn run(
                 format!(", alias {} moved", moved.join(", "))
             }
         );
+        // Recorded after each swap: a later one that fails leaves this one on record.
         marker
             .functions
             .insert(u.function.clone(), u.s3_key.clone());
+        assets::put_json(cloud, bucket, &marker_key(stack), &marker).await?;
     }
-    assets::put_json(cloud, bucket, &marker_key(stack), &marker).await
+    Ok(())
 }
 
 /// Resolves the parameters of a deployed template and of the new one.
