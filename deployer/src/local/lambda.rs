@@ -211,11 +211,14 @@ impl Function {
         *self.binary.write().unwrap_or_else(|p| p.into_inner()) = binary;
         self.code.fetch_add(1, Ordering::AcqRel);
         for instance in self.instances.lock().await.iter() {
-            if instance.current.lock().await.is_none()
+            // Under `current`'s lock, which `next` holds while it claims a job.
+            let current = instance.current.lock().await;
+            if current.is_none()
                 && let Some(kill) = instance.kill.lock().await.take()
             {
                 let _ = kill.send(());
             }
+            drop(current);
         }
     }
 
@@ -405,14 +408,6 @@ async fn next(State((f, instance)): St) -> Response {
         let _ = f.jobs.send(job).await;
         return StatusCode::GONE.into_response();
     }
-    // A process of code that was replaced since: the job goes to one of the new code.
-    if instance.code.load(Ordering::Acquire) != f.code.load(Ordering::Acquire) {
-        let _ = f.jobs.send(job).await;
-        if let Some(kill) = instance.kill.lock().await.take() {
-            let _ = kill.send(());
-        }
-        return StatusCode::GONE.into_response();
-    }
     let timeout = Duration::from_secs(f.spec.timeout_s.max(1));
     let deadline = now_ms() + timeout.as_millis();
     // A trace id of its own per invocation (X-Ray's format: 1-<8 hex time>-<24 hex>).
@@ -421,11 +416,26 @@ async fn next(State((f, instance)): St) -> Response {
         (now_ms() / 1000) as u32,
         super::durable::random_hex(24)
     );
-    *instance.current.lock().await = Some(Current {
-        request_id: job.request_id.clone(),
-        trace_id: trace_id.clone(),
-        reply: job.reply,
-    });
+    {
+        // The code check and the claim of the job under one lock: `replace_code` bumps the
+        // code before it looks for idle processes under this lock, so a process is killed
+        // before it claims a job, or not while it holds one.
+        let mut current = instance.current.lock().await;
+        if instance.code.load(Ordering::Acquire) != f.code.load(Ordering::Acquire) {
+            // Code replaced since this process started: the job goes to one of the new code.
+            drop(current);
+            let _ = f.jobs.send(job).await;
+            if let Some(kill) = instance.kill.lock().await.take() {
+                let _ = kill.send(());
+            }
+            return StatusCode::GONE.into_response();
+        }
+        *current = Some(Current {
+            request_id: job.request_id.clone(),
+            trace_id: trace_id.clone(),
+            reply: job.reply,
+        });
+    }
     // The template's timeout: past it, the process is killed and the invocation fails.
     let (watch_instance, request_id) = (instance.clone(), job.request_id.clone());
     tokio::spawn(async move {
