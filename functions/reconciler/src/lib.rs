@@ -238,14 +238,13 @@ impl<S: Starter> Reconciler<S> {
         Ok(report)
     }
 
-    /// The execution of the record's attempt, when the record knows its ARN. A record that
-    /// does not was never seen started: starting it is idempotent (the execution is named
-    /// after the attempt and its input is the same), so it is started without asking first;
-    /// the start answers with the ARN, and the next run looks at that execution.
+    /// The execution of the record's attempt: by its ARN when the record knows it, else by
+    /// its name (the processor's first write records the ARN, so a record whose execution
+    /// has not run that far, or failed before it, has none yet).
     async fn execution_of(&self, entry: &Entry) -> Result<Option<Execution>, LookupError> {
         match &entry.execution_arn {
             Some(arn) => self.executions.get(arn).await.map(Some),
-            None => Ok(None),
+            None => self.executions.of(&entry.id, entry.attempt).await,
         }
     }
 
