@@ -1420,6 +1420,32 @@ fn hotswap_moves_the_alias_to_new_code_and_falls_back_for_anything_else() {
     let report = drift(ms.deployer(account, &json, &[]));
     assert!(report.get("hotswapped").is_none(), "{report}");
 
+    // The original code hotswapped in, then a full deploy of the code the stack's template
+    // already names: nothing changes there (the alias stays on the hotswapped version), so
+    // the marker keeps the function, and `deploy --hotswap` puts it back on that code.
+    let run = ms.deployer(account, &args, &[]).success();
+    assert!(run.stderr.contains("hotswapped 1 function(s)"), "{run}");
+    let full: Vec<&str> = args.iter().copied().filter(|a| *a != "--hotswap").collect();
+    let run = ms.deployer(account, &full, &target).success();
+    assert!(
+        run.stderr.contains("Status still runs hotswapped code"),
+        "{run}"
+    );
+    let report = drift(ms.deployer(account, &json, &[]));
+    assert!(report["hotswapped"]["Status"].is_string(), "{report}");
+    let (_, answer) = live(ms, account, &status, &post);
+    assert!(answer.contains("POST is not allowed here"), "{answer}");
+    let run = ms.deployer(account, &args, &target).success();
+    assert!(
+        run.stderr
+            .contains("hotswapped 1 function(s); the stack runs the code its template names"),
+        "{run}"
+    );
+    let (_, answer) = live(ms, account, &status, &post);
+    assert!(answer.contains("POST is NOT allowed here"), "{answer}");
+    let report = drift(ms.deployer(account, &json, &[]));
+    assert!(report.get("hotswapped").is_none(), "{report}");
+
     let mut prod = vec!["deploy", "--stage", "prod", "--hotswap", "--yes"];
     prod.extend(PACKAGES);
     let refused = ms.deployer(account, &prod, &[]);

@@ -378,20 +378,33 @@ async fn deploy_assembly(
         progress: change.progress,
         again,
     };
-    template_diff::guard(
-        cloud,
-        &stack_name,
-        &plan.template_body,
+    let new = hotswap::resolved(
+        stacks::diff::TemplateResources::parse(&plan.template_body).context("the new template")?,
         &plan.parameters,
-        template_diff::Allowed {
+    );
+    // What runs now (nothing deployed: nothing to lose, nothing hotswapped).
+    let before = template_diff::deployed(cloud, &stack_name)
+        .await?
+        .map(|(t, values)| hotswap::resolved(t, &values));
+    if let Some(before) = &before {
+        let allowed = template_diff::Allowed {
             replace: &change.allow_replace,
             replay_break: change.allow_replay_break,
-        },
-    )
-    .await?;
+        };
+        template_diff::guard(cloud, &stack_name, before, &new, allowed).await?;
+    }
     let applied = stack::apply(cloud, &plan, false).await?;
-    // The stack runs what its template names again.
-    hotswap::clear(cloud, bucket, &stack_name).await?;
+    if let (Some(before), Some(marker)) =
+        (&before, hotswap::marker(cloud, bucket, &stack_name).await?)
+    {
+        let still = marker.settled(before, &new);
+        for f in still.functions.keys() {
+            eprintln!(
+                "{f} still runs hotswapped code: its code did not change in this deploy (deploy --hotswap puts it back)"
+            );
+        }
+        hotswap::put_marker(cloud, bucket, &stack_name, &still).await?;
+    }
     assets::put_record(
         cloud,
         bucket,
@@ -457,15 +470,29 @@ async fn try_hotswap(
     let raw = stacks::diff::TemplateResources::parse(&template_body).context("the new template")?;
     let old = hotswap::resolved(deployed, &values);
     let new = hotswap::resolved(raw.clone(), &parameters);
+    let marker = hotswap::marker(cloud, bucket, &stack_name)
+        .await?
+        .unwrap_or_default();
     match hotswap::decide(&old, &new, &raw) {
-        hotswap::Decision::Hotswap(updates) if updates.is_empty() => {
-            eprintln!("{stack_name}: no function code changed: nothing to hotswap");
-            Ok(true)
-        }
-        hotswap::Decision::Hotswap(updates) => {
-            hotswap::run(cloud, bucket, &stack_name, &updates).await?;
+        hotswap::Decision::Hotswap(mut updates) => {
+            // Functions hotswapped before whose template code differs from what they run.
+            let back = marker.back_to(&new, &raw, &updates);
+            updates.extend(back);
+            if updates.is_empty() {
+                eprintln!("{stack_name}: no function code changed: nothing to hotswap");
+                return Ok(true);
+            }
+            let mut swapped = hotswap::run(cloud, bucket, &stack_name, &updates).await?;
+            // Those now on the code the deployed template names are hotswapped no more.
+            swapped = swapped.settled(&old, &old);
+            hotswap::put_marker(cloud, bucket, &stack_name, &swapped).await?;
+            let state = if swapped.functions.is_empty() {
+                "the stack runs the code its template names"
+            } else {
+                "the stack runs code its template does not name until the next full deploy"
+            };
             eprintln!(
-                "{stack_name}: hotswapped {} function(s); the stack runs code its template does not name until the next full deploy",
+                "{stack_name}: hotswapped {} function(s); {state}",
                 updates.len()
             );
             Ok(true)

@@ -104,6 +104,67 @@ pub struct Marker {
     pub functions: BTreeMap<String, String>,
 }
 
+/// The package function `id` of `template` (parameters resolved) runs.
+fn code_key<'t>(template: &'t TemplateResources, id: &str) -> Option<&'t str> {
+    template.resources.get(id)?.properties["Code"]["S3Key"].as_str()
+}
+
+impl Marker {
+    /// What is still hotswapped once the stack went from `before` to `after` (parameters
+    /// resolved): a function whose code the change moved (CloudFormation published a
+    /// version and moved the alias), or whose template names what it runs, is not.
+    pub fn settled(&self, before: &TemplateResources, after: &TemplateResources) -> Marker {
+        let functions = self
+            .functions
+            .iter()
+            .filter(|(f, runs)| {
+                let now = code_key(after, f);
+                now != Some(runs.as_str()) && code_key(before, f) == now
+            })
+            .map(|(f, runs)| (f.clone(), runs.clone()))
+            .collect();
+        Marker { functions }
+    }
+
+    /// The swaps that put hotswapped functions back on the code `template` names (a code
+    /// change reverted since the hotswap is no change to the deployed template), leaving
+    /// out those `planned` already swaps.
+    pub fn back_to(
+        &self,
+        template: &TemplateResources,
+        raw: &TemplateResources,
+        planned: &[CodeUpdate],
+    ) -> Vec<CodeUpdate> {
+        self.functions
+            .iter()
+            .filter(|(f, _)| planned.iter().all(|u| &u.function != *f))
+            .filter_map(|(f, runs)| {
+                let key = code_key(template, f).filter(|k| k != runs)?;
+                let code = &template.resources[f].properties["Code"];
+                Some(CodeUpdate {
+                    function: f.clone(),
+                    s3_bucket: code["S3Bucket"].as_str().unwrap_or_default().to_owned(),
+                    s3_key: key.to_owned(),
+                    aliases: aliases_of(raw, f),
+                })
+            })
+            .collect()
+    }
+}
+
+/// Writes `marker` for `stack`, or deletes it when nothing is hotswapped.
+pub async fn put_marker(
+    cloud: &Cloud,
+    bucket: &str,
+    stack: &str,
+    marker: &Marker,
+) -> anyhow::Result<()> {
+    if marker.functions.is_empty() {
+        return clear(cloud, bucket, stack).await;
+    }
+    assets::put_json(cloud, bucket, &marker_key(stack), marker).await
+}
+
 fn marker_key(stack: &str) -> String {
     format!("deployments/{stack}.hotswap.json")
 }
@@ -230,13 +291,13 @@ async fn until_updated(cloud: &Cloud, name: &str, what: &str) -> anyhow::Result<
     }
 }
 
-/// Runs `updates` on `stack` and records the marker.
+/// Runs `updates` on `stack`, recording each in the marker; the marker.
 pub async fn run(
     cloud: &Cloud,
     bucket: &str,
     stack: &str,
     updates: &[CodeUpdate],
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Marker> {
     let ids = physical_ids(cloud, stack).await?;
     let mut marker = marker(cloud, bucket, stack).await?.unwrap_or_default();
     for u in updates {
@@ -261,7 +322,7 @@ pub async fn run(
             .insert(u.function.clone(), u.s3_key.clone());
         assets::put_json(cloud, bucket, &marker_key(stack), &marker).await?;
     }
-    Ok(())
+    Ok(marker)
 }
 
 /// Resolves the parameters of a deployed template and of the new one.
@@ -323,6 +384,43 @@ Resources:
             decide_for(TEMPLATE, "a.zip", "a.zip"),
             Decision::Hotswap(vec![])
         );
+    }
+
+    #[test]
+    fn the_marker_keeps_what_still_runs_code_its_template_does_not_name() {
+        let at = |key: &str| {
+            resolved(
+                TemplateResources::parse(TEMPLATE).unwrap(),
+                &values(key, "s"),
+            )
+        };
+        let marker = Marker {
+            functions: BTreeMap::from([("Status".to_owned(), "b.zip".to_owned())]),
+        };
+        // A full deploy that does not change the code (a.zip before and after): still b.
+        assert_eq!(marker.settled(&at("a.zip"), &at("a.zip")), marker);
+        // One that moves the code (the alias follows), or names what runs: settled.
+        assert!(
+            marker
+                .settled(&at("a.zip"), &at("c.zip"))
+                .functions
+                .is_empty()
+        );
+        assert!(
+            marker
+                .settled(&at("b.zip"), &at("b.zip"))
+                .functions
+                .is_empty()
+        );
+        // A hotswap of a template that names a.zip puts Status back on a.zip.
+        let raw = TemplateResources::parse(TEMPLATE).unwrap();
+        let back = marker.back_to(&at("a.zip"), &raw, &[]);
+        assert_eq!(back.len(), 1);
+        assert_eq!(
+            (back[0].s3_key.as_str(), back[0].aliases.len()),
+            ("a.zip", 1)
+        );
+        assert!(marker.back_to(&at("b.zip"), &raw, &[]).is_empty());
     }
 
     #[test]

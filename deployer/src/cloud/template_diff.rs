@@ -192,25 +192,19 @@ pub struct Allowed<'a> {
     pub replay_break: bool,
 }
 
-/// Refuses a deployment of `template_body` with `parameters` over what `stack` runs when it
-/// would lose data that `allowed` does not name, or replace a durable function executions
-/// run on. Nothing deployed: nothing to lose.
+/// Refuses a deployment of `new` over `old`, what `stack` runs (both with their parameter
+/// values resolved), when it would lose data that `allowed` does not name, or replace a
+/// durable function executions run on.
 pub async fn guard(
     cloud: &Cloud,
     stack: &str,
-    template_body: &str,
-    parameters: &BTreeMap<String, String>,
+    old: &TemplateResources,
+    new: &TemplateResources,
     allowed: Allowed<'_>,
 ) -> anyhow::Result<()> {
-    let Some((mut old, old_values)) = deployed(cloud, stack).await? else {
-        return Ok(());
-    };
-    let mut new = TemplateResources::parse(template_body).context("the new template")?;
-    old.resolve_parameters(&old_values);
-    new.resolve_parameters(parameters);
-    let changes = stacks::diff::diff(&old, &new);
+    let changes = stacks::diff::diff(old, new);
     if !allowed.replay_break {
-        guard_durable(cloud, stack, &old, &changes).await?;
+        guard_durable(cloud, stack, old, &changes).await?;
     }
     let refused = refused(&changes, allowed.replace);
     if refused.is_empty() {
