@@ -14,6 +14,9 @@ use serde_json::Value;
 pub struct TemplateResources {
     #[serde(rename = "Resources", default)]
     pub resources: BTreeMap<String, ResourceDoc>,
+    /// Every other section (Parameters, Outputs, Conditions, ...), as written.
+    #[serde(flatten)]
+    pub sections: BTreeMap<String, Value>,
 }
 
 /// One resource of a template.
@@ -25,6 +28,9 @@ pub struct ResourceDoc {
     pub properties: Value,
     #[serde(rename = "DeletionPolicy", default)]
     pub deletion_policy: Option<String>,
+    /// Every other attribute (DependsOn, UpdateReplacePolicy, Metadata, Condition, ...).
+    #[serde(flatten)]
+    pub attributes: BTreeMap<String, Value>,
 }
 
 impl TemplateResources {

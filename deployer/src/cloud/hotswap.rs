@@ -58,6 +58,28 @@ fn not_swappable(c: &ResourceChange) -> Option<String> {
         .map(|p| format!("`{id}` ({ty}) is modified: {} changed", p.path))
 }
 
+/// A part of the template outside resource properties that differs (a section such as
+/// Outputs, or a resource attribute such as DependsOn): only a change set deploys it.
+fn changed_outside_properties(old: &TemplateResources, new: &TemplateResources) -> Option<String> {
+    if let Some(k) = old
+        .sections
+        .keys()
+        .chain(new.sections.keys())
+        .find(|k| old.sections.get(*k) != new.sections.get(*k))
+    {
+        return Some(format!("the template's {k}"));
+    }
+    new.resources.iter().find_map(|(id, r)| {
+        let before = old.resources.get(id)?;
+        let k = before
+            .attributes
+            .keys()
+            .chain(r.attributes.keys())
+            .find(|k| before.attributes.get(*k) != r.attributes.get(*k))?;
+        Some(format!("`{id}`'s {k}"))
+    })
+}
+
 /// Decides from the deployed template (`old`) and the new one (`new`), both with their
 /// parameter values resolved; `raw` is the new template as written (its references).
 pub fn decide(
@@ -65,6 +87,9 @@ pub fn decide(
     new: &TemplateResources,
     raw: &TemplateResources,
 ) -> Decision {
+    if let Some(section) = changed_outside_properties(old, new) {
+        return Decision::FullDeploy(format!("{section} changed"));
+    }
     let changes = stacks::diff::diff(old, new);
     if let Some(why) = changes.iter().find_map(not_swappable) {
         return Decision::FullDeploy(why);
@@ -431,6 +456,19 @@ Resources:
             Decision::FullDeploy(
                 "`Status` (AWS::Lambda::Function) is modified: /MemorySize changed".into()
             )
+        );
+        let retained = TEMPLATE.replace(
+            "  StatusAlias:\n",
+            "    UpdateReplacePolicy: Retain\n  StatusAlias:\n",
+        );
+        assert_eq!(
+            decide_for(&retained, "a.zip", "b.zip"),
+            Decision::FullDeploy("`StatusVersion`'s UpdateReplacePolicy changed".into())
+        );
+        let outputs = format!("{TEMPLATE}Outputs:\n  Url: {{Value: x}}\n");
+        assert_eq!(
+            decide_for(&outputs, "a.zip", "b.zip"),
+            Decision::FullDeploy("the template's Outputs changed".into())
         );
         let more = format!("{TEMPLATE}  Queue:\n    Type: AWS::SQS::Queue\n");
         assert_eq!(
