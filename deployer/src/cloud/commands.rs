@@ -385,7 +385,7 @@ async fn deploy_assembly(
     // What runs now (nothing deployed: nothing to lose, nothing hotswapped).
     let before = template_diff::deployed(cloud, &stack_name)
         .await?
-        .map(|(t, values)| hotswap::resolved(t, &values));
+        .map(template_diff::Deployed::resolved);
     if let Some(before) = &before {
         let allowed = template_diff::Allowed {
             replace: &change.allow_replace,
@@ -461,14 +461,21 @@ async fn try_hotswap(
 ) -> anyhow::Result<bool> {
     let stack_name = stage.stack_name();
     let (template_body, parameters) = assembly.stack_input(stage, bucket)?;
-    let Some((deployed, values)) = template_diff::deployed(cloud, &stack_name).await? else {
+    let Some(deployed) = template_diff::deployed(cloud, &stack_name).await? else {
         eprintln!(
             "hotswap not possible: stack {stack_name} has nothing deployed; deploying through a change set"
         );
         return Ok(false);
     };
+    if deployed.info.in_progress() || !deployed.info.serving() {
+        eprintln!(
+            "hotswap not possible: stack {stack_name} is {}; deploying through a change set",
+            deployed.info.status
+        );
+        return Ok(false);
+    }
     let raw = stacks::diff::TemplateResources::parse(&template_body).context("the new template")?;
-    let old = hotswap::resolved(deployed, &values);
+    let old = deployed.resolved();
     let new = hotswap::resolved(raw.clone(), &parameters);
     let marker = hotswap::marker(cloud, bucket, &stack_name)
         .await?
@@ -554,7 +561,7 @@ fn diff_template_only(args: &DiffArgs) -> anyhow::Result<()> {
         template_diff::deployed(&cloud, &stack_name).await
     })?;
     let old = match deployed {
-        Some((template, _)) => template,
+        Some(d) => d.template,
         None => {
             eprintln!(
                 "stack {stack_name} has nothing deployed: every resource of the template is an Add"

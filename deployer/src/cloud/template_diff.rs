@@ -27,23 +27,45 @@ pub async fn template_body(cloud: &Cloud, stack: &str) -> anyhow::Result<String>
         .unwrap_or_default())
 }
 
-/// The deployed template of `stack` and its parameter values; `None` when there is no stack.
-pub async fn deployed(
-    cloud: &Cloud,
-    stack: &str,
-) -> anyhow::Result<Option<(TemplateResources, BTreeMap<String, String>)>> {
+/// What a stack runs: its template, its parameter values and its status.
+#[derive(Debug)]
+pub struct Deployed {
+    pub template: TemplateResources,
+    pub parameters: BTreeMap<String, String>,
+    pub info: super::stack::StackInfo,
+}
+
+impl Deployed {
+    /// The template with its parameter values in place of their references.
+    pub fn resolved(self) -> TemplateResources {
+        let mut t = self.template;
+        t.resolve_parameters(&self.parameters);
+        t
+    }
+}
+
+/// What `stack` runs; `None` when nothing is: no stack, only a change set never executed
+/// (REVIEW_IN_PROGRESS), or a first create rolled back (ROLLBACK_COMPLETE: its resources
+/// were deleted).
+pub async fn deployed(cloud: &Cloud, stack: &str) -> anyhow::Result<Option<Deployed>> {
     let Some(info) = describe(cloud, stack).await? else {
         return Ok(None);
     };
-    if info.status == "REVIEW_IN_PROGRESS" {
-        // Only a change set that was never executed: nothing is deployed.
+    if matches!(
+        info.status.as_str(),
+        "REVIEW_IN_PROGRESS" | "ROLLBACK_COMPLETE"
+    ) {
         return Ok(None);
     }
     let body = template_body(cloud, stack).await?;
     let template = TemplateResources::parse(&body).with_context(|| {
         format!("the deployed template of stack {stack} is neither JSON nor YAML")
     })?;
-    Ok(Some((template, info.parameters)))
+    Ok(Some(Deployed {
+        template,
+        parameters: info.parameters.clone(),
+        info,
+    }))
 }
 
 /// Deploying would lose the data of stateful resources that were not allowed.
