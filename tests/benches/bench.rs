@@ -521,7 +521,11 @@ fn devloop_rows() -> Vec<Row> {
         std::fs::write(&path, bytes).expect("write");
     };
     change_code();
-    let (full, _) = run(&deploy);
+    let (full, out) = run(&deploy);
+    assert!(
+        out.stderr.contains("webhooks-dev: UPDATE_COMPLETE"),
+        "the full deploy changed nothing: {out}"
+    );
     change_code();
     let hotswap_args: Vec<&str> = deploy.iter().copied().chain(["--hotswap"]).collect();
     let (hot, out) = run(&hotswap_args);
@@ -756,8 +760,8 @@ fn local_rows() -> Vec<Row> {
 }
 
 /// What one webhook costs in calls, counted by the local cloud (release, `--audit-calls`):
-/// 20 webhooks end to end, waited for through the Lambda API (the status route would add
-/// calls of its own), the counters divided by 20.
+/// 20 webhooks end to end, waited for through the local cloud's own stats (the status
+/// route or the Lambda API's list would add calls of their own), the counters divided by 20.
 fn calls_rows() -> Vec<Row> {
     const N: usize = 20;
     let cloud = tests::local::LocalCloud::start(
