@@ -657,4 +657,28 @@ fn one_webhook_costs_the_calls_counted_here() {
         .filter_map(Value::as_u64)
         .sum();
     assert_eq!(dynamodb, 5, "{c}");
+    // What on-demand bills, as the store weighs it (items under 1 KB): the receiver's
+    // transaction (record + replay guard, doubled as transactional, + the attention
+    // index), each step's update (record + index), validate's consistent read.
+    let capacity = &cloud.stats()["capacity"]["dynamodb"];
+    let units = |kind: &str| -> f64 {
+        capacity
+            .as_object()
+            .unwrap()
+            .values()
+            .filter_map(|u| u[kind].as_f64())
+            .sum()
+    };
+    assert_eq!(units("write"), 11.0, "{capacity}");
+    assert_eq!(units("read"), 1.0, "{capacity}");
+    // What CloudWatch Logs would ingest: one line per step and one per acceptance, in
+    // Lambda's JSON format without span context (with it: about 1.3 KB per line).
+    let logs = cloud.stats()["logBytes"].clone();
+    let bytes: u64 = logs
+        .as_object()
+        .unwrap()
+        .values()
+        .filter_map(Value::as_u64)
+        .sum();
+    assert!(bytes > 0 && bytes <= 1024, "{logs}");
 }

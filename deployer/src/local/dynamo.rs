@@ -273,8 +273,19 @@ async fn forward(State(front): State<Arc<Front>>, req: Request) -> Response {
         .and_then(|t| t.split_once('.'))
         .map(|(_, op)| op.to_owned())
         .unwrap_or_default();
-    let doc = serde_json::from_slice::<Value>(&body).unwrap_or_default();
+    let mut doc = serde_json::from_slice::<Value>(&body).unwrap_or_default();
     front.metrics.count("dynamodb", &operation);
+    // Audited calls are also weighed: the store is asked for the capacity each one
+    // consumed, and the caller sees the answer only if it asked for it.
+    let weigh = front
+        .calls
+        .is_some()
+        .then(|| ask_capacity(&mut doc))
+        .flatten();
+    let body = match weigh {
+        Some(_) => Bytes::from(doc.to_string()),
+        None => body,
+    };
     if let Some(calls) = &front.calls {
         let function = parts.uri.path().trim_matches('/').to_owned();
         if let Ok(mut calls) = calls.lock() {
@@ -308,7 +319,8 @@ async fn forward(State(front): State<Arc<Front>>, req: Request) -> Response {
         // The store is at `/`; an audited function's path only names it.
         .uri(format!("{}/", front.store));
     for (k, v) in &parts.headers {
-        if k != "host" {
+        // The body may have been rewritten: hyper sets its length.
+        if k != "host" && k != "content-length" {
             out = out.header(k, v);
         }
     }
@@ -317,20 +329,121 @@ async fn forward(State(front): State<Arc<Front>>, req: Request) -> Response {
     };
     match front.client.request(out).await {
         Ok(res) => {
-            let (parts, body) = res.into_parts();
-            match body.collect().await {
-                Ok(b) => Response::from_parts(parts, Body::from(b.to_bytes())),
-                Err(_) => (StatusCode::BAD_GATEWAY, "").into_response(),
+            let (mut parts, body) = res.into_parts();
+            let Ok(mut bytes) = body.collect().await.map(|b| b.to_bytes()) else {
+                return (StatusCode::BAD_GATEWAY, "").into_response();
+            };
+            if let Some(caller_asked) = weigh
+                && let Ok(mut answer) = serde_json::from_slice::<Value>(&bytes)
+            {
+                let units = consumed(&operation, &answer);
+                front.metrics.consume(&operation, units);
+                if !caller_asked && let Some(o) = answer.as_object_mut() {
+                    o.remove("ConsumedCapacity");
+                    bytes = Bytes::from(answer.to_string());
+                    parts.headers.remove("content-length");
+                    parts.headers.remove("x-amz-crc32");
+                }
             }
+            Response::from_parts(parts, Body::from(bytes))
         }
         Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+    }
+}
+
+/// Operations that consume read units (every other one that consumes any writes).
+const READS: [&str; 5] = [
+    "GetItem",
+    "BatchGetItem",
+    "Query",
+    "Scan",
+    "TransactGetItems",
+];
+
+/// Asks the store for the capacity a request consumes (`ReturnConsumedCapacity: TOTAL`)
+/// when the caller did not: `Some(whether the caller asked itself)`, or `None` for a
+/// request that is not an object (the store refuses it anyway).
+fn ask_capacity(request: &mut Value) -> Option<bool> {
+    let o = request.as_object_mut()?;
+    let asked = matches!(
+        o.get("ReturnConsumedCapacity").and_then(Value::as_str),
+        Some("TOTAL" | "INDEXES")
+    );
+    if !asked {
+        o.insert("ReturnConsumedCapacity".into(), json!("TOTAL"));
+    }
+    Some(asked)
+}
+
+/// The capacity units an answer says its request consumed (table and indexes), as
+/// read or write units by the operation's kind. A batch or transaction answers a list.
+fn consumed(operation: &str, answer: &Value) -> super::metrics::Units {
+    let parse = |v: &Value| {
+        serde_json::from_value::<dynoxide::types::ConsumedCapacity>(v.clone())
+            .map_or(0.0, |c| c.capacity_units)
+    };
+    let total = match &answer["ConsumedCapacity"] {
+        Value::Array(list) => list.iter().map(parse).sum(),
+        Value::Null => 0.0,
+        one => parse(one),
+    };
+    if READS.contains(&operation) {
+        super::metrics::Units {
+            read: total,
+            write: 0.0,
+        }
+    } else {
+        super::metrics::Units {
+            read: 0.0,
+            write: total,
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::local::metrics::Units;
     use crate::local::model::IndexSpec;
+
+    #[test]
+    fn capacity_is_asked_for_once_and_weighed_by_the_operation_s_kind() {
+        let mut mine = json!({"TableName": "t"});
+        assert_eq!(ask_capacity(&mut mine), Some(false));
+        assert_eq!(mine["ReturnConsumedCapacity"], "TOTAL");
+        let mut theirs = json!({"ReturnConsumedCapacity": "INDEXES"});
+        assert_eq!(ask_capacity(&mut theirs), Some(true));
+        assert_eq!(theirs["ReturnConsumedCapacity"], "INDEXES");
+        assert_eq!(ask_capacity(&mut json!("not an object")), None);
+
+        let one = json!({"ConsumedCapacity": {"TableName": "t", "CapacityUnits": 2.0}});
+        assert_eq!(
+            consumed("UpdateItem", &one),
+            Units {
+                read: 0.0,
+                write: 2.0
+            }
+        );
+        assert_eq!(
+            consumed("GetItem", &one),
+            Units {
+                read: 2.0,
+                write: 0.0
+            }
+        );
+        let list = json!({"ConsumedCapacity": [
+            {"TableName": "t", "CapacityUnits": 4.0},
+            {"TableName": "u", "CapacityUnits": 1.0},
+        ]});
+        assert_eq!(
+            consumed("TransactWriteItems", &list),
+            Units {
+                read: 0.0,
+                write: 5.0
+            }
+        );
+        assert_eq!(consumed("PutItem", &json!({})), Units::default());
+    }
 
     #[test]
     fn tables_are_created_with_their_indexes_and_every_key_defined_once() {

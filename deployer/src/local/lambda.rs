@@ -135,6 +135,33 @@ pub struct Function {
     pub cold_starts: Mutex<Vec<Duration>>,
 }
 
+/// A log line in Lambda's JSON format, as `tracing`'s JSON formatter writes it.
+#[derive(serde::Deserialize)]
+struct JsonLine {
+    level: String,
+    fields: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A function's log line for a person at a terminal: a JSON line (the template's
+/// `LogFormat: JSON`) as `LEVEL message key="value" ...`; any other line as it is.
+fn readable(line: &str) -> std::borrow::Cow<'_, str> {
+    let Ok(JsonLine { level, mut fields }) = serde_json::from_str::<JsonLine>(line) else {
+        return line.into();
+    };
+    let mut out = level;
+    if let Some(serde_json::Value::String(message)) = fields.remove("message") {
+        out.push(' ');
+        out.push_str(&message);
+    }
+    for (k, v) in fields {
+        match v {
+            serde_json::Value::String(s) => out.push_str(&format!(" {k}={s:?}")),
+            other => out.push_str(&format!(" {k}={other}")),
+        }
+    }
+    out.into()
+}
+
 fn now_ms() -> u128 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -308,17 +335,20 @@ impl Function {
         .flatten()
         {
             let (prefix, hooks, instance) = (prefix.clone(), self.hooks.clone(), instance.clone());
+            let function = self.spec.crate_name.clone();
             tokio::spawn(async move {
                 let mut lines = BufReader::new(stream).lines();
                 while let Ok(Some(line)) = lines.next_line().await {
-                    eprintln!("{prefix} {line}");
+                    let shown = readable(&line);
+                    eprintln!("{prefix} {shown}");
                     if let Some(m) = &hooks.metrics {
+                        m.logged(&function, line.len() + 1);
                         m.put_emf(&line);
                     }
                     let action = hooks
                         .on_line
                         .as_ref()
-                        .map_or(LineAction::Nothing, |f| f(&line));
+                        .map_or(LineAction::Nothing, |f| f(&shown));
                     if action == LineAction::Kill
                         && let Some(kill) = instance.kill.lock().await.take()
                     {
@@ -510,4 +540,20 @@ async fn init_error(State((f, _)): St, body: Bytes) -> StatusCode {
         String::from_utf8_lossy(&body)
     );
     StatusCode::ACCEPTED
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_log_lines_are_shown_as_text_and_others_as_they_are() {
+        let line = r#"{"level":"INFO","fields":{"message":"step body running","step":"validate","attempt":1}}"#;
+        assert_eq!(
+            readable(line),
+            r#"INFO step body running attempt=1 step="validate""#
+        );
+        assert_eq!(readable("plain text"), "plain text");
+        assert_eq!(readable(r#"{"_aws":{}}"#), r#"{"_aws":{}}"#);
+    }
 }

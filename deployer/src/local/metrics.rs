@@ -46,6 +46,18 @@ pub struct Metrics {
     state: Mutex<State>,
     /// Every call to a local service: (service, operation) -> how many.
     calls: Mutex<BTreeMap<(&'static str, String), u64>>,
+    /// DynamoDB operation -> the capacity units its calls consumed (audited calls only).
+    capacity: Mutex<BTreeMap<String, Units>>,
+    /// Function -> the bytes of log lines its processes wrote (what CloudWatch Logs would
+    /// ingest), newline included.
+    log_bytes: Mutex<BTreeMap<String, u64>>,
+}
+
+/// DynamoDB capacity units: what on-demand tables bill as read and write request units.
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
+pub struct Units {
+    pub read: f64,
+    pub write: f64,
 }
 
 impl AlarmSpec {
@@ -79,7 +91,31 @@ impl Metrics {
             alarms,
             state: Mutex::new(State::default()),
             calls: Mutex::new(BTreeMap::new()),
+            capacity: Mutex::new(BTreeMap::new()),
+            log_bytes: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// Adds one log line of `function` of `bytes` bytes (newline included).
+    pub fn logged(&self, function: &str, bytes: usize) {
+        let mut logs = self.log_bytes.lock().unwrap_or_else(|p| p.into_inner());
+        *logs.entry(function.to_owned()).or_default() += bytes as u64;
+    }
+
+    /// Adds the capacity one DynamoDB call of `operation` consumed.
+    pub fn consume(&self, operation: &str, units: Units) {
+        let mut capacity = self.capacity.lock().unwrap_or_else(|p| p.into_inner());
+        let sum = capacity.entry(operation.to_owned()).or_default();
+        sum.read += units.read;
+        sum.write += units.write;
+    }
+
+    /// The DynamoDB capacity consumed so far, by operation.
+    pub fn capacity(&self) -> BTreeMap<String, Units> {
+        self.capacity
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Counts one call of `operation` to `service` (`apigateway`, `lambda`, `dynamodb`).
@@ -233,7 +269,13 @@ impl Metrics {
                 )
             })
             .collect();
-        json!({"metrics": state.totals, "alarms": alarms, "calls": self.calls()})
+        json!({
+            "metrics": state.totals,
+            "alarms": alarms,
+            "calls": self.calls(),
+            "capacity": {"dynamodb": self.capacity()},
+            "logBytes": *self.log_bytes.lock().unwrap_or_else(|p| p.into_inner()),
+        })
     }
 }
 

@@ -796,6 +796,13 @@ async fn stop(stop_tx: watch::Sender<bool>, backends: &Backends, metrics: &metri
         let counted: Vec<String> = ops.iter().map(|(op, n)| format!("{op} {n}")).collect();
         eprintln!("[local] calls to {service}: {}", counted.join(", "));
     }
+    let capacity = metrics.capacity();
+    if !capacity.is_empty() {
+        let (read, write) = capacity
+            .values()
+            .fold((0.0, 0.0), |(r, w), u| (r + u.read, w + u.write));
+        eprintln!("[local] DynamoDB capacity consumed: {read} read units, {write} write units");
+    }
     let _ = stop_tx.send(true);
     let older = backends.fleet.older_pools().await;
     for f in backends.functions.values().chain(older.iter()) {
@@ -810,7 +817,7 @@ async fn stop(stop_tx: watch::Sender<bool>, backends: &Backends, metrics: &metri
         .counts()
         .await
         .iter()
-        .filter(|c| c.3 == durable::ExecStatus::Running)
+        .filter(|c| c.status == durable::ExecStatus::Running)
         .count();
     if running > 0 {
         eprintln!("[local] {running} execution(s) still running resume on the next start");

@@ -402,6 +402,7 @@ pub fn interpret(template: &Value, manifest: &AssetManifest) -> anyhow::Result<M
                         }
                     }
                 }
+                env.extend(logging_env(&props["LoggingConfig"]));
                 functions.push(FunctionSpec {
                     logical: id.clone(),
                     name: r.reference(id)?,
@@ -609,6 +610,19 @@ fn interpret_api(r: &Resolver<'_>) -> anyhow::Result<Option<ApiSpec>> {
             .map(|(id, _)| id.to_owned())
             .collect(),
     }))
+}
+
+/// The variables Lambda sets from a function's `LoggingConfig`: with the JSON format, the
+/// format and the application's level (Lambda sets neither for the text format).
+fn logging_env(config: &Value) -> Vec<(String, String)> {
+    if config["LogFormat"].as_str() != Some("JSON") {
+        return vec![];
+    }
+    let mut env = vec![("AWS_LAMBDA_LOG_FORMAT".to_owned(), "JSON".to_owned())];
+    if let Some(level) = config["ApplicationLogLevel"].as_str() {
+        env.push(("AWS_LAMBDA_LOG_LEVEL".to_owned(), level.to_owned()));
+    }
+    env
 }
 
 #[cfg(test)]

@@ -577,15 +577,7 @@ async fn list(
 /// Local-only figures for benchmarks: checkpoint calls and invocations per execution, and
 /// the cold starts of each function's processes (spawn to first event request), in ms.
 async fn stats(State(l): State<Arc<Lambda>>) -> Response {
-    let executions: Vec<Value> = l
-        .durable
-        .counts()
-        .await
-        .into_iter()
-        .map(|(name, checkpoints, invocations, status)| {
-            json!({"name": name, "checkpoints": checkpoints, "invocations": invocations, "status": status})
-        })
-        .collect();
+    let executions = l.durable.counts().await;
     let mut cold = serde_json::Map::new();
     let mut pids = serde_json::Map::new();
     for f in l.functions.values() {

@@ -1,5 +1,5 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    webhook_core::logging::init();
     processor::run().await
 }

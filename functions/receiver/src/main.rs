@@ -3,7 +3,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    webhook_core::logging::init();
     let receiver = receiver::from_env().await?;
     let receiver = &receiver;
     lambda_runtime::run(service_fn(

@@ -2,7 +2,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    webhook_core::logging::init();
     let reconciler = reconciler::from_env().await?;
     let reconciler = &reconciler;
     // The scheduled event carries nothing the run needs: its time is the service's.

@@ -10,6 +10,7 @@ pub mod faults;
 pub mod forms;
 pub mod http;
 pub mod ids;
+pub mod logging;
 pub mod record;
 pub mod rules;
 pub mod schemes;

@@ -214,6 +214,20 @@ pub enum Due {
 pub const MAX_FAILED_INVOCATIONS: u32 = 10;
 
 impl Execution {
+    /// The payload bytes the execution stores: every operation's, and its own result or
+    /// error.
+    pub fn payload_bytes(&self) -> usize {
+        self.operations
+            .iter()
+            .map(Operation::payload_bytes)
+            .sum::<usize>()
+            + self.result.as_ref().map_or(0, String::len)
+            + self
+                .error
+                .as_ref()
+                .map_or(0, |e| e.error_message.as_ref().map_or(0, String::len))
+    }
+
     pub fn new(n: NewExecution, now: f64) -> Self {
         let mut exec = Execution {
             operations: vec![Operation {

@@ -495,15 +495,33 @@ impl Durable {
         }
     }
 
-    /// Checkpoint calls and invocations of every execution so far.
-    pub async fn counts(&self) -> Vec<(String, u32, u32, ExecStatus)> {
+    /// Checkpoint calls, invocations and stored payload bytes of every execution so far.
+    pub async fn counts(&self) -> Vec<Counts> {
         let mut out = Vec::new();
         for entry in self.executions.lock().await.values() {
             let e = entry.exec.lock().await;
-            out.push((e.name.clone(), e.checkpoints, e.invocations, e.status));
+            out.push(Counts {
+                name: e.name.clone(),
+                checkpoints: e.checkpoints,
+                invocations: e.invocations,
+                payload_bytes: e.payload_bytes(),
+                status: e.status,
+            });
         }
         out
     }
+}
+
+/// What one execution cost so far, for the local cloud's stats.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Counts {
+    pub name: String,
+    pub checkpoints: u32,
+    pub invocations: u32,
+    /// Input, results and errors stored: what the durable service bills as data written.
+    pub payload_bytes: usize,
+    pub status: ExecStatus,
 }
 
 /// Execution names are `[a-zA-Z0-9-_]{1,64}`.

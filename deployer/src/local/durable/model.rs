@@ -130,7 +130,49 @@ pub struct Operation {
     pub chained_invoke_details: Option<OutcomeDetails>,
 }
 
+impl ErrorObject {
+    fn bytes(&self) -> usize {
+        let len = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+        len(&self.error_type)
+            + len(&self.error_message)
+            + len(&self.error_data)
+            + self
+                .stack_trace
+                .iter()
+                .flatten()
+                .map(String::len)
+                .sum::<usize>()
+    }
+}
+
 impl Operation {
+    /// The bytes of payload the operation stores (input, results, errors): what the
+    /// durable service bills as data written.
+    pub fn payload_bytes(&self) -> usize {
+        let outcome = |result: &Option<String>, error: &Option<ErrorObject>| {
+            result.as_ref().map_or(0, String::len) + error.as_ref().map_or(0, ErrorObject::bytes)
+        };
+        self.execution_details
+            .as_ref()
+            .map_or(0, |d| d.input_payload.len())
+            + self
+                .context_details
+                .as_ref()
+                .map_or(0, |d| outcome(&d.result, &d.error))
+            + self
+                .step_details
+                .as_ref()
+                .map_or(0, |d| outcome(&d.result, &d.error))
+            + self
+                .callback_details
+                .as_ref()
+                .map_or(0, |d| outcome(&d.result, &d.error))
+            + self
+                .chained_invoke_details
+                .as_ref()
+                .map_or(0, |d| outcome(&d.result, &d.error))
+    }
+
     /// Ends the operation with `status` at `t`.
     pub fn close(&mut self, status: OperationStatus, t: f64) {
         self.status = status;
