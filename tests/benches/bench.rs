@@ -759,93 +759,228 @@ fn local_rows() -> Vec<Row> {
     ]
 }
 
-/// What one webhook costs in calls, counted by the local cloud (release, `--audit-calls`):
-/// 20 webhooks end to end, waited for through the local cloud's own stats (the status
-/// route or the Lambda API's list would add calls of their own), the counters divided by 20.
-fn calls_rows() -> Vec<Row> {
-    const N: usize = 20;
-    let cloud = tests::local::LocalCloud::start(
-        &["--ephemeral", "--release", "--audit-calls", "--no-throttle"],
-        None,
-    );
-    for i in 0..N {
-        let body = format!(r#"{{"type":"order","orderId":"calls-{i}"}}"#);
-        let id = format!("calls-{i}");
-        let (code, text) = tests::local::http(
-            "POST",
-            &format!("{}/webhooks", cloud.api),
-            &[("Content-Type", "application/json"), ("X-Webhook-Id", &id)],
-            &body,
-        );
-        assert_eq!(code, 202, "{text}");
+/// What `n` webhooks of one body did through the local cloud (release, `--audit-calls`),
+/// waited for through its own stats (the status route or the Lambda API's list would add
+/// calls of their own): the stats, and the body's size.
+struct Measured {
+    stats: serde_json::Value,
+    n: usize,
+    payload_bytes: usize,
+}
+
+impl Measured {
+    /// One figure of every webhook, per webhook.
+    fn per(&self, v: &serde_json::Value) -> f64 {
+        v.as_f64().unwrap_or(0.0) / self.n as f64
     }
-    let stats = || -> serde_json::Value {
-        let (_, body) =
-            tests::local::http("GET", &format!("{}/_local/stats", cloud.lambda), &[], "");
-        serde_json::from_str(&body).unwrap_or_default()
-    };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let s = stats();
-        let done = s["executions"].as_array().map_or(0, |e| {
-            e.iter().filter(|x| x["status"] == "SUCCEEDED").count()
-        });
-        if done == N {
-            break;
-        }
-        assert!(Instant::now() < deadline, "{done} of {N} done: {s}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let calls = stats()["calls"].clone();
-    let per = |v: &serde_json::Value| v.as_f64().unwrap_or(0.0) / N as f64;
-    let sum = |v: &serde_json::Value| {
+
+    /// The sum of an object's numbers, per webhook.
+    fn sum(&self, v: &serde_json::Value) -> f64 {
         v.as_object().map_or(0.0, |o| {
             o.values()
                 .filter_map(serde_json::Value::as_f64)
                 .sum::<f64>()
-        }) / N as f64
+        }) / self.n as f64
+    }
+
+    /// DynamoDB units of `kind` (`read`, `write`) per webhook.
+    fn units(&self, kind: &str) -> f64 {
+        self.stats["capacity"]["dynamodb"]
+            .as_object()
+            .map_or(0.0, |o| o.values().filter_map(|u| u[kind].as_f64()).sum())
+            / self.n as f64
+    }
+
+    /// An execution figure (`operations`, `payloadBytes`), per execution.
+    fn per_execution(&self, key: &str) -> f64 {
+        let all = self.stats["executions"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        all.iter().filter_map(|e| e[key].as_f64()).sum::<f64>() / all.len().max(1) as f64
+    }
+
+    /// Mean billed ms of one invocation of `function`.
+    fn billed_ms(&self, function: &str) -> f64 {
+        let b = &self.stats["billed"][function];
+        b["ms"].as_f64().unwrap_or(0.0) / b["invocations"].as_f64().unwrap_or(1.0).max(1.0)
+    }
+
+    /// One webhook of this project at `stage`'s memory and retention.
+    fn usage(&self, stage: stacks::webhook::Stage) -> tests::cost::Usage {
+        use tests::cost::{Arch, Invocations};
+        let cfg = stacks::webhook::StageConfig::of(stage);
+        let invocations = |function: &'static str, memory_mb: u32| Invocations {
+            function,
+            count: self.per(&self.stats["calls"]["invocations"][function]),
+            memory_mb: f64::from(memory_mb),
+            ms: self.billed_ms(function),
+            arch: Arch::X86,
+        };
+        tests::cost::Usage {
+            api_requests: self.sum(&self.stats["calls"]["apigateway"]),
+            invocations: vec![
+                invocations("receiver", cfg.api_memory_mb),
+                invocations("processor", cfg.processor_memory_mb),
+            ],
+            durable_operations: self.per_execution("operations"),
+            durable_bytes: self.per_execution("payloadBytes"),
+            retention_days: f64::from(cfg.durable.retention_period_in_days),
+            write_units: self.units("write"),
+            read_units: self.units("read"),
+            log_bytes: self.sum(&self.stats["logBytes"]),
+        }
+    }
+
+    /// The SAM designs' common ground with this project, at `stage`'s memory.
+    fn baseline(&self, stage: stacks::webhook::Stage) -> tests::cost::Baseline {
+        tests::cost::Baseline {
+            payload_bytes: self.payload_bytes as f64,
+            receiver_ms: self.billed_ms("receiver"),
+            processor_ms: self.billed_ms("processor"),
+            memory_mb: f64::from(stacks::webhook::StageConfig::of(stage).processor_memory_mb),
+        }
+    }
+}
+
+/// Sends `n` signed webhooks (the default source: GitHub's scheme, with its replay guard)
+/// with bodies of about `size` bytes through a fresh local cloud and waits for their
+/// executions to succeed.
+fn measure_webhooks(n: usize, size: usize) -> Measured {
+    const SECRET: &str = "bench-secret";
+    let cloud = tests::local::LocalCloud::start(
+        &["--ephemeral", "--release", "--audit-calls", "--no-throttle"],
+        Some(SECRET),
+    );
+    let mut payload_bytes = 0;
+    for i in 0..n {
+        let head = format!(r#"{{"type":"order","orderId":"calls-{i}","note":""#);
+        let body = format!(
+            "{head}{}\"}}",
+            "x".repeat(size.saturating_sub(head.len() + 2))
+        );
+        payload_bytes = body.len();
+        let id = format!("calls-{size}-{i}");
+        let signature =
+            webhook_core::schemes::github::signature(SECRET.as_bytes(), body.as_bytes());
+        let (code, text) = tests::local::http(
+            "POST",
+            &format!("{}/webhooks", cloud.api),
+            &[
+                ("Content-Type", "application/json"),
+                ("X-Webhook-Id", &id),
+                ("X-Hub-Signature-256", &signature),
+            ],
+            &body,
+        );
+        assert_eq!(code, 202, "{text}");
+    }
+    cloud.wait_succeeded(n, Duration::from_secs(60));
+    Measured {
+        stats: cloud.stats(),
+        n,
+        payload_bytes,
+    }
+}
+
+/// What one webhook costs in calls, counted by the local cloud: 20 webhooks end to end,
+/// the counters divided by 20.
+fn calls_rows(m: &Measured) -> Vec<Row> {
+    let calls = &m.stats["calls"];
+    let dynamodb = m.sum(&calls["dynamodb"]);
+    let lambda = m.sum(&calls["lambda"]);
+    let apigateway = m.sum(&calls["apigateway"]);
+    let row = |metric: &str, value: f64, unit: &'static str, target: &'static str| Row {
+        metric: format!("calls per webhook: {metric}"),
+        value,
+        unit,
+        target,
     };
-    let dynamodb = sum(&calls["dynamodb"]);
-    let lambda = sum(&calls["lambda"]);
-    let apigateway = sum(&calls["apigateway"]);
     vec![
-        Row {
-            metric: "calls per webhook: API Gateway requests".into(),
-            value: apigateway,
-            unit: "calls",
-            target: "1",
-        },
-        Row {
-            metric: "calls per webhook: Lambda API (Invoke + checkpoints)".into(),
-            value: lambda,
-            unit: "calls",
-            target: "(reported)",
-        },
-        Row {
-            metric: "calls per webhook: durable checkpoints".into(),
-            value: per(&calls["lambda"]["CheckpointDurableExecution"]),
-            unit: "calls",
-            target: "6 (the SDK: START + SUCCEED per step)",
-        },
-        Row {
-            metric: "calls per webhook: function invocations".into(),
-            value: sum(&calls["invocations"]),
-            unit: "calls",
-            target: "2",
-        },
-        Row {
-            metric: "calls per webhook: DynamoDB".into(),
-            value: dynamodb,
-            unit: "calls",
-            target: "<= 5",
-        },
-        Row {
-            metric: "calls per webhook: all AWS APIs (API Gateway, Lambda, DynamoDB)".into(),
-            value: apigateway + lambda + dynamodb,
-            unit: "calls",
-            target: "(reported)",
-        },
+        row("API Gateway requests", apigateway, "calls", "1"),
+        row(
+            "Lambda API (Invoke + checkpoints)",
+            lambda,
+            "calls",
+            "(reported)",
+        ),
+        row(
+            "durable checkpoints",
+            m.per(&calls["lambda"]["CheckpointDurableExecution"]),
+            "calls",
+            "6 (the SDK: START + SUCCEED per step)",
+        ),
+        row(
+            "durable operations (as AWS meters them)",
+            m.per_execution("operations"),
+            "ops",
+            "4 (start + 3 steps)",
+        ),
+        row(
+            "function invocations",
+            m.sum(&calls["invocations"]),
+            "calls",
+            "2",
+        ),
+        row("DynamoDB", dynamodb, "calls", "<= 5"),
+        row(
+            "DynamoDB write units",
+            m.units("write"),
+            "WRU",
+            "(reported)",
+        ),
+        row("DynamoDB read units", m.units("read"), "RRU", "(reported)"),
+        row(
+            "log bytes written",
+            m.sum(&m.stats["logBytes"]),
+            "bytes",
+            "(reported)",
+        ),
+        row(
+            "all AWS APIs (API Gateway, Lambda, DynamoDB)",
+            apigateway + lambda + dynamodb,
+            "calls",
+            "(reported)",
+        ),
     ]
+}
+
+/// The cost of a million webhooks of `m`'s size, this project against the two SAM designs
+/// at the same memory and durations; and the bill of this project's, line by line.
+fn cost_rows(m: &Measured, stage: stacks::webhook::Stage) -> (Vec<Row>, String) {
+    use tests::cost::{US_EAST_1, per_million, sam_node, sam_python, total};
+    let ours = per_million(&m.usage(stage), &US_EAST_1);
+    let node = per_million(&sam_node(m.baseline(stage)), &US_EAST_1);
+    let python = per_million(&sam_python(m.baseline(stage)), &US_EAST_1);
+    let size = m.payload_bytes;
+    let mut bill = format!(
+        "\nCost per million webhooks of {size} bytes, {stage} memory, us-east-1 list prices of {} (USD):\n| item | this project | SAM Node.js | SAM Python |\n|---|---:|---:|---:|\n",
+        US_EAST_1.as_of
+    );
+    for ((a, b), c) in ours.iter().zip(&node).zip(&python) {
+        bill.push_str(&format!(
+            "| {} | {:.2} | {:.2} | {:.2} |\n",
+            a.item, a.usd, b.usd, c.usd
+        ));
+    }
+    bill.push_str(&format!(
+        "| total | {:.2} | {:.2} | {:.2} |\n",
+        total(&ours),
+        total(&node),
+        total(&python)
+    ));
+    let row = |design: &str, usd: f64, target: &'static str| Row {
+        metric: format!("cost per million webhooks of {size} B ({stage}): {design}"),
+        value: usd,
+        unit: "USD",
+        target,
+    };
+    let rows = vec![
+        row("this project", total(&ours), "lowest of the three"),
+        row("SAM Node.js design", total(&node), "(modelled)"),
+        row("SAM Python design", total(&python), "(modelled)"),
+    ];
+    (rows, bill)
 }
 
 /// The chaos run of the integration suite, on release binaries: webhooks lost (of those
@@ -1283,8 +1418,16 @@ fn main() {
     if wanted("reconciler") {
         rows.extend(runtime.block_on(reconciler_rows()));
     }
+    let mut bills = String::new();
     if wanted("calls") {
-        rows.extend(calls_rows());
+        let small = measure_webhooks(20, 100);
+        rows.extend(calls_rows(&small));
+        let large = measure_webhooks(20, 7_000);
+        for m in [&small, &large] {
+            let (r, bill) = cost_rows(m, stacks::webhook::Stage::Prod);
+            rows.extend(r);
+            bills.push_str(&bill);
+        }
     }
     if wanted("chaos") {
         rows.extend(chaos_rows());
@@ -1308,4 +1451,5 @@ fn main() {
             r.metric, r.value, r.unit, r.target
         );
     }
+    print!("{bills}");
 }

@@ -6,6 +6,7 @@
 
 pub mod chaos;
 pub mod conformance;
+pub mod cost;
 pub mod dex;
 pub mod dynamodb;
 pub mod functions;

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -72,6 +72,8 @@ struct Current {
     /// (`x-amzn-trace-id`), which tells the local services who is calling.
     trace_id: String,
     reply: oneshot::Sender<Outcome>,
+    /// When the process received the event: Lambda bills from here to its answer.
+    received: Instant,
 }
 
 /// What to do with a process after one of its log lines.
@@ -110,7 +112,7 @@ struct Instance {
     pid: Mutex<Option<u32>>,
     kill: Mutex<Option<oneshot::Sender<()>>>,
     /// When the current process was spawned, until its first `next`.
-    spawned: Mutex<Option<std::time::Instant>>,
+    spawned: Mutex<Option<Instant>>,
     /// Counts the processes of this instance that have exited: a `next` that outlived its
     /// process sees another number.
     generation: AtomicU64,
@@ -464,6 +466,7 @@ async fn next(State((f, instance)): St) -> Response {
             request_id: job.request_id.clone(),
             trace_id: trace_id.clone(),
             reply: job.reply,
+            received: Instant::now(),
         });
     }
     // The template's timeout: past it, the process is killed and the invocation fails.
@@ -504,10 +507,13 @@ async fn next(State((f, instance)): St) -> Response {
     (StatusCode::OK, headers, job.payload).into_response()
 }
 
-async fn finish(instance: &Instance, id: &str, outcome: Outcome) -> StatusCode {
+async fn finish(f: &Function, instance: &Instance, id: &str, outcome: Outcome) -> StatusCode {
     let mut current = instance.current.lock().await;
     match current.take() {
         Some(c) if c.request_id == id => {
+            if let Some(m) = &f.hooks.metrics {
+                m.billed(&f.spec.crate_name, c.received.elapsed());
+            }
             let _ = c.reply.send(outcome);
             StatusCode::ACCEPTED
         }
@@ -518,12 +524,13 @@ async fn finish(instance: &Instance, id: &str, outcome: Outcome) -> StatusCode {
     }
 }
 
-async fn response(State((_, instance)): St, Path(id): Path<String>, body: Bytes) -> StatusCode {
-    finish(&instance, &id, Ok(body.to_vec())).await
+async fn response(State((f, instance)): St, Path(id): Path<String>, body: Bytes) -> StatusCode {
+    finish(&f, &instance, &id, Ok(body.to_vec())).await
 }
 
-async fn error(State((_, instance)): St, Path(id): Path<String>, body: Bytes) -> StatusCode {
+async fn error(State((f, instance)): St, Path(id): Path<String>, body: Bytes) -> StatusCode {
     finish(
+        &f,
         &instance,
         &id,
         Err(InvokeError::Function(

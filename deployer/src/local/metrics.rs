@@ -51,6 +51,15 @@ pub struct Metrics {
     /// Function -> the bytes of log lines its processes wrote (what CloudWatch Logs would
     /// ingest), newline included.
     log_bytes: Mutex<BTreeMap<String, u64>>,
+    /// Function -> its invocations that answered and their billed duration.
+    billed: Mutex<BTreeMap<String, Billed>>,
+}
+
+/// Invocations and their duration as Lambda bills it (each rounded up to 1 ms).
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
+pub struct Billed {
+    pub invocations: u64,
+    pub ms: u64,
 }
 
 /// DynamoDB capacity units: what on-demand tables bill as read and write request units.
@@ -93,7 +102,16 @@ impl Metrics {
             calls: Mutex::new(BTreeMap::new()),
             capacity: Mutex::new(BTreeMap::new()),
             log_bytes: Mutex::new(BTreeMap::new()),
+            billed: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// Adds one invocation of `function` that answered after `ran`.
+    pub fn billed(&self, function: &str, ran: Duration) {
+        let mut billed = self.billed.lock().unwrap_or_else(|p| p.into_inner());
+        let b = billed.entry(function.to_owned()).or_default();
+        b.invocations += 1;
+        b.ms += ran.as_micros().div_ceil(1000) as u64;
     }
 
     /// Adds one log line of `function` of `bytes` bytes (newline included).
@@ -275,6 +293,7 @@ impl Metrics {
             "calls": self.calls(),
             "capacity": {"dynamodb": self.capacity()},
             "logBytes": *self.log_bytes.lock().unwrap_or_else(|p| p.into_inner()),
+            "billed": *self.billed.lock().unwrap_or_else(|p| p.into_inner()),
         })
     }
 }

@@ -228,6 +228,16 @@ impl Execution {
                 .map_or(0, |e| e.error_message.as_ref().map_or(0, String::len))
     }
 
+    /// The durable operations AWS would bill so far: one per operation (the start, each
+    /// step, wait, callback, child context) and one per step retry. (AWS counts a few
+    /// composite operations higher, such as wait-for-callback; none runs here.)
+    pub fn metered_operations(&self) -> usize {
+        self.operations
+            .iter()
+            .map(|op| 1 + op.step_details.as_ref().map_or(0, |d| d.attempt as usize))
+            .sum()
+    }
+
     pub fn new(n: NewExecution, now: f64) -> Self {
         let mut exec = Execution {
             operations: vec![Operation {

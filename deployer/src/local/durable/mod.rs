@@ -505,6 +505,7 @@ impl Durable {
                 checkpoints: e.checkpoints,
                 invocations: e.invocations,
                 payload_bytes: e.payload_bytes(),
+                operations: e.metered_operations(),
                 status: e.status,
             });
         }
@@ -521,6 +522,8 @@ pub struct Counts {
     pub invocations: u32,
     /// Input, results and errors stored: what the durable service bills as data written.
     pub payload_bytes: usize,
+    /// Durable operations as AWS meters them.
+    pub operations: usize,
     pub status: ExecStatus,
 }
 
