@@ -588,6 +588,8 @@ fn wrk_value(out: &str, label: &str) -> Option<f64> {
     })
 }
 
+const MIB: f64 = 1024.0 * 1024.0;
+
 const WRK_SCRIPT: &str = r#"
 local next_id = 0
 setup = function(thread)
@@ -603,64 +605,97 @@ request = function()
 end
 "#;
 
-fn local_rows() -> Vec<Row> {
-    let spawned = Instant::now();
-    let cloud = tests::local::LocalCloud::start(
-        &[
-            "--ephemeral",
-            "--release",
-            "--no-throttle",
-            "--instances",
-            "4",
-        ],
-        None,
-    );
-    let ready = spawned.elapsed();
+/// What `wrk` reported of one load, and the most resident memory seen during it.
+struct Load {
+    requests_per_s: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    non_2xx: f64,
+    requests: f64,
+    loaded_mib: f64,
+}
+
+/// `wrk` with 32 connections for `seconds` POSTing distinct webhooks, the local cloud's
+/// resident memory sampled every 250 ms meanwhile.
+fn load(cloud: &tests::local::LocalCloud, seconds: u64) -> Load {
     let script = tempfile::NamedTempFile::new().expect("temp file");
     std::fs::write(script.path(), WRK_SCRIPT).expect("write the wrk script");
     let started = Instant::now();
-    let out = Command::new("wrk")
-        .args(["-t2", "-c32", "-d10s", "--latency", "-s"])
+    let wrk = Command::new("wrk")
+        .args(["-t2", "-c32", "--latency", "-s"])
         .arg(script.path())
+        .arg(format!("-d{seconds}s"))
         .arg(format!("{}/webhooks", cloud.api))
-        .output()
+        .stdout(std::process::Stdio::piped())
+        .spawn()
         .expect("wrk runs (make bench installs it: apt-get install wrk)");
+    let mut loaded_mib: f64 = 0.0;
+    while started.elapsed() < Duration::from_secs(seconds) {
+        loaded_mib = loaded_mib.max(cloud.resident_bytes() as f64 / MIB);
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let out = wrk.wait_with_output().expect("wrk finishes");
     let report = String::from_utf8_lossy(&out.stdout).into_owned();
-    let non_2xx = report
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("Non-2xx or 3xx responses:"))
-        .and_then(|n| n.trim().parse::<f64>().ok())
-        .unwrap_or(0.0);
-    // Wait for every execution the load started to finish.
-    let stats = || -> serde_json::Value {
-        let (_, body) =
-            tests::local::http("GET", &format!("{}/_local/stats", cloud.lambda), &[], "");
-        serde_json::from_str(&body).unwrap_or_default()
+    let number_after = |prefix: &str| {
+        report
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(prefix))
+            .and_then(|n| n.split_whitespace().next()?.parse::<f64>().ok())
     };
+    Load {
+        requests_per_s: wrk_value(&report, "Requests/sec:").unwrap_or(f64::NAN),
+        p50_ms: wrk_value(&report, "50%").unwrap_or(f64::NAN),
+        p99_ms: wrk_value(&report, "99%").unwrap_or(f64::NAN),
+        non_2xx: number_after("Non-2xx or 3xx responses:").unwrap_or(0.0),
+        requests: report
+            .lines()
+            .find_map(|l| l.trim().split_once(" requests in "))
+            .and_then(|(n, _)| n.trim().parse().ok())
+            .unwrap_or(f64::NAN),
+        loaded_mib,
+    }
+}
+
+/// Waits (at most 300 s) until every execution the local cloud has is no longer RUNNING:
+/// when, and how many SUCCEEDED.
+fn drain(cloud: &tests::local::LocalCloud, since: Instant) -> (Duration, usize) {
     let deadline = Instant::now() + Duration::from_secs(300);
-    let (done_at, executions) = loop {
-        let s = stats();
-        let all = s["executions"].as_array().cloned().unwrap_or_default();
-        if !all.is_empty() && all.iter().all(|e| e["status"] != "RUNNING") {
-            break (started.elapsed(), all);
+    loop {
+        let by_status = cloud.executions_by_status();
+        let count = |status: &str| by_status[status].as_u64().unwrap_or(0) as usize;
+        let any = by_status.as_object().is_some_and(|o| !o.is_empty());
+        if any && count("RUNNING") == 0 {
+            return (since.elapsed(), count("SUCCEEDED"));
         }
         assert!(
             Instant::now() < deadline,
-            "executions did not finish in 300 s"
+            "executions did not finish in 300 s: {by_status}"
         );
         std::thread::sleep(Duration::from_millis(50));
-    };
-    let completed = executions
+    }
+}
+
+/// CPU ms per webhook of each process kind between two readings.
+fn cpu_per_webhook(
+    before: &std::collections::BTreeMap<String, Duration>,
+    after: &std::collections::BTreeMap<String, Duration>,
+    webhooks: f64,
+) -> Vec<(String, f64)> {
+    after
         .iter()
-        .filter(|e| e["status"] == "SUCCEEDED")
-        .count();
-    let checkpoints: f64 = executions
-        .iter()
-        .filter_map(|e| e["checkpoints"].as_f64())
-        .sum::<f64>()
-        / executions.len().max(1) as f64;
+        .map(|(name, t)| {
+            let spent = t.saturating_sub(before.get(name).copied().unwrap_or_default());
+            (name.clone(), spent.as_secs_f64() * 1e3 / webhooks)
+        })
+        .filter(|(_, ms)| *ms > 0.0)
+        .collect()
+}
+
+/// Cold starts: all processes at start-up (spawned at once on the two cores), and one
+/// process alone (an idle receiver killed, its replacement timed), median of 9.
+fn cold_starts(cloud: &tests::local::LocalCloud) -> (f64, f64) {
     let cold_starts = |function: &str| -> Vec<f64> {
-        stats()["coldStartsMs"][function]
+        cloud.stats()["coldStartsMs"][function]
             .as_array()
             .map(|v| v.iter().filter_map(serde_json::Value::as_f64).collect())
             .unwrap_or_default()
@@ -669,15 +704,14 @@ fn local_rows() -> Vec<Row> {
         v.sort_by(f64::total_cmp);
         v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
     };
-    // At start-up all processes (4 per function) spawn at once on the two cores.
-    let functions = ["receiver", "processor", "status"];
-    let at_start: Vec<f64> = functions.iter().flat_map(|f| cold_starts(f)).collect();
-    let median_cold = median(at_start);
-    // One process at a time: kill an idle receiver, time its replacement's start.
+    let at_start: Vec<f64> = ["receiver", "processor", "status"]
+        .iter()
+        .flat_map(|f| cold_starts(f))
+        .collect();
     let mut alone = Vec::new();
     for _ in 0..9 {
         let before = cold_starts("receiver").len();
-        let pid = stats()["pids"]["receiver"][0]
+        let pid = cloud.stats()["pids"]["receiver"][0]
             .as_i64()
             .expect("a receiver pid");
         nix::sys::signal::kill(
@@ -698,65 +732,166 @@ fn local_rows() -> Vec<Row> {
         // Past the restart backoff of a process that lived less than a second.
         std::thread::sleep(Duration::from_millis(1100));
     }
-    let median_alone = median(alone);
+    (median(at_start), median(alone))
+}
+
+/// Sends `signal` to every process of `function`.
+fn signal_all(cloud: &tests::local::LocalCloud, function: &str, signal: nix::sys::signal::Signal) {
+    for pid in cloud.stats()["pids"][function]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+    {
+        let pid = pid.as_i64().expect("a pid") as i32;
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal).expect("signal a pid");
+    }
+}
+
+/// The receive path's ceiling, and the processing rate on its own: with the processors
+/// stopped (SIGSTOP), only the receive path runs (API Gateway, receiver, its PutItem and
+/// asynchronous Invoke), and its CPU per accepted webhook is the floor of any run that
+/// also processes; then the processors continue and drain the backlog with nothing else
+/// running.
+fn split_paths(cloud: &tests::local::LocalCloud, cpu: &mut Vec<Row>) -> Vec<Row> {
+    use nix::sys::signal::Signal;
+    signal_all(cloud, "processor", Signal::SIGSTOP);
+    let before = cloud.cpu_by_process();
+    let receive = load(cloud, 5);
+    let after = cloud.cpu_by_process();
+    for (name, ms) in cpu_per_webhook(&before, &after, receive.requests) {
+        cpu.push(Row {
+            metric: format!("local cloud: CPU per accepted webhook, receive path only: {name}"),
+            value: ms,
+            unit: "ms",
+            target: "(profile)",
+        });
+    }
+    let resumed = Instant::now();
+    signal_all(cloud, "processor", Signal::SIGCONT);
+    let (took, _) = drain(cloud, resumed);
     vec![
         Row {
-            metric: "local cloud: ready (spawn to `API:` line, built)".to_owned(),
-            value: ready.as_secs_f64() * 1e3,
-            unit: "ms",
-            target: "<= 1000 ms",
-        },
-        Row {
-            metric: "local cloud: POST /webhooks -> 202, wrk 32 connections, 10 s".to_owned(),
-            value: wrk_value(&report, "Requests/sec:").unwrap_or(f64::NAN),
+            metric: "local cloud: accepted/s with the processors stopped (receive path only)"
+                .to_owned(),
+            value: receive.requests_per_s,
             unit: "req/s",
-            target: ">= 2000 req/s",
+            target: "(ceiling)",
         },
         Row {
-            metric: "local cloud: POST latency p50".to_owned(),
-            value: wrk_value(&report, "50%").unwrap_or(f64::NAN),
+            metric: "local cloud: POST latency p99, receive path only".to_owned(),
+            value: receive.p99_ms,
             unit: "ms",
-            target: "",
+            target: "(ceiling)",
         },
         Row {
-            metric: "local cloud: POST latency p99".to_owned(),
-            value: wrk_value(&report, "99%").unwrap_or(f64::NAN),
-            unit: "ms",
-            target: "< 25 ms",
-        },
-        Row {
-            metric: "local cloud: non-2xx answers during the load".to_owned(),
-            value: non_2xx,
-            unit: "resp",
-            target: "0",
-        },
-        Row {
-            metric: format!("local cloud: executions completed ({completed} in all)"),
-            value: completed as f64 / done_at.as_secs_f64(),
+            metric: "local cloud: executions/s draining that backlog (nothing else running)"
+                .to_owned(),
+            value: receive.requests / took.as_secs_f64(),
             unit: "exec/s",
             target: ">= 300 exec/s",
         },
-        Row {
-            metric: "local cloud: checkpoint calls per execution".to_owned(),
-            value: checkpoints,
-            unit: "calls",
-            target: "",
-        },
-        Row {
-            metric: "local cloud: cold start, 12 processes spawned at once, median".to_owned(),
-            value: median_cold,
-            unit: "ms",
-            target: "",
-        },
-        Row {
-            metric:
-                "local cloud: function cold start (spawn to first event), one process, median of 9"
-                    .to_owned(),
-            value: median_alone,
-            unit: "ms",
-            target: "< 20 ms",
-        },
     ]
+}
+
+fn local_rows() -> Vec<Row> {
+    let spawned = Instant::now();
+    let cloud = tests::local::LocalCloud::start(
+        &[
+            "--ephemeral",
+            "--release",
+            "--no-throttle",
+            "--instances",
+            "4",
+        ],
+        None,
+    );
+    let ready = spawned.elapsed();
+    // Idle: every process started, nothing sent yet.
+    std::thread::sleep(Duration::from_millis(500));
+    let idle_mib = cloud.resident_bytes() as f64 / MIB;
+    let before = cloud.cpu_by_process();
+    let started = Instant::now();
+    let both = load(&cloud, 10);
+    let (done_at, completed) = drain(&cloud, started);
+    let after = cloud.cpu_by_process();
+    let checkpoints: f64 = {
+        let all = cloud.stats()["executions"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        all.iter()
+            .filter_map(|e| e["checkpoints"].as_f64())
+            .sum::<f64>()
+            / all.len().max(1) as f64
+    };
+    let mut cpu: Vec<Row> = cpu_per_webhook(&before, &after, completed as f64)
+        .into_iter()
+        .map(|(name, ms)| Row {
+            metric: format!("local cloud: CPU per webhook (received and processed): {name}"),
+            value: ms,
+            unit: "ms",
+            target: "(profile)",
+        })
+        .collect();
+    let split = split_paths(&cloud, &mut cpu);
+    let (median_cold, median_alone) = cold_starts(&cloud);
+    let row = |metric: &str, value: f64, unit: &'static str, target: &'static str| Row {
+        metric: format!("local cloud: {metric}"),
+        value,
+        unit,
+        target,
+    };
+    let mut rows = vec![
+        row(
+            "ready (spawn to `API:` line, built)",
+            ready.as_secs_f64() * 1e3,
+            "ms",
+            "<= 1000 ms",
+        ),
+        row(
+            "resident memory, all processes, idle",
+            idle_mib,
+            "MiB",
+            "< 200 MiB",
+        ),
+        row(
+            "resident memory, all processes, under the load (max)",
+            both.loaded_mib,
+            "MiB",
+            "< 200 MiB",
+        ),
+        row(
+            "POST /webhooks -> 202, wrk 32 connections, 10 s",
+            both.requests_per_s,
+            "req/s",
+            ">= 2000 req/s",
+        ),
+        row("POST latency p50", both.p50_ms, "ms", ""),
+        row("POST latency p99", both.p99_ms, "ms", "< 25 ms"),
+        row("non-2xx answers during the load", both.non_2xx, "resp", "0"),
+        row(
+            &format!("executions completed ({completed} in all)"),
+            completed as f64 / done_at.as_secs_f64(),
+            "exec/s",
+            ">= 300 exec/s",
+        ),
+        row("checkpoint calls per execution", checkpoints, "calls", ""),
+    ];
+    rows.extend(split);
+    rows.extend(cpu);
+    rows.push(row(
+        "cold start, 12 processes spawned at once, median",
+        median_cold,
+        "ms",
+        "",
+    ));
+    rows.push(row(
+        "function cold start (spawn to first event), one process, median of 9",
+        median_alone,
+        "ms",
+        "< 20 ms",
+    ));
+    rows
 }
 
 /// What `n` webhooks of one body did through the local cloud (release, `--audit-calls`),
@@ -832,13 +967,12 @@ impl Measured {
         }
     }
 
-    /// The SAM designs' common ground with this project, at `stage`'s memory.
-    fn baseline(&self, stage: stacks::webhook::Stage) -> tests::cost::Baseline {
+    /// The SAM designs' common ground with this project.
+    fn baseline(&self) -> tests::cost::Baseline {
         tests::cost::Baseline {
             payload_bytes: self.payload_bytes as f64,
             receiver_ms: self.billed_ms("receiver"),
             processor_ms: self.billed_ms("processor"),
-            memory_mb: f64::from(stacks::webhook::StageConfig::of(stage).processor_memory_mb),
         }
     }
 }
@@ -945,16 +1079,17 @@ fn calls_rows(m: &Measured) -> Vec<Row> {
     ]
 }
 
-/// The cost of a million webhooks of `m`'s size, this project against the two SAM designs
-/// at the same memory and durations; and the bill of this project's, line by line.
+/// The cost of a million webhooks of `m`'s size, this project (at `stage`'s memory and
+/// retention) against the two SAM designs (at their own memory, with this project's
+/// durations); and the three bills, line by line.
 fn cost_rows(m: &Measured, stage: stacks::webhook::Stage) -> (Vec<Row>, String) {
     use tests::cost::{US_EAST_1, per_million, sam_node, sam_python, total};
     let ours = per_million(&m.usage(stage), &US_EAST_1);
-    let node = per_million(&sam_node(m.baseline(stage)), &US_EAST_1);
-    let python = per_million(&sam_python(m.baseline(stage)), &US_EAST_1);
+    let node = per_million(&sam_node(m.baseline()), &US_EAST_1);
+    let python = per_million(&sam_python(m.baseline()), &US_EAST_1);
     let size = m.payload_bytes;
     let mut bill = format!(
-        "\nCost per million webhooks of {size} bytes, {stage} memory, us-east-1 list prices of {} (USD):\n| item | this project | SAM Node.js | SAM Python |\n|---|---:|---:|---:|\n",
+        "\nCost per million webhooks of {size} bytes (this project: {stage} stage), us-east-1 list prices of {} (USD):\n| item | this project | SAM Node.js | SAM Python |\n|---|---:|---:|---:|\n",
         US_EAST_1.as_of
     );
     for ((a, b), c) in ours.iter().zip(&node).zip(&python) {

@@ -200,77 +200,105 @@ pub fn write_units(bytes: f64) -> f64 {
 }
 
 /// What the two SAM designs have in common with this project when modelled: the payload,
-/// and the measured duration and memory of the function doing the same work (theirs run
-/// Node.js or Python, which are not faster: the model flatters them).
+/// and the measured duration of the function doing the same work (theirs run Node.js or
+/// Python, which are not faster: the model flatters them).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Baseline {
     /// The webhook's body.
     pub payload_bytes: f64,
     pub receiver_ms: f64,
     pub processor_ms: f64,
-    pub memory_mb: f64,
 }
 
-/// The Node.js SAM design, counted from its code path (SEEDS.md): API Gateway invokes the
-/// durable function directly (asynchronously, no receiver); four steps
-/// (initialize-execution, validate, process, finalize) each write a status (STARTED,
-/// VALIDATING, PROCESSING, COMPLETED) to an item holding the payload; its input is the
-/// payload; its unused GSI and its own log lines are counted as free.
+/// A status item's attributes besides the payload (id, status, step, timestamps, ttl).
+pub const ITEM_OVERHEAD_BYTES: f64 = 200.0;
+
+/// One application log line of a Node.js or Python function in the text format: timestamp,
+/// request id, level and a short message.
+pub const LOG_LINE_BYTES: f64 = 120.0;
+
+/// A small step result (a few fields: token, status, timestamp).
+const STEP_RESULT_BYTES: f64 = 120.0;
+
+/// One write of the SAM designs' item (it holds the payload), with their GSI
+/// (`TimestampIndex`, projection ALL, its key on every item): the table's write and the
+/// index's copy, each of the whole item.
+fn item_write_units(payload_bytes: f64) -> f64 {
+    2.0 * write_units(payload_bytes + ITEM_OVERHEAD_BYTES)
+}
+
+/// The Node.js SAM design (aws-samples/serverless-patterns
+/// `lambda-durable-webhook-sam-nodejs`, read at fb7b5d0): API Gateway invokes the durable
+/// function asynchronously (no receiver); four steps (initialize-execution, validate,
+/// process, finalize): a PutItem of the whole item with the payload (STARTED), then three
+/// UpdateItems (each billed on the whole item, and copied to the ALL-projected index);
+/// validate calls a validator function synchronously; 512 MB, x86_64; six log lines, one
+/// of them the payload; text logs with Lambda's START/END/REPORT lines.
 pub fn sam_node(b: Baseline) -> Usage {
     const STEPS: f64 = 4.0;
-    Usage {
-        api_requests: 1.0,
-        invocations: vec![Invocations {
-            function: "durable function",
-            count: 1.0,
-            memory_mb: b.memory_mb,
-            ms: b.processor_ms,
-            arch: Arch::X86,
-        }],
-        durable_operations: 1.0 + STEPS,
-        durable_bytes: b.payload_bytes,
-        retention_days: 7.0,
-        write_units: STEPS * write_units(b.payload_bytes + ITEM_OVERHEAD_BYTES),
-        read_units: 0.0,
-        log_bytes: PLATFORM_LINES_BYTES,
-    }
-}
-
-/// The Python SAM design, counted from its code path (SEEDS.md): API Gateway (proxy) ->
-/// receiver -> asynchronous Invoke of the durable function; three steps (validate,
-/// process, finalize), each a full-item write (PutItem) of an item holding the payload; its
-/// input is the payload; its own log lines are counted as free.
-pub fn sam_python(b: Baseline) -> Usage {
-    const STEPS: f64 = 3.0;
+    const MEMORY_MB: f64 = 512.0;
     Usage {
         api_requests: 1.0,
         invocations: vec![
             Invocations {
-                function: "receiver",
+                function: "durable function",
                 count: 1.0,
-                memory_mb: b.memory_mb,
+                memory_mb: MEMORY_MB,
+                ms: b.processor_ms,
+                arch: Arch::X86,
+            },
+            Invocations {
+                function: "validator",
+                count: 1.0,
+                memory_mb: MEMORY_MB,
+                ms: b.receiver_ms,
+                arch: Arch::X86,
+            },
+        ],
+        durable_operations: 1.0 + STEPS,
+        durable_bytes: b.payload_bytes + STEPS * STEP_RESULT_BYTES,
+        retention_days: 7.0,
+        write_units: STEPS * item_write_units(b.payload_bytes),
+        read_units: 0.0,
+        log_bytes: 6.0 * LOG_LINE_BYTES + b.payload_bytes + 2.0 * PLATFORM_LINES_BYTES,
+    }
+}
+
+/// The Python SAM design (aws-samples/serverless-patterns
+/// `lambda-durable-webhook-sam-python`, read at fb7b5d0): API Gateway (proxy) -> validator
+/// -> asynchronous Invoke of the durable function; three steps (validate, process,
+/// finalize), each a PutItem of the whole item with the payload (copied to the
+/// ALL-projected index); 128 MB (SAM's default), x86_64; seven log lines; text logs with
+/// Lambda's START/END/REPORT lines. Nothing is written before the 202.
+pub fn sam_python(b: Baseline) -> Usage {
+    const STEPS: f64 = 3.0;
+    const MEMORY_MB: f64 = 128.0;
+    Usage {
+        api_requests: 1.0,
+        invocations: vec![
+            Invocations {
+                function: "validator",
+                count: 1.0,
+                memory_mb: MEMORY_MB,
                 ms: b.receiver_ms,
                 arch: Arch::X86,
             },
             Invocations {
                 function: "durable function",
                 count: 1.0,
-                memory_mb: b.memory_mb,
+                memory_mb: MEMORY_MB,
                 ms: b.processor_ms,
                 arch: Arch::X86,
             },
         ],
         durable_operations: 1.0 + STEPS,
-        durable_bytes: b.payload_bytes,
+        durable_bytes: b.payload_bytes + STEPS * STEP_RESULT_BYTES,
         retention_days: 7.0,
-        write_units: STEPS * write_units(b.payload_bytes + ITEM_OVERHEAD_BYTES),
+        write_units: STEPS * item_write_units(b.payload_bytes),
         read_units: 0.0,
-        log_bytes: 2.0 * PLATFORM_LINES_BYTES,
+        log_bytes: 7.0 * LOG_LINE_BYTES + 2.0 * PLATFORM_LINES_BYTES,
     }
 }
-
-/// A status item's attributes besides the payload (id, status, step, timestamps, ttl).
-pub const ITEM_OVERHEAD_BYTES: f64 = 200.0;
 
 #[cfg(test)]
 mod tests {
@@ -343,19 +371,19 @@ mod tests {
             payload_bytes: 300.0,
             receiver_ms: 5.0,
             processor_ms: 10.0,
-            memory_mb: 128.0,
         };
+        // Node: 1 put + 3 updates, each with its index copy; Python: 3 puts, likewise.
         let node = sam_node(b);
-        assert_eq!((node.durable_operations, node.write_units), (5.0, 4.0));
-        assert_eq!(node.invocations.len(), 1);
+        assert_eq!((node.durable_operations, node.write_units), (5.0, 8.0));
+        assert_eq!(node.invocations.len(), 2);
         let python = sam_python(b);
-        assert_eq!((python.durable_operations, python.write_units), (4.0, 3.0));
-        assert_eq!(python.invocations.len(), 2);
-        // A payload over 1 KB makes each of their full-item writes cost more.
+        assert_eq!((python.durable_operations, python.write_units), (4.0, 6.0));
+        assert_eq!(python.invocations[0].memory_mb, 128.0);
+        // A payload over 1 KB makes each of their whole-item writes cost more.
         let big = sam_python(Baseline {
             payload_bytes: 4000.0,
             ..b
         });
-        assert_eq!(big.write_units, 3.0 * 5.0);
+        assert_eq!(big.write_units, 3.0 * 2.0 * 5.0);
     }
 }

@@ -242,6 +242,54 @@ impl LocalCloud {
         self.lambda_json("/_local/endpoints")
     }
 
+    /// The resident memory of the local cloud: its own process and every process under it
+    /// (the functions), summed from `/proc` (`VmRSS`; shared pages count in each process,
+    /// so this is an upper bound).
+    pub fn resident_bytes(&self) -> u64 {
+        self.processes().into_iter().filter_map(resident_of).sum()
+    }
+
+    /// The CPU time (user + system) the local cloud's processes used so far, by process
+    /// name (`deployer`, `receiver`, `processor`, ...), from `/proc/PID/stat`.
+    pub fn cpu_by_process(&self) -> std::collections::BTreeMap<String, Duration> {
+        let tick = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+            .ok()
+            .flatten()
+            .unwrap_or(100) as f64;
+        let mut out = std::collections::BTreeMap::new();
+        for pid in self.processes() {
+            if let Some((name, ticks)) = cpu_of(pid) {
+                *out.entry(name).or_insert(Duration::ZERO) +=
+                    Duration::from_secs_f64(ticks as f64 / tick);
+            }
+        }
+        out
+    }
+
+    /// The local cloud's process and every process under it.
+    fn processes(&self) -> Vec<u32> {
+        let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+            .filter_map(|pid| Some((pid, parent_of(pid)?)))
+            .collect();
+        let mut tree = vec![self.child.id()];
+        let mut i = 0;
+        while i < tree.len() {
+            let parent = tree[i];
+            tree.extend(
+                parents
+                    .iter()
+                    .filter(|(_, p)| *p == parent)
+                    .map(|(c, _)| *c),
+            );
+            i += 1;
+        }
+        tree
+    }
+
     /// The local services' figures: executions, metrics, alarms, dead letters, pids.
     pub fn stats(&self) -> serde_json::Value {
         self.lambda_json("/_local/stats")
@@ -258,19 +306,30 @@ impl LocalCloud {
     pub fn wait_succeeded(&self, n: usize, limit: Duration) {
         let deadline = Instant::now() + limit;
         loop {
-            let stats = self.stats();
-            let done = stats["executions"].as_array().map_or(0, |e| {
-                e.iter().filter(|x| x["status"] == "SUCCEEDED").count()
-            });
+            let by_status = self.executions_by_status();
+            let done = by_status["SUCCEEDED"].as_u64().unwrap_or(0) as usize;
             if done >= n {
                 return;
             }
             assert!(
                 Instant::now() < deadline,
-                "{done} of {n} SUCCEEDED: {stats}"
+                "{done} of {n} SUCCEEDED: {by_status}"
             );
             std::thread::sleep(Duration::from_millis(25));
         }
+    }
+
+    /// How many durable executions are in each status (`{"RUNNING": 3, ...}`; not
+    /// counted as calls, and cheap to poll with thousands of executions).
+    pub fn executions_by_status(&self) -> serde_json::Value {
+        let (code, body) = http(
+            "GET",
+            &format!("{}/_local/stats/executions", self.lambda),
+            &[],
+            "",
+        );
+        assert_eq!(code, 200, "{body}");
+        serde_json::from_str(&body).unwrap_or_default()
     }
 
     /// The durable executions of the webhook processor (named `name`, or all).
@@ -376,4 +435,42 @@ pub fn try_http(
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
     Ok((status, body.to_owned()))
+}
+
+/// The name in `/proc/PID/stat` and the fields after it (field 3 first).
+fn stat_of(pid: u32) -> Option<(String, Vec<String>)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (open, close) = (stat.find('(')?, stat.rfind(')')?);
+    let name = stat.get(open + 1..close)?.to_owned();
+    let fields = stat[close + 1..]
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    Some((name, fields))
+}
+
+/// The parent of `pid` (field 4).
+fn parent_of(pid: u32) -> Option<u32> {
+    stat_of(pid)?.1.get(1)?.parse().ok()
+}
+
+/// The name of `pid` and the clock ticks it ran (fields 14 and 15: user and system).
+fn cpu_of(pid: u32) -> Option<(String, u64)> {
+    let (name, fields) = stat_of(pid)?;
+    let ticks = |i: usize| fields.get(i)?.parse::<u64>().ok();
+    Some((name, ticks(11)? + ticks(12)?))
+}
+
+/// The resident bytes of `pid` (`VmRSS` of `/proc/PID/status`).
+fn resident_of(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kb * 1024)
 }

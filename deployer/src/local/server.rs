@@ -102,6 +102,7 @@ pub fn router(state: Arc<Lambda>) -> Router {
             post(callback_heartbeat),
         )
         .route("/_local/stats", get(stats))
+        .route("/_local/stats/executions", get(executions_by_status))
         .route("/_local/endpoints", get(endpoints))
         .route_layer(axum::middleware::from_fn_with_state(counted, count_calls))
         .with_state(state)
@@ -605,6 +606,11 @@ async fn stats(State(l): State<Arc<Lambda>>) -> Response {
         o.extend(m);
     }
     axum::Json(out).into_response()
+}
+
+/// How many executions are in each status (what a benchmark polls while it waits).
+async fn executions_by_status(State(l): State<Arc<Lambda>>) -> Response {
+    axum::Json(l.durable.by_status().await).into_response()
 }
 
 /// Where this local cloud's services are (for `deployer webhooks --local`).

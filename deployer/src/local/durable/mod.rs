@@ -495,6 +495,21 @@ impl Durable {
         }
     }
 
+    /// How many executions are in each status (`RUNNING`, `SUCCEEDED`, ...): what a
+    /// benchmark polls while it waits, cheaper than [`Self::counts`].
+    pub async fn by_status(&self) -> BTreeMap<String, usize> {
+        let mut out = BTreeMap::new();
+        for entry in self.executions.lock().await.values() {
+            let status = entry.exec.lock().await.status;
+            let name = serde_json::to_value(status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            *out.entry(name).or_default() += 1;
+        }
+        out
+    }
+
     /// Checkpoint calls, invocations and stored payload bytes of every execution so far.
     pub async fn counts(&self) -> Vec<Counts> {
         let mut out = Vec::new();
