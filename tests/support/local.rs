@@ -242,9 +242,10 @@ impl LocalCloud {
         self.lambda_json("/_local/endpoints")
     }
 
-    /// The resident memory of the local cloud: its own process and every process under it
-    /// (the functions), summed from `/proc` (`VmRSS`; shared pages count in each process,
-    /// so this is an upper bound).
+    /// The memory of the local cloud: its own process and every process under it (the
+    /// functions), as the proportional set size from `/proc/PID/smaps_rollup` (`Pss`:
+    /// pages shared by several processes, such as one binary's code in each of its
+    /// instances, are divided among them, so the sum counts each page once).
     pub fn resident_bytes(&self) -> u64 {
         self.processes().into_iter().filter_map(resident_of).sum()
     }
@@ -461,12 +462,12 @@ fn cpu_of(pid: u32) -> Option<(String, u64)> {
     Some((name, ticks(11)? + ticks(12)?))
 }
 
-/// The resident bytes of `pid` (`VmRSS` of `/proc/PID/status`).
+/// The proportional set size of `pid` (`Pss` of `/proc/PID/smaps_rollup`), in bytes.
 fn resident_of(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
     let kb: u64 = status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .find_map(|l| l.strip_prefix("Pss:"))?
         .trim()
         .trim_end_matches("kB")
         .trim()

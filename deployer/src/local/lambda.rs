@@ -301,7 +301,15 @@ impl Function {
         instance
             .code
             .store(self.code.load(Ordering::Acquire), Ordering::Release);
-        let mut cmd = Command::new(self.binary());
+        // A durable function works in the background of the requests that started it:
+        // on two cores it yields to the request path, as on AWS it would not share them.
+        let mut cmd = if self.spec.durable_timeout_s.is_some() {
+            let mut nice = Command::new("nice");
+            nice.args(["-n", "10"]).arg(self.binary());
+            nice
+        } else {
+            Command::new(self.binary())
+        };
         cmd.env_clear()
             .envs(&self.env)
             .env("AWS_LAMBDA_RUNTIME_API", runtime_api)

@@ -46,7 +46,7 @@ pub struct Args {
     /// Keep everything in memory: nothing survives a restart.
     #[arg(long)]
     pub ephemeral: bool,
-    /// Processes per function.
+    /// Processes per function (at most its reserved concurrency: the reconciler's is 1).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub instances: u16,
     /// Use the function binaries already built instead of running cargo.
@@ -301,7 +301,8 @@ async fn start_functions(
         };
         let newest = published.last().map_or(binary, |v| v.binary.clone());
         let f = lambda::Function::new(spec.clone(), newest, env.clone(), hooks.clone());
-        f.start(usize::from(w.args.instances)).await?;
+        f.start(spec.processes(usize::from(w.args.instances)))
+            .await?;
         let recipe = versions::Recipe {
             spec: spec.clone(),
             env,

@@ -58,6 +58,19 @@ pub struct FunctionSpec {
     pub durable_timeout_s: Option<u64>,
     /// Where failed asynchronous events go (`DeadLetterConfig.TargetArn`).
     pub dead_letter: Option<String>,
+    /// `ReservedConcurrentExecutions`: the most invocations it may run at once.
+    pub reserved_concurrency: Option<u64>,
+}
+
+impl FunctionSpec {
+    /// How many processes to run of `wanted`: never more than the function's reserved
+    /// concurrency allows (one for a scheduled job with a reservation of one), at least one.
+    pub fn processes(&self, wanted: usize) -> usize {
+        let cap = self
+            .reserved_concurrency
+            .map_or(wanted, |r| usize::try_from(r).unwrap_or(usize::MAX));
+        wanted.min(cap).max(1)
+    }
 }
 
 /// Who may call a route: anyone, a caller with an API key of the stage's usage plan, or a
@@ -417,6 +430,7 @@ pub fn interpret(template: &Value, manifest: &AssetManifest) -> anyhow::Result<M
                         Value::Null => None,
                         target => Some(r.resolve(target)?),
                     },
+                    reserved_concurrency: props["ReservedConcurrentExecutions"].as_u64(),
                 });
             }
             Some("AWS::Lambda::Alias") => {
@@ -628,6 +642,34 @@ fn logging_env(config: &Value) -> Vec<(String, String)> {
 #[cfg(test)]
 mod emulation_tests {
     use super::*;
+
+    #[test]
+    fn a_function_runs_no_more_processes_than_its_reserved_concurrency() {
+        let template = stacks::webhook::synth(stacks::webhook::Stage::Dev)
+            .unwrap()
+            .to_value()
+            .unwrap();
+        let reserved = |logical: &str| {
+            template["Resources"][logical]["Properties"]["ReservedConcurrentExecutions"].as_u64()
+        };
+        let spec = |reserved_concurrency| FunctionSpec {
+            logical: "F".into(),
+            name: "f".into(),
+            arn: "arn".into(),
+            crate_name: "f".into(),
+            env: BTreeMap::new(),
+            timeout_s: 3,
+            memory_mb: 128,
+            durable_timeout_s: None,
+            dead_letter: None,
+            reserved_concurrency,
+        };
+        assert_eq!(reserved("Reconciler"), Some(1));
+        assert_eq!(spec(reserved("Reconciler")).processes(4), 1);
+        assert_eq!(spec(Some(20)).processes(4), 4);
+        assert_eq!(spec(None).processes(4), 4);
+        assert_eq!(spec(Some(0)).processes(4), 1);
+    }
 
     #[test]
     fn the_local_cloud_runs_every_resource_of_the_webhook_and_conformance_stacks() {
