@@ -17,6 +17,11 @@
 //!   crate's bench workflows (10 steps; a `map` over 100 items), many started at once
 //!   through the Invoke API.
 //! - Two clean release builds of the functions: the same packages, byte for byte?
+//! - Local (`local`): `deployer local` under `wrk` while its executions run; memory (PSS)
+//!   idle and loaded; CPU per webhook by process; the receive path alone (processors
+//!   stopped) and the drain of its backlog.
+//! - Calls (`calls`): what one signed webhook costs in calls and in what AWS bills, and
+//!   the cost per million webhooks against the two SAM designs (`tests::cost`).
 
 use std::process::Command;
 use std::sync::Arc;
