@@ -734,4 +734,12 @@ fn one_webhook_costs_the_calls_counted_here() {
         .filter_map(Value::as_u64)
         .sum();
     assert!(bytes > 0 && bytes <= 1024, "{logs}");
+    // As AWS meters the execution: its start and one operation per step; what it stores
+    // includes the payload validate carries.
+    let execution = cloud.stats()["executions"][0].clone();
+    assert_eq!(execution["operations"], 4, "{execution}");
+    assert!(
+        execution["payloadBytes"].as_u64().unwrap() > ORDER.len() as u64,
+        "{execution}"
+    );
 }

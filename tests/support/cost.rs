@@ -210,6 +210,17 @@ pub struct Baseline {
     pub processor_ms: f64,
 }
 
+/// One x86_64 invocation per webhook of `function`.
+fn once(function: &'static str, memory_mb: f64, ms: f64) -> Invocations {
+    Invocations {
+        function,
+        count: 1.0,
+        memory_mb,
+        ms,
+        arch: Arch::X86,
+    }
+}
+
 /// A status item's attributes besides the payload (id, status, step, timestamps, ttl).
 pub const ITEM_OVERHEAD_BYTES: f64 = 200.0;
 
@@ -240,20 +251,8 @@ pub fn sam_node(b: Baseline) -> Usage {
     Usage {
         api_requests: 1.0,
         invocations: vec![
-            Invocations {
-                function: "durable function",
-                count: 1.0,
-                memory_mb: MEMORY_MB,
-                ms: b.processor_ms,
-                arch: Arch::X86,
-            },
-            Invocations {
-                function: "validator",
-                count: 1.0,
-                memory_mb: MEMORY_MB,
-                ms: b.receiver_ms,
-                arch: Arch::X86,
-            },
+            once("durable function", MEMORY_MB, b.processor_ms),
+            once("validator", MEMORY_MB, b.receiver_ms),
         ],
         durable_operations: 1.0 + STEPS,
         durable_bytes: b.payload_bytes + STEPS * STEP_RESULT_BYTES,
@@ -276,20 +275,8 @@ pub fn sam_python(b: Baseline) -> Usage {
     Usage {
         api_requests: 1.0,
         invocations: vec![
-            Invocations {
-                function: "validator",
-                count: 1.0,
-                memory_mb: MEMORY_MB,
-                ms: b.receiver_ms,
-                arch: Arch::X86,
-            },
-            Invocations {
-                function: "durable function",
-                count: 1.0,
-                memory_mb: MEMORY_MB,
-                ms: b.processor_ms,
-                arch: Arch::X86,
-            },
+            once("validator", MEMORY_MB, b.receiver_ms),
+            once("durable function", MEMORY_MB, b.processor_ms),
         ],
         durable_operations: 1.0 + STEPS,
         durable_bytes: b.payload_bytes + STEPS * STEP_RESULT_BYTES,

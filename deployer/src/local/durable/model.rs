@@ -152,25 +152,24 @@ impl Operation {
         let outcome = |result: &Option<String>, error: &Option<ErrorObject>| {
             result.as_ref().map_or(0, String::len) + error.as_ref().map_or(0, ErrorObject::bytes)
         };
+        let outcomes = [
+            self.context_details.as_ref().map(|d| (&d.result, &d.error)),
+            self.step_details.as_ref().map(|d| (&d.result, &d.error)),
+            self.callback_details
+                .as_ref()
+                .map(|d| (&d.result, &d.error)),
+            self.chained_invoke_details
+                .as_ref()
+                .map(|d| (&d.result, &d.error)),
+        ];
         self.execution_details
             .as_ref()
             .map_or(0, |d| d.input_payload.len())
-            + self
-                .context_details
-                .as_ref()
-                .map_or(0, |d| outcome(&d.result, &d.error))
-            + self
-                .step_details
-                .as_ref()
-                .map_or(0, |d| outcome(&d.result, &d.error))
-            + self
-                .callback_details
-                .as_ref()
-                .map_or(0, |d| outcome(&d.result, &d.error))
-            + self
-                .chained_invoke_details
-                .as_ref()
-                .map_or(0, |d| outcome(&d.result, &d.error))
+            + outcomes
+                .into_iter()
+                .flatten()
+                .map(|(r, e)| outcome(r, e))
+                .sum::<usize>()
     }
 
     /// Ends the operation with `status` at `t`.
@@ -566,6 +565,24 @@ pub struct Event {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn an_operation_s_payload_is_its_input_results_and_errors() {
+        let mut op = Operation::started("1", OperationType::Step, 0.0);
+        assert_eq!(op.payload_bytes(), 0);
+        op.step_details = Some(StepDetails {
+            result: Some("abc".into()),
+            error: Some(ErrorObject {
+                error_message: Some("de".into()),
+                ..ErrorObject::default()
+            }),
+            ..StepDetails::default()
+        });
+        op.execution_details = Some(ExecutionDetails {
+            input_payload: "{}".into(),
+        });
+        assert_eq!(op.payload_bytes(), 7);
+    }
 
     #[test]
     fn events_serialize_as_the_wire_has_them() {
