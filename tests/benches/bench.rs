@@ -970,7 +970,7 @@ impl Measured {
             count: self.per(&self.stats["calls"]["invocations"][function]),
             memory_mb: f64::from(memory_mb),
             ms: self.billed_ms(function),
-            arch: Arch::X86,
+            arch: Arch::from(cfg.architecture),
         };
         tests::cost::Usage {
             api_requests: self.sum(&self.stats["calls"]["apigateway"]),

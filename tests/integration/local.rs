@@ -140,18 +140,6 @@ fn a_signed_webhook_completes_end_to_end() {
     assert_eq!(executions(&cloud).len(), 1);
 }
 
-/// The nice value of `pid` (field 19 of `/proc/PID/stat`).
-fn nice_of(pid: u64) -> i64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let after_name = &stat[stat.rfind(')').unwrap() + 1..];
-    after_name
-        .split_whitespace()
-        .nth(16)
-        .unwrap()
-        .parse()
-        .unwrap()
-}
-
 #[test]
 fn background_work_yields_and_no_function_runs_past_its_reserved_concurrency() {
     let cloud = LocalCloud::start(&["--ephemeral", "--instances", "3"], None);
@@ -166,14 +154,15 @@ fn background_work_yields_and_no_function_runs_past_its_reserved_concurrency() {
         assert!(std::time::Instant::now() < deadline, "{pids}");
         std::thread::sleep(Duration::from_millis(20));
     };
-    let of = |f: &str| -> Vec<u64> {
+    let of = |f: &str| -> Vec<u32> {
         pids[f]
             .as_array()
             .unwrap()
             .iter()
-            .filter_map(Value::as_u64)
+            .filter_map(|p| u32::try_from(p.as_u64()?).ok())
             .collect()
     };
+    let nice_of = |pid: u32| tests::local::nice_of(pid).unwrap();
     // The reconciler's template reserves one execution; the others more than three.
     std::thread::sleep(Duration::from_millis(200));
     let reconcilers = cloud.stats()["pids"]["reconciler"].clone();
@@ -184,7 +173,7 @@ fn background_work_yields_and_no_function_runs_past_its_reserved_concurrency() {
     );
     // The durable processor runs 10 nicer than the request path (which keeps the
     // local cloud's own niceness), at most 19.
-    let base = nice_of(u64::from(std::process::id()));
+    let base = nice_of(std::process::id());
     assert!(of("receiver").iter().all(|p| nice_of(*p) == base), "{pids}");
     let background = (base + 10).min(19);
     assert!(

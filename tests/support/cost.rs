@@ -102,6 +102,15 @@ pub enum Arch {
     Arm,
 }
 
+impl From<stacks::resources::lambda::Architecture> for Arch {
+    fn from(a: stacks::resources::lambda::Architecture) -> Self {
+        match a {
+            stacks::resources::lambda::Architecture::X86_64 => Arch::X86,
+            stacks::resources::lambda::Architecture::Arm64 => Arch::Arm,
+        }
+    }
+}
+
 /// One function's share of a webhook.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Invocations {
@@ -238,6 +247,33 @@ fn item_write_units(payload_bytes: f64) -> f64 {
     2.0 * write_units(payload_bytes + ITEM_OVERHEAD_BYTES)
 }
 
+/// What sets the two SAM designs apart; everything else they share (a validator and a
+/// durable function per webhook, one whole-item write per step, 7-day retention).
+struct SamDesign {
+    steps: f64,
+    memory_mb: f64,
+    log_lines: f64,
+    /// Whether a log line carries the payload.
+    logs_payload: bool,
+}
+
+fn sam(d: SamDesign, b: Baseline) -> Usage {
+    let payload_logged = if d.logs_payload { b.payload_bytes } else { 0.0 };
+    Usage {
+        api_requests: 1.0,
+        invocations: vec![
+            once("validator", d.memory_mb, b.receiver_ms),
+            once("durable function", d.memory_mb, b.processor_ms),
+        ],
+        durable_operations: 1.0 + d.steps,
+        durable_bytes: b.payload_bytes + d.steps * STEP_RESULT_BYTES,
+        retention_days: 7.0,
+        write_units: d.steps * item_write_units(b.payload_bytes),
+        read_units: 0.0,
+        log_bytes: d.log_lines * LOG_LINE_BYTES + payload_logged + 2.0 * PLATFORM_LINES_BYTES,
+    }
+}
+
 /// The Node.js SAM design (aws-samples/serverless-patterns
 /// `lambda-durable-webhook-sam-nodejs`, read at fb7b5d0): API Gateway invokes the durable
 /// function asynchronously (no receiver); four steps (initialize-execution, validate,
@@ -246,21 +282,13 @@ fn item_write_units(payload_bytes: f64) -> f64 {
 /// validate calls a validator function synchronously; 512 MB, x86_64; six log lines, one
 /// of them the payload; text logs with Lambda's START/END/REPORT lines.
 pub fn sam_node(b: Baseline) -> Usage {
-    const STEPS: f64 = 4.0;
-    const MEMORY_MB: f64 = 512.0;
-    Usage {
-        api_requests: 1.0,
-        invocations: vec![
-            once("durable function", MEMORY_MB, b.processor_ms),
-            once("validator", MEMORY_MB, b.receiver_ms),
-        ],
-        durable_operations: 1.0 + STEPS,
-        durable_bytes: b.payload_bytes + STEPS * STEP_RESULT_BYTES,
-        retention_days: 7.0,
-        write_units: STEPS * item_write_units(b.payload_bytes),
-        read_units: 0.0,
-        log_bytes: 6.0 * LOG_LINE_BYTES + b.payload_bytes + 2.0 * PLATFORM_LINES_BYTES,
-    }
+    let design = SamDesign {
+        steps: 4.0,
+        memory_mb: 512.0,
+        log_lines: 6.0,
+        logs_payload: true,
+    };
+    sam(design, b)
 }
 
 /// The Python SAM design (aws-samples/serverless-patterns
@@ -270,21 +298,13 @@ pub fn sam_node(b: Baseline) -> Usage {
 /// ALL-projected index); 128 MB (SAM's default), x86_64; seven log lines; text logs with
 /// Lambda's START/END/REPORT lines. Nothing is written before the 202.
 pub fn sam_python(b: Baseline) -> Usage {
-    const STEPS: f64 = 3.0;
-    const MEMORY_MB: f64 = 128.0;
-    Usage {
-        api_requests: 1.0,
-        invocations: vec![
-            once("validator", MEMORY_MB, b.receiver_ms),
-            once("durable function", MEMORY_MB, b.processor_ms),
-        ],
-        durable_operations: 1.0 + STEPS,
-        durable_bytes: b.payload_bytes + STEPS * STEP_RESULT_BYTES,
-        retention_days: 7.0,
-        write_units: STEPS * item_write_units(b.payload_bytes),
-        read_units: 0.0,
-        log_bytes: 7.0 * LOG_LINE_BYTES + 2.0 * PLATFORM_LINES_BYTES,
-    }
+    let design = SamDesign {
+        steps: 3.0,
+        memory_mb: 128.0,
+        log_lines: 7.0,
+        logs_payload: false,
+    };
+    sam(design, b)
 }
 
 #[cfg(test)]

@@ -450,6 +450,11 @@ fn stat_of(pid: u32) -> Option<(String, Vec<String>)> {
     Some((name, fields))
 }
 
+/// The nice value of `pid` (field 19).
+pub fn nice_of(pid: u32) -> Option<i64> {
+    stat_of(pid)?.1.get(16)?.parse().ok()
+}
+
 /// The parent of `pid` (field 4).
 fn parent_of(pid: u32) -> Option<u32> {
     stat_of(pid)?.1.get(1)?.parse().ok()
