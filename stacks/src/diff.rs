@@ -39,6 +39,12 @@ impl TemplateResources {
         serde_yaml::from_str(text)
     }
 
+    /// [`Self::resolve_parameters`], by value.
+    pub fn resolved(mut self, values: &BTreeMap<String, String>) -> Self {
+        self.resolve_parameters(values);
+        self
+    }
+
     /// Replaces each `{"Ref": P}` of a parameter in `values` by its value, so that a
     /// changed parameter value shows as a changed property.
     pub fn resolve_parameters(&mut self, values: &BTreeMap<String, String>) {

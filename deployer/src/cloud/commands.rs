@@ -378,10 +378,9 @@ async fn deploy_assembly(
         progress: change.progress,
         again,
     };
-    let new = hotswap::resolved(
-        stacks::diff::TemplateResources::parse(&plan.template_body).context("the new template")?,
-        &plan.parameters,
-    );
+    let new = stacks::diff::TemplateResources::parse(&plan.template_body)
+        .context("the new template")?
+        .resolved(&plan.parameters);
     // What runs now (nothing deployed: nothing to lose, nothing hotswapped).
     let before = template_diff::deployed(cloud, &stack_name)
         .await?
@@ -394,16 +393,21 @@ async fn deploy_assembly(
         template_diff::guard(cloud, &stack_name, before, &new, allowed).await?;
     }
     let applied = stack::apply(cloud, &plan, false).await?;
-    if let (Some(before), Some(marker)) =
-        (&before, hotswap::marker(cloud, bucket, &stack_name).await?)
-    {
-        let still = marker.settled(before, &new);
-        for f in still.functions.keys() {
-            eprintln!(
-                "{f} still runs hotswapped code: its code did not change in this deploy (deploy --hotswap puts it back)"
-            );
+    match &before {
+        // Nothing was serving (a new stack, or one destroyed since): a marker left from an
+        // earlier stack of this name speaks of functions that no longer exist.
+        None => hotswap::clear(cloud, bucket, &stack_name).await?,
+        Some(before) => {
+            if let Some(marker) = hotswap::marker(cloud, bucket, &stack_name).await? {
+                let still = marker.settled(before, &new);
+                for f in still.functions.keys() {
+                    eprintln!(
+                        "{f} still runs hotswapped code: its code did not change in this deploy (deploy --hotswap puts it back)"
+                    );
+                }
+                hotswap::put_marker(cloud, bucket, &stack_name, &still).await?;
+            }
         }
-        hotswap::put_marker(cloud, bucket, &stack_name, &still).await?;
     }
     assets::put_record(
         cloud,
@@ -467,7 +471,7 @@ async fn try_hotswap(
         );
         return Ok(false);
     };
-    if deployed.info.in_progress() || !deployed.info.serving() {
+    if !deployed.info.serving() {
         eprintln!(
             "hotswap not possible: stack {stack_name} is {}; deploying through a change set",
             deployed.info.status
@@ -476,7 +480,7 @@ async fn try_hotswap(
     }
     let raw = stacks::diff::TemplateResources::parse(&template_body).context("the new template")?;
     let old = deployed.resolved();
-    let new = hotswap::resolved(raw.clone(), &parameters);
+    let new = raw.clone().resolved(&parameters);
     let marker = hotswap::marker(cloud, bucket, &stack_name)
         .await?
         .unwrap_or_default();

@@ -71,6 +71,9 @@ fn changed_outside_properties(old: &TemplateResources, new: &TemplateResources) 
     }
     new.resources.iter().find_map(|(id, r)| {
         let before = old.resources.get(id)?;
+        if before.deletion_policy != r.deletion_policy {
+            return Some(format!("`{id}`'s DeletionPolicy"));
+        }
         let k = before
             .attributes
             .keys()
@@ -350,12 +353,6 @@ pub async fn run(
     Ok(marker)
 }
 
-/// Resolves the parameters of a deployed template and of the new one.
-pub fn resolved(mut t: TemplateResources, values: &BTreeMap<String, String>) -> TemplateResources {
-    t.resolve_parameters(values);
-    t
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -383,14 +380,12 @@ Resources:
 
     fn decide_for(new_text: &str, old: &str, new: &str) -> Decision {
         let raw = TemplateResources::parse(new_text).unwrap();
-        let o = resolved(
-            TemplateResources::parse(TEMPLATE).unwrap(),
-            &values(old, "s1"),
-        );
-        let n = resolved(
-            raw.clone(),
-            &values(new, if old == new { "s1" } else { "s2" }),
-        );
+        let o = TemplateResources::parse(TEMPLATE)
+            .unwrap()
+            .resolved(&values(old, "s1"));
+        let n = raw
+            .clone()
+            .resolved(&values(new, if old == new { "s1" } else { "s2" }));
         decide(&o, &n, &raw)
     }
 
@@ -414,10 +409,9 @@ Resources:
     #[test]
     fn the_marker_keeps_what_still_runs_code_its_template_does_not_name() {
         let at = |key: &str| {
-            resolved(
-                TemplateResources::parse(TEMPLATE).unwrap(),
-                &values(key, "s"),
-            )
+            TemplateResources::parse(TEMPLATE)
+                .unwrap()
+                .resolved(&values(key, "s"))
         };
         let marker = Marker {
             functions: BTreeMap::from([("Status".to_owned(), "b.zip".to_owned())]),
@@ -464,6 +458,14 @@ Resources:
         assert_eq!(
             decide_for(&retained, "a.zip", "b.zip"),
             Decision::FullDeploy("`StatusVersion`'s UpdateReplacePolicy changed".into())
+        );
+        let kept = TEMPLATE.replace(
+            "  StatusAlias:\n",
+            "    DeletionPolicy: Retain\n  StatusAlias:\n",
+        );
+        assert_eq!(
+            decide_for(&kept, "a.zip", "b.zip"),
+            Decision::FullDeploy("`StatusVersion`'s DeletionPolicy changed".into())
         );
         let outputs = format!("{TEMPLATE}Outputs:\n  Url: {{Value: x}}\n");
         assert_eq!(

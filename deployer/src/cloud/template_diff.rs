@@ -4,7 +4,6 @@
 //! replace their resource. Replacing or removing a stateful resource (a table, a secret, a
 //! bucket, ...) loses its data: `deploy` refuses it unless `--allow-replace LOGICAL_ID`.
 
-use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 
 use anyhow::Context;
@@ -27,20 +26,17 @@ pub async fn template_body(cloud: &Cloud, stack: &str) -> anyhow::Result<String>
         .unwrap_or_default())
 }
 
-/// What a stack runs: its template, its parameter values and its status.
+/// What a stack runs: its template, and its status and parameter values.
 #[derive(Debug)]
 pub struct Deployed {
     pub template: TemplateResources,
-    pub parameters: BTreeMap<String, String>,
     pub info: super::stack::StackInfo,
 }
 
 impl Deployed {
     /// The template with its parameter values in place of their references.
     pub fn resolved(self) -> TemplateResources {
-        let mut t = self.template;
-        t.resolve_parameters(&self.parameters);
-        t
+        self.template.resolved(&self.info.parameters)
     }
 }
 
@@ -61,11 +57,7 @@ pub async fn deployed(cloud: &Cloud, stack: &str) -> anyhow::Result<Option<Deplo
     let template = TemplateResources::parse(&body).with_context(|| {
         format!("the deployed template of stack {stack} is neither JSON nor YAML")
     })?;
-    Ok(Some(Deployed {
-        template,
-        parameters: info.parameters.clone(),
-        info,
-    }))
+    Ok(Some(Deployed { template, info }))
 }
 
 /// Deploying would lose the data of stateful resources that were not allowed.
