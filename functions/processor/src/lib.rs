@@ -425,11 +425,17 @@ impl<R: Records> Processor<R> {
     ) -> Result<Processed, StepFailure> {
         self.enter(job, steps::PROCESS);
         let started = Instant::now();
-        let webhook = match carried {
-            Some(w) => w,
-            None => Webhook::of(&self.load(&job.id).await?.0),
+        let (webhook, payload) = match carried {
+            Some(w) => {
+                let payload = parse_payload(&w.payload)?;
+                (w, payload)
+            }
+            // Too large to carry: read again (`load` parses it).
+            None => {
+                let (record, payload) = self.load(&job.id).await?;
+                (Webhook::of(&record), payload)
+            }
         };
-        let payload = parse_payload(&webhook.payload)?;
         let processed = self.handle(&webhook, &payload, kind)?;
         let ran = Advance::new(steps::PROCESS, Phase::Ran { started }, Status::Processing);
         self.records

@@ -1,41 +1,42 @@
-//! The functions' log lines: Lambda's advanced logging controls (`AWS_LAMBDA_LOG_FORMAT`,
-//! `AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG`, else INFO), as `lambda_runtime`'s default
-//! subscriber reads them, but without span context: the durable SDK's spans repeat the
-//! execution ARN on every line, which would triple what CloudWatch Logs ingests (and bills)
-//! per webhook. Each line carries what it is about in its own fields (id, execution).
+//! The functions' log lines: Lambda's advanced logging controls (`AWS_LAMBDA_LOG_FORMAT`;
+//! `AWS_LAMBDA_LOG_LEVEL` for every line when Lambda sets it, else `RUST_LOG`, else INFO:
+//! `lambda_runtime`'s default subscriber lets a `RUST_LOG` directive override Lambda's
+//! level), without span context: the durable SDK's spans repeat the execution ARN on every
+//! line, which would triple what CloudWatch Logs ingests (and bills) per webhook. Each line
+//! carries what it is about in its own fields (id, execution).
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::LevelFilter;
 
-/// The level from the environment: Lambda's `AWS_LAMBDA_LOG_LEVEL` first, then `RUST_LOG`.
-fn level(lambda: Option<&str>, rust_log: Option<&str>) -> LevelFilter {
-    lambda
-        .map(|l| {
-            if l.eq_ignore_ascii_case("FATAL") {
-                "ERROR"
-            } else {
-                l
-            }
-        })
-        .or(rust_log)
-        .and_then(|l| l.parse().ok())
-        .unwrap_or(LevelFilter::INFO)
+/// Lambda's `AWS_LAMBDA_LOG_LEVEL` (`FATAL` is `ERROR` here) when it is set and valid.
+fn lambda_level(value: Option<&str>) -> Option<LevelFilter> {
+    let value = value?;
+    let value = if value.eq_ignore_ascii_case("FATAL") {
+        "ERROR"
+    } else {
+        value
+    };
+    value.parse().ok()
+}
+
+/// Lambda's level for everything when it sets one; otherwise `RUST_LOG`'s directives
+/// (read by `from_env_lossy`), INFO by default.
+fn filter(lambda: Option<&str>) -> EnvFilter {
+    match lambda_level(lambda) {
+        Some(level) => EnvFilter::default().add_directive(level.into()),
+        None => EnvFilter::builder()
+            .with_default_directive(LevelFilter::INFO.into())
+            .from_env_lossy(),
+    }
 }
 
 /// Installs the subscriber (stdout, no timestamps: Lambda stamps each line).
 pub fn init() {
     let var = |k: &str| std::env::var(k).ok();
-    let level = level(
-        var("AWS_LAMBDA_LOG_LEVEL").as_deref(),
-        var("RUST_LOG").as_deref(),
-    );
-    let filter = EnvFilter::builder()
-        .with_default_directive(level.into())
-        .from_env_lossy();
     let fmt = tracing_subscriber::fmt()
         .with_target(false)
         .without_time()
-        .with_env_filter(filter);
+        .with_env_filter(filter(var("AWS_LAMBDA_LOG_LEVEL").as_deref()));
     let json = var("AWS_LAMBDA_LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json"));
     let _ = if json {
         fmt.json()
@@ -52,11 +53,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn lambda_s_level_comes_first_then_rust_log_then_info() {
-        assert_eq!(level(Some("WARN"), Some("debug")), LevelFilter::WARN);
-        assert_eq!(level(None, Some("debug")), LevelFilter::DEBUG);
-        assert_eq!(level(None, None), LevelFilter::INFO);
-        assert_eq!(level(Some("FATAL"), None), LevelFilter::ERROR);
-        assert_eq!(level(Some("nonsense"), None), LevelFilter::INFO);
+    fn lambda_s_level_wins_over_rust_log_and_info_is_the_default() {
+        let max = |lambda| filter(lambda).max_level_hint();
+        assert_eq!(max(Some("WARN")), Some(LevelFilter::WARN));
+        assert_eq!(max(Some("FATAL")), Some(LevelFilter::ERROR));
+        assert_eq!(lambda_level(Some("nonsense")), None);
+        assert_eq!(lambda_level(None), None);
     }
 }

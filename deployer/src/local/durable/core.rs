@@ -222,10 +222,7 @@ impl Execution {
             .map(Operation::payload_bytes)
             .sum::<usize>()
             + self.result.as_ref().map_or(0, String::len)
-            + self
-                .error
-                .as_ref()
-                .map_or(0, |e| e.error_message.as_ref().map_or(0, String::len))
+            + self.error.as_ref().map_or(0, ErrorObject::bytes)
     }
 
     /// The durable operations AWS would bill so far: one per operation (the start, each

@@ -497,15 +497,11 @@ impl Durable {
 
     /// How many executions are in each status (`RUNNING`, `SUCCEEDED`, ...): what a
     /// benchmark polls while it waits, cheaper than [`Self::counts`].
-    pub async fn by_status(&self) -> BTreeMap<String, usize> {
+    pub async fn by_status(&self) -> BTreeMap<&'static str, usize> {
         let mut out = BTreeMap::new();
         for entry in self.executions.lock().await.values() {
             let status = entry.exec.lock().await.status;
-            let name = serde_json::to_value(status)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
-            *out.entry(name).or_default() += 1;
+            *out.entry(status.as_str()).or_default() += 1;
         }
         out
     }

@@ -131,7 +131,8 @@ pub struct Operation {
 }
 
 impl ErrorObject {
-    fn bytes(&self) -> usize {
+    /// Its text's bytes (type, message, data, stack trace).
+    pub fn bytes(&self) -> usize {
         let len = |s: &Option<String>| s.as_ref().map_or(0, String::len);
         len(&self.error_type)
             + len(&self.error_message)
