@@ -36,75 +36,74 @@ pub struct Lambda {
     pub endpoints: Value,
 }
 
-/// The Lambda API operation a route serves (what AWS bills and counts), `None` for the
-/// local cloud's own routes.
-fn operation(route: &str) -> Option<&'static str> {
-    Some(match route {
-        "/2015-03-31/functions/{name}/invocations" => "Invoke",
-        "/2025-12-01/durable-executions/{arn}/checkpoint" => "CheckpointDurableExecution",
-        "/2025-12-01/durable-executions/{arn}/state" => "GetDurableExecutionState",
-        "/2025-12-01/durable-executions/{arn}" => "GetDurableExecution",
-        "/2025-12-01/durable-executions/{arn}/history" => "GetDurableExecutionHistory",
-        "/2025-12-01/durable-executions/{arn}/stop" => "StopDurableExecution",
-        "/2025-12-01/functions/{name}/durable-executions" => "ListDurableExecutionsByFunction",
-        "/2025-12-01/durable-execution-callbacks/{id}/succeed" => {
-            "SendDurableExecutionCallbackSuccess"
-        }
-        "/2025-12-01/durable-execution-callbacks/{id}/fail" => {
-            "SendDurableExecutionCallbackFailure"
-        }
-        "/2025-12-01/durable-execution-callbacks/{id}/heartbeat" => {
-            "SendDurableExecutionCallbackHeartbeat"
-        }
-        _ => return None,
-    })
-}
-
-/// Counts each call of the Lambda API by operation.
-async fn count_calls(
-    State(l): State<Arc<Lambda>>,
-    route: Option<axum::extract::MatchedPath>,
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    if let Some(op) = route.as_ref().and_then(|r| operation(r.as_str())) {
-        l.metrics.count("lambda", op);
-    }
-    next.run(req).await
+/// `route`, counted as a call of the Lambda API operation `op` (what AWS bills and counts).
+fn counted(
+    l: &Arc<Lambda>,
+    op: &'static str,
+    route: axum::routing::MethodRouter<Arc<Lambda>>,
+) -> axum::routing::MethodRouter<Arc<Lambda>> {
+    let l = l.clone();
+    route.route_layer(axum::middleware::from_fn(
+        move |req: axum::extract::Request, next: axum::middleware::Next| {
+            l.metrics.count("lambda", op);
+            next.run(req)
+        },
+    ))
 }
 
 pub fn router(state: Arc<Lambda>) -> Router {
-    let counted = state.clone();
+    let api = |op, route| counted(&state, op, route);
+    let callbacks = "/2025-12-01/durable-execution-callbacks/{id}";
     Router::new()
-        .route("/2015-03-31/functions/{name}/invocations", post(invoke))
+        .route(
+            "/2015-03-31/functions/{name}/invocations",
+            api("Invoke", post(invoke)),
+        )
         .route(
             "/2025-12-01/durable-executions/{arn}/checkpoint",
-            post(checkpoint),
+            api("CheckpointDurableExecution", post(checkpoint)),
         )
         .route(
             "/2025-12-01/durable-executions/{arn}/state",
-            get(state_page),
-        )
-        .route("/2025-12-01/durable-executions/{arn}", get(get_execution))
-        .route("/2025-12-01/durable-executions/{arn}/history", get(history))
-        .route("/2025-12-01/durable-executions/{arn}/stop", post(stop))
-        .route("/2025-12-01/functions/{name}/durable-executions", get(list))
-        .route(
-            "/2025-12-01/durable-execution-callbacks/{id}/succeed",
-            post(callback_succeed),
+            api("GetDurableExecutionState", get(state_page)),
         )
         .route(
-            "/2025-12-01/durable-execution-callbacks/{id}/fail",
-            post(callback_fail),
+            "/2025-12-01/durable-executions/{arn}",
+            api("GetDurableExecution", get(get_execution)),
         )
         .route(
-            "/2025-12-01/durable-execution-callbacks/{id}/heartbeat",
-            post(callback_heartbeat),
+            "/2025-12-01/durable-executions/{arn}/history",
+            api("GetDurableExecutionHistory", get(history)),
+        )
+        .route(
+            "/2025-12-01/durable-executions/{arn}/stop",
+            api("StopDurableExecution", post(stop)),
+        )
+        .route(
+            "/2025-12-01/functions/{name}/durable-executions",
+            api("ListDurableExecutionsByFunction", get(list)),
+        )
+        .route(
+            &format!("{callbacks}/succeed"),
+            api(
+                "SendDurableExecutionCallbackSuccess",
+                post(callback_succeed),
+            ),
+        )
+        .route(
+            &format!("{callbacks}/fail"),
+            api("SendDurableExecutionCallbackFailure", post(callback_fail)),
+        )
+        .route(
+            &format!("{callbacks}/heartbeat"),
+            api(
+                "SendDurableExecutionCallbackHeartbeat",
+                post(callback_heartbeat),
+            ),
         )
         .route("/_local/stats", get(stats))
         .route("/_local/stats/executions", get(executions_by_status))
         .route("/_local/endpoints", get(endpoints))
-        .route_layer(axum::middleware::from_fn_with_state(counted, count_calls))
         .with_state(state)
 }
 
