@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::Value;
-use tests::local::{LocalCloud, path_segment, webhook_id as id_of};
+use tests::local::{LocalCloud, body_webhook_id, path_segment};
 
 const SECRET: &str = "claims-secret";
 
@@ -21,9 +21,19 @@ fn post(cloud: &LocalCloud, delivery: &str) -> (u16, String) {
     (answer.status, answer.body)
 }
 
+/// The body [`post`] sends as delivery `delivery`.
+fn body_of(delivery: &str) -> String {
+    format!(r#"{{"type":"order","orderId":"C-1","delivery":"{delivery}"}}"#)
+}
+
+/// The id of what [`post`] sends as delivery `delivery` (the signed body is its identity).
+fn id_of(delivery: &str) -> String {
+    body_webhook_id(&body_of(delivery))
+}
+
 /// [`post`], with the answer's headers.
 fn post_answer(cloud: &LocalCloud, delivery: &str) -> Answer {
-    let body = format!(r#"{{"type":"order","orderId":"C-1","delivery":"{delivery}"}}"#);
+    let body = body_of(delivery);
     let sig = webhook_core::schemes::github::signature(SECRET.as_bytes(), body.as_bytes());
     let headers = [
         ("Content-Type", "application/json"),

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use tests::Run;
-use tests::local::{LocalCloud, http, try_http, webhook_id};
+use tests::local::{LocalCloud, body_webhook_id, http, try_http};
 use tests::ministack::ministack;
 
 const SECRET: &str = "executions-test-secret";
@@ -36,7 +36,7 @@ fn fails(run: &Run, code: i32, text: &str) {
 
 /// Sends a signed webhook with delivery id `delivery` to the local cloud; its id.
 fn post(cloud: &LocalCloud, delivery: &str) -> String {
-    let order = json!({"type": "order", "orderId": delivery}).to_string();
+    let order = order(delivery);
     let sig = webhook_core::schemes::github::signature(SECRET.as_bytes(), order.as_bytes());
     let headers = [
         ("Content-Type", "application/json"),
@@ -49,8 +49,18 @@ fn post(cloud: &LocalCloud, delivery: &str) -> String {
         .as_str()
         .unwrap()
         .to_owned();
-    assert_eq!(id, webhook_id(delivery));
+    assert_eq!(id, id_of(delivery));
     id
+}
+
+/// The body [`post`] sends as delivery `delivery`.
+fn order(delivery: &str) -> String {
+    json!({"type": "order", "orderId": delivery}).to_string()
+}
+
+/// The id of what [`post`] sends as delivery `delivery` (the signed body is its identity).
+fn id_of(delivery: &str) -> String {
+    body_webhook_id(&order(delivery))
 }
 
 /// Polls `get` of `execution` until `done` holds of it (at most 20 s).
@@ -85,7 +95,7 @@ fn wait_held(cloud: &LocalCloud, n: usize) {
 
 #[test]
 fn list_get_history_and_stop_the_processors_executions_of_a_local_cloud() {
-    let (held_a, held_b) = (webhook_id("exec-held-a"), webhook_id("exec-held-b"));
+    let (held_a, held_b) = (id_of("exec-held-a"), id_of("exec-held-b"));
     let faults = [
         format!("hold-in-step={held_a}:process"),
         format!("hold-in-step={held_b}:process"),

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use stacks::webhook::{self, Stage};
-use tests::local::{LocalCloud, http, webhook_id};
+use tests::local::{LocalCloud, body_webhook_id, http};
 
 const SECRET: &str = "least-privilege-secret";
 
@@ -44,9 +44,12 @@ fn dynamo(cloud: &LocalCloud) -> String {
         .expect("the local cloud logs its DynamoDB endpoint")
 }
 
+/// The webhook whose execution start is dropped (the reconciler starts it).
+const LOST: &str = r#"{"type":"user","userId":"u"}"#;
+
 #[test]
 fn every_grant_is_called_and_every_call_granted() {
-    let lost = webhook_id("lp-lost");
+    let lost = body_webhook_id(LOST);
     let drop = format!("drop-start={lost}:1");
     let cloud = LocalCloud::reconciled(&["--audit-calls", "--fault", &drop], Some(SECRET));
     let order = r#"{"type":"order","orderId":"LP-1"}"#;
@@ -56,7 +59,7 @@ fn every_grant_is_called_and_every_call_granted() {
     assert_eq!((code, &again["id"]), (202, &first["id"]), "a redelivery");
     let (code, bad) = post(&cloud, "lp-bad", r#"{"type":"refund"}"#, true);
     assert_eq!(code, 202, "{bad}");
-    let (code, _) = post(&cloud, "lp-lost", r#"{"type":"user","userId":"u"}"#, true);
+    let (code, _) = post(&cloud, "lp-lost", LOST, true);
     assert_eq!(code, 202);
     for (id, end) in [
         (first["id"].as_str().unwrap(), "COMPLETED"),

@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use tests::local::{LocalCloud, http, webhook_id as id_of};
+use tests::local::{LocalCloud, body_webhook_id, http};
 
 const SECRET: &str = "reliability-secret";
 const ORDER: &str = r#"{"type":"order","orderId":"R-1"}"#;
@@ -14,9 +14,7 @@ const ORDER: &str = r#"{"type":"order","orderId":"R-1"}"#;
 /// Posts `body` as delivery `delivery`, signed; the body carries the delivery id, so two
 /// deliveries never share a body (one body under a second delivery id is a replay: 409).
 fn post(cloud: &LocalCloud, delivery: &str, body: &str) -> (u16, Value) {
-    let mut json: Value = serde_json::from_str(body).expect("a JSON object");
-    json["delivery"] = Value::from(delivery);
-    let body = &json.to_string();
+    let body = &signed_body(delivery, body);
     let sig = webhook_core::schemes::github::signature(SECRET.as_bytes(), body.as_bytes());
     let headers = [
         ("Content-Type", "application/json"),
@@ -25,6 +23,23 @@ fn post(cloud: &LocalCloud, delivery: &str, body: &str) -> (u16, Value) {
     ];
     let (code, text) = http("POST", &format!("{}/webhooks", cloud.api), &headers, body);
     (code, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// What [`post`] sends as delivery `delivery` of `body`: the body naming its delivery.
+fn signed_body(delivery: &str, body: &str) -> String {
+    let mut json: Value = serde_json::from_str(body).expect("a JSON object");
+    json["delivery"] = Value::from(delivery);
+    json.to_string()
+}
+
+/// The id of delivery `delivery` as [`post`] sends it: a case's body, else [`ORDER`] (the
+/// signed body is the webhook's identity).
+fn id_of(delivery: &str) -> String {
+    let body = CASES
+        .iter()
+        .find(|c| c.delivery == delivery)
+        .map_or(ORDER, |c| c.body);
+    body_webhook_id(&signed_body(delivery, body))
 }
 
 /// `deployer webhooks <args> --local <api>`, which must succeed; its stdout as JSON.

@@ -368,7 +368,8 @@ impl LocalCloud {
 }
 
 /// The webhook id (and first execution name) the receiver gives delivery `delivery` of the
-/// `default` source (sent as `X-Webhook-Id`), under the tests' id key.
+/// `default` source (sent as `X-Webhook-Id`) where it has no secret, under the tests' id
+/// key (a signed body is identified by itself: [`body_webhook_id`]).
 pub fn webhook_id(delivery: &str) -> String {
     source_webhook_id(webhook_contract::sources::DEFAULT, delivery)
 }
@@ -376,6 +377,18 @@ pub fn webhook_id(delivery: &str) -> String {
 /// The webhook id of delivery `delivery` of `source`, under the tests' id key.
 pub fn source_webhook_id(source: &str, delivery: &str) -> String {
     typed_webhook_id(source, delivery).to_string()
+}
+
+/// The webhook id the receiver gives the signed body `body` of the `default` source, under
+/// the tests' id key: its scheme (GitHub's) does not sign the delivery id, so the body
+/// identifies a signed webhook.
+pub fn body_webhook_id(body: &str) -> String {
+    webhook_core::ids::IdKey::new(crate::ID_KEY)
+        .webhook_id(
+            webhook_contract::sources::DEFAULT,
+            &webhook_core::ids::Delivery::BodyHash(webhook_core::ids::body_hash(body.as_bytes())),
+        )
+        .to_string()
 }
 
 /// [`source_webhook_id`], typed.

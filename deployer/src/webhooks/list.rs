@@ -4,7 +4,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
-use webhook_core::store::{Attention, Entry};
+use webhook_core::store::Attention;
 use webhook_core::{Record, Status};
 
 use super::target::Target;
@@ -55,20 +55,6 @@ fn rfc3339_ms(text: &str) -> u64 {
 }
 
 impl Row {
-    fn of_entry(e: &Entry, now: u64, stuck_after_s: u64) -> Self {
-        let age_s = now.saturating_sub(e.since) / 1000;
-        Row {
-            id: e.id.to_string(),
-            status: e.status,
-            attempt: e.attempt,
-            current_step: e.current_step.clone(),
-            received_at: e.received_at.clone(),
-            updated_at: e.updated_at.clone(),
-            age_s,
-            stuck: !e.status.is_terminal() && age_s >= stuck_after_s,
-        }
-    }
-
     fn of_record(r: &Record, now: u64, stuck_after_s: u64) -> Self {
         let since = r
             .attention_since
@@ -123,7 +109,9 @@ pub async fn rows(
     Ok(rows)
 }
 
-/// Every entry of `state` in the index that entered it in `[after, before)`.
+/// Every record of `state` in the index that entered it in `[after, before)`: the index
+/// names them (it projects only what steps do not change), a batch read per page fetches
+/// their status and step.
 async fn indexed(
     t: &Target,
     state: Attention,
@@ -138,10 +126,13 @@ async fn indexed(
             .store
             .attention(state, after, before, 1000, cursor.as_deref())
             .await?;
+        let ids: Vec<_> = page.entries.iter().map(|e| e.id.clone()).collect();
+        // A record that expired since the index named it is gone: nothing to list.
+        let records = t.store.get_many(&ids).await?;
         out.extend(
-            page.entries
+            records
                 .iter()
-                .map(|e| Row::of_entry(e, now, t.stuck_after_s)),
+                .map(|r| Row::of_record(r, now, t.stuck_after_s)),
         );
         match page.next {
             Some(next) => cursor = Some(next),

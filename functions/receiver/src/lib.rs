@@ -5,8 +5,9 @@
 //! with a server-side key from the source and the provider's delivery id (or the body), and
 //! its durable execution is named after it, so a redelivery returns the same id and never
 //! starts a second execution. A redelivery must carry the same body (409 otherwise); for
-//! signed sources whose delivery ids are not signed (GitHub, Shopify), a body can only ever be
-//! one delivery (409 for the same body under a new id: a replay). If starting the execution fails, the answer is
+//! signed sources whose delivery ids are not signed (GitHub, Shopify), the signed body is the
+//! identity instead, so a body can only ever be one delivery (409 for the same body under a
+//! new id: a replay). If starting the execution fails, the answer is
 //! 503 and the record says so: the provider's retry, or the reconciler, starts it. A
 //! redelivery of a FAILED webhook is a duplicate too (a failure is never silently processed
 //! again); its answer says how to redrive it.
@@ -304,7 +305,12 @@ impl<S: Starter> Receiver<S> {
         self.record(req, new).await
     }
 
-    /// The record of a verified request: its id, its delivery id, its replay guard.
+    /// The record of a verified request: its id and its delivery id.
+    ///
+    /// Where the source signs the body but not the delivery id (GitHub, Shopify), the body
+    /// identifies the webhook: a captured request sent again under a new delivery id finds
+    /// the record of its first delivery and is refused as a replay ([`Self::redelivered`]),
+    /// with the one conditional write every webhook costs.
     #[allow(clippy::too_many_arguments)]
     fn identify(
         &self,
@@ -321,15 +327,17 @@ impl<S: Starter> Receiver<S> {
             None => Delivery::of(|name| header(req, name), raw),
         }
         .map_err(|e| refuse(400, &e.to_string()))?;
-        let id = self.id_key.webhook_id(name, &delivery);
         let hash = body_hash(raw);
+        // Only a signed body can be replayed: without a secret anyone may send anything.
+        let by_body = verified.is_some() && !scheme.signs_the_delivery_id();
+        let id = if by_body {
+            self.id_key
+                .webhook_id(name, &Delivery::BodyHash(hash.clone()))
+        } else {
+            self.id_key.webhook_id(name, &delivery)
+        };
         let headers = |name: &str| header(req, name);
         Ok(NewWebhook {
-            // Only a signed body can be replayed: without a secret anyone may send anything.
-            replay_guard: (verified.is_some()
-                && !scheme.signs_the_delivery_id()
-                && !delivery.is_body())
-            .then(|| self.id_key.replay_guard(name, &hash)),
             id,
             delivery_id: delivery.value().to_owned(),
             payload: text,
@@ -343,18 +351,11 @@ impl<S: Starter> Receiver<S> {
     /// Records `new` and starts its execution; a redelivery starts nothing.
     async fn record(&self, req: &ApiGatewayProxyRequest, new: NewWebhook) -> Answer {
         let id = new.id.clone();
-        let hash = new.body_hash.clone();
+        let (hash, delivery_id) = (new.body_hash.clone(), new.delivery_id.clone());
         let record = match self.store.insert(new, Instant::now()).await {
             Ok(Inserted::Created(record)) => record,
-            Ok(Inserted::Existing(record)) => return self.redelivered(req, record, &hash).await,
-            Ok(Inserted::Replayed { delivery_id }) => {
-                tracing::warn!(%id, first = %delivery_id, "replay under a new delivery id");
-                return Err(refuse(
-                    409,
-                    &format!(
-                        "this body was delivered before, as delivery {delivery_id}: a request is delivered again under its own delivery id, never a new one"
-                    ),
-                ));
+            Ok(Inserted::Existing(record)) => {
+                return self.redelivered(req, record, &hash, &delivery_id).await;
             }
             Err(e) => {
                 tracing::error!(%id, error = %e, "cannot record the webhook");
@@ -368,14 +369,27 @@ impl<S: Starter> Receiver<S> {
         self.start(req, &record, false).await
     }
 
-    /// A delivery recorded before: the same body is a duplicate (started if it never was);
-    /// another body under the same delivery id is refused.
+    /// A webhook recorded before: the same delivery of the same body is a duplicate (started
+    /// if it never was). Where the delivery id identifies the webhook, another body under it
+    /// is refused; where the body does, the same body under another delivery id is (a
+    /// replay).
     async fn redelivered(
         &self,
         req: &ApiGatewayProxyRequest,
         record: Record,
         hash: &str,
+        delivery_id: &str,
     ) -> Answer {
+        if record.delivery_id != delivery_id {
+            let first = &record.delivery_id;
+            tracing::warn!(id = %record.id, %first, "replay under a new delivery id");
+            return Err(refuse(
+                409,
+                &format!(
+                    "this body was delivered before, as delivery {first}: a request is delivered again under its own delivery id, never a new one"
+                ),
+            ));
+        }
         tracing::info!(id = %record.id, status = record.status.as_str(), "redelivery");
         if record.body_hash.as_deref().is_some_and(|h| h != hash) {
             return Err(refuse(

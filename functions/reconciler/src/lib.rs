@@ -107,13 +107,11 @@ pub fn decide(
     let stuck = match (&act, current) {
         (Act::MarkFailed(_), _) => None,
         (_, Some(e)) if e.state == State::Succeeded => Some(format!(
-            "its execution {} SUCCEEDED but the record is {}",
+            "its execution {} SUCCEEDED but the record is not COMPLETED",
             e.name,
-            entry.status.as_str()
         )),
         _ if age >= policy.stuck_after_ms => Some(format!(
-            "{} for {} s (bound {} s), execution {}",
-            entry.status.as_str(),
+            "not terminal for {} s (bound {} s), execution {}",
             age / 1000,
             policy.stuck_after_ms / 1000,
             current.map_or("not started", |e| e.state.as_str())
@@ -238,14 +236,10 @@ impl<S: Starter> Reconciler<S> {
         Ok(report)
     }
 
-    /// The execution of the record's attempt: by its ARN when the record knows it, else by
-    /// its name (the processor's first write records the ARN, so a record whose execution
-    /// has not run that far, or failed before it, has none yet).
+    /// The execution of the record's attempt, by its name (one call: the index entry does
+    /// not carry the execution's ARN, which the processor's first write records).
     async fn execution_of(&self, entry: &Entry) -> Result<Option<Execution>, LookupError> {
-        match &entry.execution_arn {
-            Some(arn) => self.executions.get(arn).await.map(Some),
-            None => self.executions.of(&entry.id, entry.attempt).await,
-        }
+        self.executions.of(&entry.id, entry.attempt).await
     }
 
     async fn handle(&self, entry: &Entry, now_ms: u64) -> Result<Handled, RecordError> {
@@ -335,7 +329,8 @@ pub async fn from_env() -> Result<Reconciler<LambdaStarter>, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use webhook_core::{Status, WebhookId};
+    use webhook_core::WebhookId;
+    use webhook_core::store::Attention;
 
     const POLICY: Policy = Policy {
         grace_ms: 10_000,
@@ -343,16 +338,13 @@ mod tests {
         batch: 100,
     };
 
-    fn entry(status: Status, since: u64) -> Entry {
+    fn entry(since: u64) -> Entry {
         Entry {
             id: WebhookId::parse("wh_0123456789abcdef0123456789abcdef").unwrap(),
-            status,
+            state: Attention::Open,
             attempt: 1,
             since,
-            current_step: None,
             received_at: String::new(),
-            updated_at: String::new(),
-            execution_arn: None,
         }
     }
 
@@ -367,13 +359,13 @@ mod tests {
         }
     }
 
-    /// `(record status, entered at, execution, now) -> (act, stuck?)`.
-    type Case = (Status, u64, Option<Execution>, u64, &'static str, bool);
+    /// `(record entered its open state at, execution, now) -> (act, stuck?)`.
+    type Case = (u64, Option<Execution>, u64, &'static str, bool);
 
     /// One row per case.
     fn check(cases: &[Case]) {
-        for (i, (status, since, exec, now, act, stuck)) in cases.iter().enumerate() {
-            let d = decide(&entry(*status, *since), exec.as_ref(), *now, &POLICY);
+        for (i, (since, exec, now, act, stuck)) in cases.iter().enumerate() {
+            let d = decide(&entry(*since), exec.as_ref(), *now, &POLICY);
             let got = match &d.act {
                 Act::Nothing => "nothing".to_owned(),
                 Act::Start => "start".to_owned(),
@@ -391,17 +383,15 @@ mod tests {
     #[test]
     fn decisions() {
         use State::{Failed, Running, Stopped, Succeeded, TimedOut};
-        use Status::{Processing, Received, Validating};
         let t0 = 1_700_000_000_000;
         check(&[
             // Never started: left alone inside the grace, started after it.
-            (Received, t0, None, t0 + 5_000, "nothing", false),
-            (Received, t0, None, t0 + 10_000, "start", false),
+            (t0, None, t0 + 5_000, "nothing", false),
+            (t0, None, t0 + 10_000, "start", false),
             // Never started and past the bound: started, and reported.
-            (Received, t0, None, t0 + 100_000, "start", true),
+            (t0, None, t0 + 100_000, "start", true),
             // Running: nothing until the bound, then reported.
             (
-                Processing,
                 t0,
                 Some(execution(Running, t0 + 1)),
                 t0 + 50_000,
@@ -409,7 +399,6 @@ mod tests {
                 false,
             ),
             (
-                Validating,
                 t0,
                 Some(execution(Running, t0 + 1)),
                 t0 + 100_000,
@@ -418,7 +407,6 @@ mod tests {
             ),
             // Ended without writing FAILED: written now, whatever the age.
             (
-                Processing,
                 t0,
                 Some(execution(Failed, t0)),
                 t0 + 1_000,
@@ -426,7 +414,6 @@ mod tests {
                 false,
             ),
             (
-                Processing,
                 t0,
                 Some(execution(TimedOut, t0)),
                 t0 + 200_000,
@@ -434,7 +421,6 @@ mod tests {
                 false,
             ),
             (
-                Received,
                 t0,
                 Some(execution(Stopped, t0)),
                 t0 + 1_000,
@@ -443,7 +429,6 @@ mod tests {
             ),
             // An execution older than the record: the record came back after it expired.
             (
-                Received,
                 t0,
                 Some(execution(Succeeded, t0 - 86_400_000)),
                 t0 + 10_000,
@@ -451,7 +436,6 @@ mod tests {
                 false,
             ),
             (
-                Received,
                 t0,
                 Some(execution(Failed, t0 - 86_400_000)),
                 t0 + 1_000,
@@ -460,7 +444,6 @@ mod tests {
             ),
             // A running execution is never stale, however early it started.
             (
-                Received,
                 t0,
                 Some(execution(Running, t0 - 86_400_000)),
                 t0 + 10_000,
@@ -469,7 +452,6 @@ mod tests {
             ),
             // Clock skew: an execution a moment "before" the record is still its own.
             (
-                Received,
                 t0,
                 Some(execution(Failed, t0 - 500)),
                 t0 + 1_000,
@@ -478,7 +460,6 @@ mod tests {
             ),
             // Succeeded but the record never said so: nothing to repair, reported.
             (
-                Processing,
                 t0,
                 Some(execution(Succeeded, t0 + 1)),
                 t0 + 1_000,

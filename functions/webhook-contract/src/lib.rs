@@ -88,15 +88,11 @@ pub mod table {
     pub const ATTENTION: &str = "attention";
     /// Sort key of [`ATTENTION_INDEX`] (type N): when the record entered that state, epoch ms.
     pub const ATTENTION_SINCE: &str = "attentionSince";
-    /// The attributes [`ATTENTION_INDEX`] projects besides the keys.
-    pub const ATTENTION_PROJECTION: [&str; 6] = [
-        "status",
-        "attempt",
-        "currentStep",
-        "receivedAt",
-        "updatedAt",
-        "executionArn",
-    ];
+    /// The attributes [`ATTENTION_INDEX`] projects besides the keys: only what no step
+    /// changes, so that a step's write is not also a write of the index (DynamoDB writes
+    /// an index only when its keys or projected attributes change). The index is written
+    /// when a record enters a state (received, failed, redriven) and when it completes.
+    pub const ATTENTION_PROJECTION: [&str; 2] = ["attempt", "receivedAt"];
 }
 
 /// Metrics the functions publish (CloudWatch embedded metric format) and the stack alarms on.

@@ -49,8 +49,6 @@ mod attr {
     pub const SCHEME: &str = "scheme";
     pub const BODY_HASH: &str = "bodyHash";
     pub const EVENT_TYPE: &str = "eventType";
-    /// Of a replay guard: the webhook its body belongs to.
-    pub const WEBHOOK_ID: &str = "webhookId";
 }
 
 /// A failed store operation.
@@ -134,13 +132,10 @@ pub struct NewWebhook {
     pub body_hash: String,
     /// The provider's event type, when the request names one.
     pub event_type: Option<String>,
-    /// For sources whose delivery ids are not signed: the key of this body's replay guard
-    /// (see [`crate::ids::IdKey::replay_guard`]).
-    pub replay_guard: Option<String>,
 }
 
 impl NewWebhook {
-    /// A webhook of the `default` source, no event type, no replay guard.
+    /// A webhook of the `default` source, no event type.
     pub fn new(id: WebhookId, delivery_id: impl Into<String>, payload: impl Into<String>) -> Self {
         let payload = payload.into();
         NewWebhook {
@@ -151,7 +146,6 @@ impl NewWebhook {
             source: webhook_contract::sources::DEFAULT.to_owned(),
             scheme: "github".to_owned(),
             event_type: None,
-            replay_guard: None,
         }
     }
 }
@@ -160,14 +154,9 @@ impl NewWebhook {
 #[derive(Debug)]
 pub enum Inserted {
     Created(Record),
-    /// The webhook was recorded before (a redelivery): its current record.
+    /// The webhook was recorded before (a redelivery, or, where the body identifies the
+    /// webhook, a replay under another delivery id): its current record.
     Existing(Record),
-    /// This body was delivered before under another delivery id (a replay of a captured
-    /// request): nothing was written.
-    Replayed {
-        /// The delivery id it first came with.
-        delivery_id: String,
-    },
 }
 
 /// A step's progress, written by the processor.
@@ -250,6 +239,15 @@ impl Attention {
         self.partition(id.as_str().chars().last().unwrap_or('0'))
     }
 
+    /// The state an index key names (`open#<h>`, `failed#<h>`).
+    fn of_key(key: &str) -> Option<Self> {
+        match key.split_once('#')?.0 {
+            "open" => Some(Attention::Open),
+            "failed" => Some(Attention::Failed),
+            _ => None,
+        }
+    }
+
     fn partition(self, shard: char) -> String {
         match self {
             Attention::Open => format!("open#{shard}"),
@@ -258,21 +256,24 @@ impl Attention {
     }
 }
 
+/// How many times [`Store::get_many`] asks for keys left unprocessed.
+const BATCH_ROUNDS: u32 = 5;
+
 /// The 16 shards of each state in the attention index (the last hex digit of the id).
 const SHARDS: &str = "0123456789abcdef";
 
-/// One record as the attention index shows it (its projected attributes).
+/// One record as the attention index shows it: its keys and what does not change while an
+/// attempt runs (the index is written when a record enters or leaves a state, never by a
+/// step: see [`table::ATTENTION_PROJECTION`]). Its status, step and execution are the
+/// record's ([`Store::get_many`]).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Entry {
     pub id: WebhookId,
-    pub status: Status,
+    pub state: Attention,
     pub attempt: u32,
     /// When it entered its state, epoch ms.
     pub since: u64,
-    pub current_step: Option<String>,
     pub received_at: String,
-    pub updated_at: String,
-    pub execution_arn: Option<String>,
 }
 
 /// One page of [`Store::attention`].
@@ -472,13 +473,10 @@ impl Store {
         item
     }
 
-    /// Records a new webhook as RECEIVED on attempt 1, unless it was recorded before, or
-    /// (with a replay guard) its body was delivered before under another delivery id.
+    /// Records a new webhook as RECEIVED on attempt 1, unless it was recorded before: one
+    /// conditional write.
     pub async fn insert(&self, new: NewWebhook, now: Instant) -> Result<Inserted, StoreError> {
         let item = self.new_item(&new, now);
-        if let Some(guard) = &new.replay_guard {
-            return self.insert_guarded(&new, item, guard, now).await;
-        }
         let result = self
             .client
             .put_item()
@@ -514,81 +512,6 @@ impl Store {
         }
     }
 
-    /// The record and its body's replay guard, in one transaction: the guard may exist only
-    /// for this very delivery id.
-    async fn insert_guarded(
-        &self,
-        new: &NewWebhook,
-        item: Item,
-        guard: &str,
-        now: Instant,
-    ) -> Result<Inserted, StoreError> {
-        use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-        use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
-        let mut guard_item: Item = HashMap::from([
-            (table::PARTITION_KEY.to_owned(), s(guard)),
-            (attr::DELIVERY_ID.to_owned(), s(&new.delivery_id)),
-            (attr::WEBHOOK_ID.to_owned(), s(new.id.as_str())),
-        ]);
-        guard_item.extend(self.expiry(now).map(|(k, v)| (k.to_owned(), v)));
-        let put = |item: Item, condition: &str, values: Option<Item>| {
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .condition_expression(condition)
-                .expression_attribute_names("#id", table::PARTITION_KEY)
-                .set_expression_attribute_values(values)
-                .return_values_on_condition_check_failure(
-                    ReturnValuesOnConditionCheckFailure::AllOld,
-                )
-                .build()
-                .map(|p| TransactWriteItem::builder().put(p).build())
-        };
-        let items = [
-            put(item.clone(), "attribute_not_exists(#id)", None),
-            put(
-                guard_item,
-                &format!("attribute_not_exists(#id) OR {} = :d", attr::DELIVERY_ID),
-                Some(HashMap::from([(":d".to_owned(), s(&new.delivery_id))])),
-            ),
-        ]
-        .into_iter()
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| StoreError::Malformed {
-            id: new.id.to_string(),
-            reason: e.to_string(),
-        })?;
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await;
-        let err = match result {
-            Ok(_) => return Ok(Inserted::Created(decode(&item)?)),
-            Err(err) => err,
-        };
-        let Some(TransactWriteItemsError::TransactionCanceledException(cancel)) =
-            err.as_service_error()
-        else {
-            return Err(StoreError::from_sdk("TransactWriteItems", err));
-        };
-        let reasons = cancel.cancellation_reasons();
-        let failed =
-            |i: usize| reasons.get(i).and_then(|r| r.code()) == Some("ConditionalCheckFailed");
-        if failed(0) {
-            return self.existing(&new.id, reasons[0].item()).await;
-        }
-        if failed(1) {
-            let first = reasons[1]
-                .item()
-                .and_then(|i| string(i, attr::DELIVERY_ID))
-                .unwrap_or_default();
-            return Ok(Inserted::Replayed { delivery_id: first });
-        }
-        Err(StoreError::from_sdk("TransactWriteItems", err))
-    }
-
     /// The record of `id`, read consistently.
     pub async fn get(&self, id: &WebhookId) -> Result<Option<Record>, StoreError> {
         let out = self
@@ -601,6 +524,64 @@ impl Store {
             .await
             .map_err(|e| StoreError::from_sdk("GetItem", e))?;
         out.item().map(decode).transpose()
+    }
+
+    /// The records of `ids` that exist (eventually consistent, in no particular order):
+    /// BatchGetItem, 100 keys a call, keys the service leaves unprocessed asked again up
+    /// to [`BATCH_ROUNDS`] times.
+    pub async fn get_many(&self, ids: &[WebhookId]) -> Result<Vec<Record>, StoreError> {
+        use aws_sdk_dynamodb::types::KeysAndAttributes;
+        let mut records = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(100) {
+            let keys: Vec<Item> = chunk
+                .iter()
+                .map(|id| HashMap::from([(table::PARTITION_KEY.to_owned(), s(id.as_str()))]))
+                .collect();
+            let mut pending = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .build()
+                    .map_err(|e| StoreError::Malformed {
+                        id: chunk[0].to_string(),
+                        reason: e.to_string(),
+                    })?,
+            );
+            for round in 0..BATCH_ROUNDS {
+                let Some(request) = pending.take() else { break };
+                if round > 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(50 << round)).await;
+                }
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(|e| StoreError::from_sdk("BatchGetItem", e))?;
+                for item in out
+                    .responses()
+                    .and_then(|r| r.get(&self.table))
+                    .into_iter()
+                    .flatten()
+                {
+                    records.push(decode(item)?);
+                }
+                pending = out
+                    .unprocessed_keys()
+                    .and_then(|u| u.get(&self.table))
+                    .filter(|k| !k.keys().is_empty())
+                    .cloned();
+            }
+            if pending.is_some() {
+                return Err(StoreError::Dynamo {
+                    operation: "BatchGetItem",
+                    code: "UnprocessedKeys".to_owned(),
+                    message: format!("keys still unprocessed after {BATCH_ROUNDS} rounds"),
+                    transient: true,
+                });
+            }
+        }
+        Ok(records)
     }
 
     /// Records whether the durable execution of `id`'s `attempt` was started.
@@ -987,19 +968,16 @@ fn decode_entry(item: &Item) -> Result<Entry, StoreError> {
         reason,
     };
     let id = WebhookId::parse(&raw_id).map_err(|e| malformed(e.to_string()))?;
-    let status_text = string(item, attr::STATUS).unwrap_or_default();
-    let status =
-        Status::parse(&status_text).ok_or_else(|| malformed(format!("status {status_text:?}")))?;
+    let key = string(item, table::ATTENTION).unwrap_or_default();
+    let state =
+        Attention::of_key(&key).ok_or_else(|| malformed(format!("attention key {key:?}")))?;
     Ok(Entry {
         id,
-        status,
+        state,
         attempt: attempt_of(item),
         since: number(item, table::ATTENTION_SINCE)
             .ok_or_else(|| malformed(format!("no `{}`", table::ATTENTION_SINCE)))?,
-        current_step: string(item, attr::CURRENT_STEP),
         received_at: string(item, attr::RECEIVED_AT).unwrap_or_default(),
-        updated_at: string(item, attr::UPDATED_AT).unwrap_or_default(),
-        execution_arn: string(item, attr::EXECUTION_ARN),
     })
 }
 

@@ -98,18 +98,25 @@ async fn a_redelivery_returns_the_same_id_and_starts_no_second_execution() {
     };
     let (_, c) = parts(&r.handle(under(ORDER)).await);
     assert_eq!(c["id"], a["id"]);
-    // A delivery id names one body: another body under it is refused.
-    let (code, d) = parts(&r.handle(under(r#"{"type":"user"}"#)).await);
+    // GitHub's scheme signs the body, not the delivery id: the body identifies the
+    // webhook. The same body under a new delivery id is a replay, refused...
+    let (code, d) = parts(&r.handle(post(ORDER)).await);
     assert_eq!(code, 409, "{d}");
     assert!(
         d["message"]
             .as_str()
             .unwrap()
-            .contains("delivery-42 was received before with another body"),
+            .contains("this body was delivered before, as delivery delivery-42"),
         "{d}"
     );
     assert_eq!(r.starter.executions().len(), 1);
     assert_eq!(records(&r.store).await, 1);
+    // ...and another signed body under the same delivery id is another webhook.
+    let (code, e) = parts(&r.handle(under(r#"{"type":"user"}"#)).await);
+    assert_eq!(code, 202, "{e}");
+    assert_ne!(e["id"], a["id"]);
+    assert_eq!(r.starter.executions().len(), 2);
+    assert_eq!(records(&r.store).await, 2);
 }
 
 #[tokio::test]

@@ -67,31 +67,29 @@ async fn insert_is_idempotent() {
 }
 
 #[tokio::test]
-async fn a_guarded_body_is_one_delivery_only() {
+async fn records_are_read_by_the_hundred() {
     let store = fresh_store().await;
-    let guarded = |w: &WebhookId, delivery: &str| NewWebhook {
-        replay_guard: Some("rp_body-1".to_owned()),
-        ..NewWebhook::new(w.clone(), delivery, r#"{"a":1}"#)
-    };
-    let first = store.insert(guarded(&id(1), "d-1"), at(0)).await.unwrap();
-    assert!(matches!(first, Inserted::Created(_)), "{first:?}");
-    // The same delivery again: the record that is there.
-    let again = store.insert(guarded(&id(1), "d-1"), at(1)).await.unwrap();
-    assert!(matches!(again, Inserted::Existing(_)), "{again:?}");
-    // The same body under a new delivery id (a new webhook id): refused, nothing written.
-    let replay = store.insert(guarded(&id(2), "d-2"), at(2)).await.unwrap();
-    let Inserted::Replayed { delivery_id } = replay else {
-        panic!("a replay was stored: {replay:?}")
-    };
-    assert_eq!(delivery_id, "d-1");
-    assert!(store.get(&id(2)).await.unwrap().is_none());
-    assert_eq!(records(&store).await, 1);
-    assert_eq!(items(&store).await, 2, "the record and its guard");
-    assert_eq!(
-        store.scan(10, None).await.unwrap().0.len(),
-        1,
-        "scans skip guards"
-    );
+    for n in 0..150u8 {
+        store
+            .insert(new(&id(n), r#"{"a":1}"#), at(u64::from(n)))
+            .await
+            .unwrap();
+    }
+    // 150 that exist (two batches) and 3 that never did.
+    let mut wanted: Vec<_> = (0..150).map(id).collect();
+    wanted.extend((200..203).map(id));
+    let mut got: Vec<_> = store
+        .get_many(&wanted)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.id, r.status))
+        .collect();
+    got.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut expected: Vec<_> = (0..150).map(|n| (id(n), Status::Received)).collect();
+    expected.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(got, expected);
+    assert!(store.get_many(&[]).await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -338,7 +336,11 @@ async fn the_attention_index_lists_open_and_failed_records_by_age() {
         .unwrap();
     assert_eq!(open.entries.len(), 20);
     assert!(open.next.is_none());
-    assert!(open.entries.iter().all(|e| e.status == Status::Received));
+    assert!(open.entries.iter().all(|e| e.state == Attention::Open));
+    let ids: Vec<_> = open.entries.iter().map(|e| e.id.clone()).collect();
+    let records = store.get_many(&ids).await.unwrap();
+    assert_eq!(records.len(), 20);
+    assert!(records.iter().all(|r| r.status == Status::Received));
     // Entered before T0 + 15 s: records 10..=14 (0..=9 failed).
     let old = store
         .attention(Attention::Open, 0, T0 + 15_000, 100, None)
