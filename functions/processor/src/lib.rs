@@ -499,10 +499,13 @@ impl<R: Records> Processor<R> {
     }
 
     /// Completes the record with the result: one write.
-    async fn finalize(&self, job: &Job, processed: Processed) -> Result<Outcome, StepFailure> {
+    /// Completes the record. Its checkpointed result is empty: the execution's result
+    /// (built from process's) is stored once more by the service, and every stored byte is
+    /// billed and retained.
+    async fn finalize(&self, job: &Job, processed: &Processed) -> Result<(), StepFailure> {
         self.enter(job, steps::FINALIZE);
         let started = Instant::now();
-        let result = serde_json::to_string(&processed)
+        let result = serde_json::to_string(processed)
             .map_err(|e| StepFailure::Permanent(format!("cannot render the result: {e}")))?;
         let completed = Advance {
             result: Some(result),
@@ -511,11 +514,7 @@ impl<R: Records> Processor<R> {
         self.records
             .advance(&job.id, job.attempt, &completed, Instant::now())
             .await?;
-        Ok(Outcome {
-            id: job.id.to_string(),
-            status: Status::Completed,
-            result: processed,
-        })
+        Ok(())
     }
 
     async fn record_failure(&self, job: &Job, failure: Failure) -> Result<(), StepFailure> {
@@ -576,11 +575,16 @@ impl<R: Records> Processor<R> {
                 p.process(&j, kind, carried).await
             })
             .await?;
-        let (p, j) = (self.clone(), job.clone());
+        let (p, j, result) = (self.clone(), job.clone(), processed.clone());
         self.step(ctx, steps::FINALIZE, move || async move {
-            p.finalize(&j, processed).await
+            p.finalize(&j, &result).await
         })
-        .await
+        .await?;
+        Ok(Outcome {
+            id: job.id.to_string(),
+            status: Status::Completed,
+            result: processed,
+        })
     }
 
     /// The durable handler.
