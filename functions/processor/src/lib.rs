@@ -40,6 +40,8 @@ pub const MAX_ATTEMPTS: u32 = 6;
 
 /// Where the processor reads and writes status records: the DynamoDB [`Store`] in production.
 pub trait Records: Send + Sync + 'static {
+    /// The record of `id`, for what never changes of it: a read that is not consistent
+    /// serves once the record is seen at all.
     fn get(
         &self,
         id: &WebhookId,
@@ -62,7 +64,7 @@ pub trait Records: Send + Sync + 'static {
 
 impl Records for Store {
     async fn get(&self, id: &WebhookId) -> Result<Option<Record>, StoreError> {
-        Store::get(self, id).await
+        Store::get_settled(self, id).await
     }
     async fn advance(
         &self,
@@ -365,6 +367,8 @@ impl<R: Records> Processor<R> {
         &self.runs
     }
 
+    /// The record's payload and what else never changes of it (the steps read nothing
+    /// else of the record, so a read that is not consistent serves).
     async fn load(&self, id: &WebhookId) -> Result<(Record, Value), StepFailure> {
         let record =
             self.records.get(id).await?.ok_or_else(|| {

@@ -514,12 +514,26 @@ impl Store {
 
     /// The record of `id`, read consistently.
     pub async fn get(&self, id: &WebhookId) -> Result<Option<Record>, StoreError> {
+        self.read(id, true).await
+    }
+
+    /// What never changes of the record of `id` (its payload, source, scheme, delivery,
+    /// event type): an eventually consistent read, half the read units of [`Self::get`],
+    /// and a consistent one only when the first does not see the record yet.
+    pub async fn get_settled(&self, id: &WebhookId) -> Result<Option<Record>, StoreError> {
+        match self.read(id, false).await? {
+            Some(record) => Ok(Some(record)),
+            None => self.read(id, true).await,
+        }
+    }
+
+    async fn read(&self, id: &WebhookId, consistent: bool) -> Result<Option<Record>, StoreError> {
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
             .key(table::PARTITION_KEY, s(id.as_str()))
-            .consistent_read(true)
+            .consistent_read(consistent)
             .send()
             .await
             .map_err(|e| StoreError::from_sdk("GetItem", e))?;

@@ -90,6 +90,10 @@ async fn records_are_read_by_the_hundred() {
     expected.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(got, expected);
     assert!(store.get_many(&[]).await.unwrap().is_empty());
+    // What never changes of a record, read without consistency (consistently when unseen).
+    let settled = store.get_settled(&id(7)).await.unwrap().unwrap();
+    assert_eq!(settled.payload, r#"{"a":1}"#);
+    assert!(store.get_settled(&id(201)).await.unwrap().is_none());
 }
 
 #[tokio::test]
