@@ -131,6 +131,8 @@ pub struct Function {
     hooks: Hooks,
     jobs: mpsc::Sender<Job>,
     queue: Mutex<mpsc::Receiver<Job>>,
+    /// Invocations a caller may prepare at once ([`Function::slot`]).
+    slots: tokio::sync::Semaphore,
     instances: Mutex<Vec<Arc<Instance>>>,
     next_id: AtomicU64,
     /// Spawn-to-first-`next` times, for the cold-start figure.
@@ -171,7 +173,18 @@ fn now_ms() -> u128 {
         .as_millis()
 }
 
+/// How many invocations of one function callers that wait for a slot may have prepared
+/// (payload built, queued or running) at once: enough to keep every process busy, few
+/// enough that a backlog of executions does not hold a payload each.
+pub const PREPARED_INVOCATIONS: usize = 256;
+
 impl Function {
+    /// A slot to prepare an invocation in: a caller with a backlog (the durable service)
+    /// builds a payload only once it holds one, and keeps it until the invocation ends.
+    pub async fn slot(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        self.slots.acquire().await.ok()
+    }
+
     pub fn new(
         spec: FunctionSpec,
         binary: PathBuf,
@@ -187,6 +200,7 @@ impl Function {
             hooks,
             jobs,
             queue: Mutex::new(queue),
+            slots: tokio::sync::Semaphore::new(PREPARED_INVOCATIONS),
             instances: Mutex::new(Vec::new()),
             next_id: AtomicU64::new(1),
             cold_starts: Mutex::new(Vec::new()),

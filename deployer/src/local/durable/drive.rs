@@ -98,26 +98,18 @@ impl Durable {
                 Flow::Continue
             }
             Due::Invoke => {
-                let payload = e.begin_invocation();
-                let (function, version, deadline) =
-                    (e.function.clone(), e.version.clone(), e.deadline);
+                let (function, version) = (e.function.clone(), e.version.clone());
                 drop(e);
-                let body = serde_json::to_vec(&payload).unwrap_or_default();
-                self.invoke(entry, (&function, &version), body, deadline)
-                    .await
+                // Boxed: an execution waiting in a backlog keeps only this much of its
+                // task, not the state of an invocation in flight.
+                Box::pin(self.invoke(entry, &function, &version)).await
             }
         }
     }
 
     /// Invokes the version of the function the execution runs on, once, and records how
-    /// it ended.
-    async fn invoke(
-        &self,
-        entry: &Entry,
-        (function, version): (&str, &str),
-        body: Vec<u8>,
-        deadline: f64,
-    ) -> Flow {
+    /// it ended. The payload is built once the function has a slot for it.
+    async fn invoke(&self, entry: &Entry, function: &str, version: &str) -> Flow {
         let f = match self.versions.pool(function, version).await {
             Ok(f) => f,
             Err(e) => {
@@ -125,6 +117,19 @@ impl Durable {
                 return Flow::Exit;
             }
         };
+        let Some(_slot) = f.slot().await else {
+            return Flow::Exit;
+        };
+        let mut e = entry.exec.lock().await;
+        // It may have moved while it waited (stopped, timed out): decide again.
+        if !matches!(e.due(now()), Due::Invoke) {
+            return Flow::Continue;
+        }
+        let payload = e.begin_invocation();
+        let deadline = e.deadline;
+        drop(e);
+        let body = serde_json::to_vec(&payload).unwrap_or_default();
+        drop(payload);
         let started = now();
         // ExecutionTimeout holds whatever the invocation does: past it, the next move times
         // the execution out (its late checkpoints are refused).
