@@ -850,7 +850,8 @@ impl Store {
             .send()
             .await
             .map_err(|e| StoreError::from_sdk("Scan", e))?;
-        // Replay guards share the table; they are not webhooks.
+        // Replay guard items (`rp_...`) that earlier versions wrote may share the table
+        // until their TTL; they are not webhooks.
         let records = out
             .items()
             .iter()
