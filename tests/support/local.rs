@@ -371,12 +371,7 @@ impl LocalCloud {
 /// `default` source (sent as `X-Webhook-Id`) where it has no secret, under the tests' id
 /// key (a signed body is identified by itself: [`body_webhook_id`]).
 pub fn webhook_id(delivery: &str) -> String {
-    source_webhook_id(webhook_contract::sources::DEFAULT, delivery)
-}
-
-/// The webhook id of delivery `delivery` of `source`, under the tests' id key.
-pub fn source_webhook_id(source: &str, delivery: &str) -> String {
-    typed_webhook_id(source, delivery).to_string()
+    typed_webhook_id(webhook_contract::sources::DEFAULT, delivery).to_string()
 }
 
 /// The webhook id the receiver gives the signed body `body` of the `default` source, under
@@ -391,7 +386,7 @@ pub fn body_webhook_id(body: &str) -> String {
         .to_string()
 }
 
-/// [`source_webhook_id`], typed.
+/// The webhook id of delivery `delivery` of `source`, under the tests' id key.
 pub fn typed_webhook_id(source: &str, delivery: &str) -> webhook_core::WebhookId {
     webhook_core::ids::IdKey::new(crate::ID_KEY).webhook_id(
         source,

@@ -236,14 +236,9 @@ impl<S: Starter> Reconciler<S> {
         Ok(report)
     }
 
-    /// The execution of the record's attempt, by its name (one call: the index entry does
-    /// not carry the execution's ARN, which the processor's first write records).
-    async fn execution_of(&self, entry: &Entry) -> Result<Option<Execution>, LookupError> {
-        self.executions.of(&entry.id, entry.attempt).await
-    }
-
     async fn handle(&self, entry: &Entry, now_ms: u64) -> Result<Handled, RecordError> {
-        let execution = self.execution_of(entry).await?;
+        // By name: the index entry does not carry the execution's ARN.
+        let execution = self.executions.of(&entry.id, entry.attempt).await?;
         let decision = decide(entry, execution.as_ref(), now_ms, &self.policy);
         let mut handled = Handled::default();
         if let Some(why) = &decision.stuck {
@@ -344,7 +339,6 @@ mod tests {
             state: Attention::Open,
             attempt: 1,
             since,
-            received_at: String::new(),
         }
     }
 

@@ -92,7 +92,7 @@ pub mod table {
     /// changes, so that a step's write is not also a write of the index (DynamoDB writes
     /// an index only when its keys or projected attributes change). The index is written
     /// when a record enters a state (received, failed, redriven) and when it completes.
-    pub const ATTENTION_PROJECTION: [&str; 2] = ["attempt", "receivedAt"];
+    pub const ATTENTION_PROJECTION: [&str; 1] = ["attempt"];
 }
 
 /// Metrics the functions publish (CloudWatch embedded metric format) and the stack alarms on.

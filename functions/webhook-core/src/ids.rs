@@ -125,11 +125,6 @@ impl Delivery {
             Delivery::BodyHash(h) => h,
         }
     }
-
-    /// Whether the identity is the body itself (no delivery id at all).
-    pub fn is_body(&self) -> bool {
-        matches!(self, Delivery::BodyHash(_))
-    }
 }
 
 impl WebhookId {

@@ -239,20 +239,24 @@ impl Attention {
         self.partition(id.as_str().chars().last().unwrap_or('0'))
     }
 
-    /// The state an index key names (`open#<h>`, `failed#<h>`).
-    fn of_key(key: &str) -> Option<Self> {
-        match key.split_once('#')?.0 {
-            "open" => Some(Attention::Open),
-            "failed" => Some(Attention::Failed),
-            _ => None,
+    /// What an index key (`<prefix>#<shard>`) starts with.
+    fn prefix(self) -> &'static str {
+        match self {
+            Attention::Open => "open",
+            Attention::Failed => "failed",
         }
     }
 
+    /// The state an index key names.
+    fn of_key(key: &str) -> Option<Self> {
+        let prefix = key.split_once('#')?.0;
+        [Attention::Open, Attention::Failed]
+            .into_iter()
+            .find(|a| a.prefix() == prefix)
+    }
+
     fn partition(self, shard: char) -> String {
-        match self {
-            Attention::Open => format!("open#{shard}"),
-            Attention::Failed => format!("failed#{shard}"),
-        }
+        format!("{}#{shard}", self.prefix())
     }
 }
 
@@ -273,7 +277,6 @@ pub struct Entry {
     pub attempt: u32,
     /// When it entered its state, epoch ms.
     pub since: u64,
-    pub received_at: String,
 }
 
 /// One page of [`Store::attention`].
@@ -992,7 +995,6 @@ fn decode_entry(item: &Item) -> Result<Entry, StoreError> {
         attempt: attempt_of(item),
         since: number(item, table::ATTENTION_SINCE)
             .ok_or_else(|| malformed(format!("no `{}`", table::ATTENTION_SINCE)))?,
-        received_at: string(item, attr::RECEIVED_AT).unwrap_or_default(),
     })
 }
 
