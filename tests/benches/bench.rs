@@ -814,10 +814,14 @@ fn split_paths(cloud: &tests::local::LocalCloud, cpu: &mut Vec<Row>) -> Vec<Row>
 }
 
 fn local_rows() -> Vec<Row> {
+    // With a data directory, as the targets are set: the durable journal syncs each
+    // checkpoint before answering, and DynamoDB's tables live in their SQLite file.
+    let data = tempfile::tempdir().expect("a temp dir");
     let spawned = Instant::now();
     let cloud = tests::local::LocalCloud::start(
         &[
-            "--ephemeral",
+            "--data-dir",
+            data.path().to_str().expect("a UTF-8 temp path"),
             "--release",
             "--no-throttle",
             "--instances",
@@ -911,7 +915,44 @@ fn local_rows() -> Vec<Row> {
         "ms",
         "< 20 ms",
     ));
+    drop(cloud);
+    rows.extend(in_memory_rows());
     rows
+}
+
+/// The same load on a local cloud that keeps everything in memory (`--ephemeral`: no
+/// journal, no SQLite file, nothing synced), for reference: what durability costs.
+fn in_memory_rows() -> Vec<Row> {
+    let cloud = tests::local::LocalCloud::start(
+        &[
+            "--ephemeral",
+            "--release",
+            "--no-throttle",
+            "--instances",
+            "4",
+        ],
+        None,
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let started = Instant::now();
+    let both = load(&cloud, 10);
+    let (done_at, completed) = drain(&cloud, started);
+    let row = |metric: &str, value: f64, unit: &'static str| Row {
+        metric: format!("local cloud in memory (--ephemeral, reference): {metric}"),
+        value,
+        unit,
+        target: "(reference)",
+    };
+    vec![
+        row("POST /webhooks -> 202", both.requests_per_s, "req/s"),
+        row("POST latency p99", both.p99_ms, "ms"),
+        row(
+            "executions completed",
+            completed as f64 / done_at.as_secs_f64(),
+            "exec/s",
+        ),
+        row("memory (PSS) under the load (max)", both.loaded_mib, "MiB"),
+    ]
 }
 
 /// What `n` webhooks of one body did through the local cloud (release, `--audit-calls`),

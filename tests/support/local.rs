@@ -472,7 +472,20 @@ fn parent_of(pid: u32) -> Option<u32> {
 fn cpu_of(pid: u32) -> Option<(String, u64)> {
     let (name, fields) = stat_of(pid)?;
     let ticks = |i: usize| fields.get(i)?.parse::<u64>().ok();
-    Some((name, ticks(11)? + ticks(12)?))
+    Some((function_of(pid).unwrap_or(name), ticks(11)? + ticks(12)?))
+}
+
+/// For a process running a published version (a data directory's
+/// `versions/<Function>/<number>`, whose file name is the number), its function's name as
+/// its crate spells it (`Processor` -> `processor`).
+fn function_of(pid: u32) -> Option<String> {
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok()?;
+    let number = exe.file_name()?.to_str()?;
+    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let function = exe.parent()?.file_name()?.to_str()?;
+    Some(function.to_lowercase())
 }
 
 /// The proportional set size of `pid` (`Pss` of `/proc/PID/smaps_rollup`), in bytes.
