@@ -1404,10 +1404,11 @@ fn workflow_rows() -> Vec<Row> {
 const RECONCILED: usize = 10_000;
 
 /// One reconciler run over a local cloud's table seeded with `RECONCILED` open records
-/// (each with execution `arn`, or none): its report and how long it took.
+/// (`running`: each with its execution started, by its name, as the receiver starts it;
+/// otherwise none started): its report and how long the run took.
 async fn reconcile_once(
     cloud: &tests::local::LocalCloud,
-    arn: Option<&str>,
+    running: bool,
 ) -> (reconciler::Report, Duration) {
     let e = cloud.endpoints();
     let endpoint = |k: &str| {
@@ -1417,7 +1418,7 @@ async fn reconcile_once(
     };
     let client = f::dynamo_at(&endpoint("dynamodb"));
     let table = endpoint("table");
-    seed_open_records(&client, &table, RECONCILED, arn).await;
+    let ids = seed_open_records(&client, &table, RECONCILED, running).await;
     let lambda_config = aws_sdk_lambda::Config::builder()
         .behavior_version(aws_sdk_lambda::config::BehaviorVersion::latest())
         .region(aws_sdk_lambda::config::Region::new("us-east-1"))
@@ -1428,6 +1429,13 @@ async fn reconcile_once(
         .build();
     let lambda = aws_sdk_lambda::Client::from_conf(lambda_config);
     let alias = endpoint("processorAlias");
+    if running {
+        start_all(
+            webhook_core::starter::LambdaStarter::new(lambda.clone(), alias.clone()),
+            ids,
+        )
+        .await;
+    }
     let reconciler = reconciler::Reconciler {
         store: webhook_core::Store::new(client, table, 14),
         executions: webhook_core::executions::Executions::new(lambda.clone(), alias.clone()),
@@ -1454,34 +1462,15 @@ async fn reconcile_once(
 /// execution is running: one lookup each), and at worst (none was ever started: one start
 /// and one write each, and the local cloud then runs all 10,000 on the same two cores).
 async fn reconciler_rows() -> Vec<Row> {
-    // A running execution (held in its first step) that every steady-state record names.
-    let held = tests::local::webhook_id("bench-held");
-    let hold = format!("hold-in-step={held}:validate");
-    let cloud =
-        tests::local::LocalCloud::start(&["--ephemeral", "--release", "--fault", &hold], None);
-    let (code, _) = tests::local::http(
-        "POST",
-        &format!("{}/webhooks", cloud.api),
-        &[
-            ("Content-Type", "application/json"),
-            ("X-Webhook-Id", "bench-held"),
-        ],
-        r#"{"type":"user"}"#,
-    );
-    assert_eq!(code, 202, "{}", cloud.logs());
-    let arn = loop {
-        if let Some(e) = cloud.executions(Some(&held)).first() {
-            break e["DurableExecutionArn"]
-                .as_str()
-                .expect("an ARN")
-                .to_owned();
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let (steady, steady_took) = reconcile_once(&cloud, Some(&arn)).await;
+    use nix::sys::signal::Signal;
+    // The executions stay RUNNING: their function's processes are stopped (SIGSTOP).
+    let cloud = tests::local::LocalCloud::start(&["--ephemeral", "--release"], None);
+    signal_all(&cloud, "processor", Signal::SIGSTOP);
+    let (steady, steady_took) = reconcile_once(&cloud, true).await;
+    signal_all(&cloud, "processor", Signal::SIGCONT);
     drop(cloud);
     let cloud = tests::local::LocalCloud::start(&["--ephemeral", "--release"], None);
-    let (worst, worst_took) = reconcile_once(&cloud, None).await;
+    let (worst, worst_took) = reconcile_once(&cloud, false).await;
     vec![
         Row {
             metric: format!(
@@ -1504,25 +1493,49 @@ async fn reconciler_rows() -> Vec<Row> {
     ]
 }
 
+/// Starts the execution of each of `ids` (attempt 1), 32 at a time.
+async fn start_all(
+    starter: webhook_core::starter::LambdaStarter,
+    ids: Vec<webhook_core::WebhookId>,
+) {
+    use webhook_core::starter::Starter;
+    let starter = Arc::new(starter);
+    let mut tasks = tokio::task::JoinSet::new();
+    for group in ids.chunks(ids.len().div_ceil(32).max(1)) {
+        let (starter, group) = (starter.clone(), group.to_vec());
+        tasks.spawn(async move {
+            for id in &group {
+                starter.start(id, 1).await.expect("an execution starts");
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.expect("a start task");
+    }
+}
+
 /// `n` RECEIVED records that entered their state ten minutes ago, as the receiver writes
-/// them (attention index included), recorded as started as execution `arn`, or not.
+/// them (attention index included), recorded as started or not; their ids.
 async fn seed_open_records(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
     n: usize,
-    arn: Option<&str>,
-) {
+    started: bool,
+) -> Vec<webhook_core::WebhookId> {
     use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
     let since = webhook_core::time::Instant::from_epoch_millis(
         webhook_core::time::Instant::now().epoch_millis() - 600_000,
     );
     let s = |v: &str| AttributeValue::S(v.to_owned());
-    let items: Vec<WriteRequest> = (0..n)
+    let ids: Vec<_> = (0..n)
         .map(|i| {
-            let id = tests::local::typed_webhook_id(
-                webhook_contract::sources::DEFAULT,
-                &format!("seed-{i}"),
-            );
+            tests::local::typed_webhook_id(webhook_contract::sources::DEFAULT, &format!("seed-{i}"))
+        })
+        .collect();
+    let items: Vec<WriteRequest> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
             let shard = id.as_str().chars().last().unwrap_or('0');
             let mut item = std::collections::HashMap::from([
                 ("id".to_owned(), s(id.as_str())),
@@ -1545,8 +1558,7 @@ async fn seed_open_records(
                     AttributeValue::N(since.epoch_millis().to_string()),
                 ),
             ]);
-            if let Some(arn) = arn {
-                item.insert("executionArn".to_owned(), s(arn));
+            if started {
                 item.insert("startState".to_owned(), s("STARTED"));
             }
             WriteRequest::builder()
@@ -1567,6 +1579,7 @@ async fn seed_open_records(
             .await
             .expect("seeding the table");
     }
+    ids
 }
 
 fn main() {
