@@ -52,55 +52,67 @@ fn counted(
 }
 
 pub fn router(state: Arc<Lambda>) -> Router {
-    let api = |op, route| counted(&state, op, route);
-    let callbacks = "/2025-12-01/durable-execution-callbacks/{id}";
-    Router::new()
-        .route(
-            "/2015-03-31/functions/{name}/invocations",
-            api("Invoke", post(invoke)),
-        )
-        .route(
-            "/2025-12-01/durable-executions/{arn}/checkpoint",
-            api("CheckpointDurableExecution", post(checkpoint)),
-        )
-        .route(
-            "/2025-12-01/durable-executions/{arn}/state",
-            api("GetDurableExecutionState", get(state_page)),
-        )
-        .route(
-            "/2025-12-01/durable-executions/{arn}",
-            api("GetDurableExecution", get(get_execution)),
-        )
-        .route(
-            "/2025-12-01/durable-executions/{arn}/history",
-            api("GetDurableExecutionHistory", get(history)),
-        )
-        .route(
-            "/2025-12-01/durable-executions/{arn}/stop",
-            api("StopDurableExecution", post(stop)),
-        )
-        .route(
-            "/2025-12-01/functions/{name}/durable-executions",
-            api("ListDurableExecutionsByFunction", get(list)),
-        )
-        .route(
-            &format!("{callbacks}/succeed"),
-            api(
-                "SendDurableExecutionCallbackSuccess",
-                post(callback_succeed),
-            ),
-        )
-        .route(
-            &format!("{callbacks}/fail"),
-            api("SendDurableExecutionCallbackFailure", post(callback_fail)),
-        )
-        .route(
-            &format!("{callbacks}/heartbeat"),
-            api(
-                "SendDurableExecutionCallbackHeartbeat",
-                post(callback_heartbeat),
-            ),
-        )
+    const EXECUTIONS: &str = "/2025-12-01/durable-executions/{arn}";
+    const CALLBACKS: &str = "/2025-12-01/durable-execution-callbacks/{id}";
+    // The Lambda API: each path with the operation it is counted as.
+    let api = [
+        (
+            "/2015-03-31/functions/{name}/invocations".to_owned(),
+            "Invoke",
+            post(invoke),
+        ),
+        (
+            format!("{EXECUTIONS}/checkpoint"),
+            "CheckpointDurableExecution",
+            post(checkpoint),
+        ),
+        (
+            format!("{EXECUTIONS}/state"),
+            "GetDurableExecutionState",
+            get(state_page),
+        ),
+        (
+            EXECUTIONS.to_owned(),
+            "GetDurableExecution",
+            get(get_execution),
+        ),
+        (
+            format!("{EXECUTIONS}/history"),
+            "GetDurableExecutionHistory",
+            get(history),
+        ),
+        (
+            format!("{EXECUTIONS}/stop"),
+            "StopDurableExecution",
+            post(stop),
+        ),
+        (
+            "/2025-12-01/functions/{name}/durable-executions".to_owned(),
+            "ListDurableExecutionsByFunction",
+            get(list),
+        ),
+        (
+            format!("{CALLBACKS}/succeed"),
+            "SendDurableExecutionCallbackSuccess",
+            post(callback_succeed),
+        ),
+        (
+            format!("{CALLBACKS}/fail"),
+            "SendDurableExecutionCallbackFailure",
+            post(callback_fail),
+        ),
+        (
+            format!("{CALLBACKS}/heartbeat"),
+            "SendDurableExecutionCallbackHeartbeat",
+            post(callback_heartbeat),
+        ),
+    ];
+    let router = api
+        .into_iter()
+        .fold(Router::new(), |router, (path, op, route)| {
+            router.route(&path, counted(&state, op, route))
+        });
+    router
         .route("/_local/stats", get(stats))
         .route("/_local/stats/executions", get(executions_by_status))
         .route("/_local/endpoints", get(endpoints))
