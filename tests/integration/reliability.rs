@@ -474,14 +474,12 @@ fn the_durable_journal_never_acknowledges_what_it_could_not_keep() {
     );
     assert!(cloud.interrupt().success());
 
-    // A corrupt execution file stops the next start, naming the file and what to do; its
-    // execution's name is never silently freed.
-    let file = std::fs::read_dir(&journal)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|e| e == "json"))
-        .expect("the execution's file");
-    std::fs::write(&file, b"{\"arn\": ").unwrap();
+    // Damage to what the journal acknowledged (its first frame, frames after it) stops the
+    // next start, naming the file and what to do; no execution's name is silently freed.
+    let log = journal.join("journal.log");
+    let mut bytes = std::fs::read(&log).unwrap();
+    bytes[12] ^= 0xff;
+    std::fs::write(&log, &bytes).unwrap();
     let run = tests::deployer(
         &tests::workspace_root(),
         &["local", "--no-build", "--port", "0", "--data-dir", dir],
@@ -489,13 +487,14 @@ fn the_durable_journal_never_acknowledges_what_it_could_not_keep() {
     assert_eq!(run.code, Some(1), "{run}");
     assert!(
         run.stderr.contains(&format!(
-            "durable execution file {} is corrupt",
-            file.display()
+            "the durable journal {} is damaged: the frame at byte 0",
+            log.display()
         )),
         "{run}"
     );
     assert!(run.stderr.contains("quarantine"), "{run}");
     assert!(!run.stdout.contains("API:"), "{run}");
+    assert_eq!(std::fs::read(&log).unwrap(), bytes, "left as found");
 }
 
 #[test]
@@ -522,42 +521,39 @@ fn syscall(line: &str) -> Option<(&str, &str, &str)> {
     Some((call, args, result))
 }
 
-/// In one thread's strace log, the journal writes (renames of `<journal>/*.json.tmp`) and
-/// how many of them were durable before they were answered: the temporary file synced
-/// before the rename, the directory synced after it.
-fn durable_renames(trace: &str, journal: &str) -> (usize, usize) {
-    let calls: Vec<(&str, &str, &str)> = trace.lines().filter_map(syscall).collect();
-    let mut renames = 0;
+/// In one thread's strace log (`strace -y`: paths beside descriptors), the journal's
+/// appends (writes to `log`) and how many of them were synced before the thread wrote
+/// anything else to it.
+fn synced_appends(trace: &str, log: &str) -> (usize, usize) {
+    let on_log = format!("<{log}>");
+    let calls: Vec<(&str, &str, &str)> = trace
+        .lines()
+        .filter_map(syscall)
+        .filter(|c| {
+            c.1.split(',')
+                .next()
+                .is_some_and(|fd| fd.ends_with(&on_log))
+        })
+        .collect();
+    let mut appends = 0;
     let mut synced = 0;
-    for (at, (call, args, _)) in calls.iter().enumerate() {
-        if !call.starts_with("rename") || !args.contains(".json.tmp") || !args.contains(journal) {
+    for (at, (call, _, _)) in calls.iter().enumerate() {
+        if !call.starts_with("pwrite") {
             continue;
         }
-        renames += 1;
-        let tmp = args.split('"').nth(1).unwrap_or_default();
-        let before = &calls[..at];
-        let opened = before
-            .iter()
-            .rposition(|c| c.0 == "openat" && c.1.contains(&format!("\"{tmp}\"")));
-        let file_synced = opened.is_some_and(|o| {
-            let fd = before[o].2;
-            before[o..].iter().any(|c| c.0 == "fsync" && c.1 == fd)
-        });
-        let after = &calls[at + 1..calls.len().min(at + 5)];
-        let dir_fd = after
-            .iter()
-            .find(|c| c.0 == "openat" && c.1.contains(&format!("\"{journal}\"")))
-            .map(|c| c.2);
-        let dir_synced = dir_fd.is_some_and(|fd| after.iter().any(|c| c.0 == "fsync" && c.1 == fd));
-        if file_synced && dir_synced {
+        appends += 1;
+        if calls
+            .get(at + 1)
+            .is_some_and(|c| c.0 == "fdatasync" || c.0 == "fsync")
+        {
             synced += 1;
         }
     }
-    (renames, synced)
+    (appends, synced)
 }
 
 #[test]
-fn the_journal_syncs_each_file_and_its_directory_before_acknowledging() {
+fn the_journal_syncs_each_append_before_the_next() {
     let strace = tests::require_tool("strace", "apt-get install -y strace");
     let data = tempfile::tempdir().unwrap();
     let dir = data.path().to_str().unwrap();
@@ -569,8 +565,9 @@ fn the_journal_syncs_each_file_and_its_directory_before_acknowledging() {
         // One file per thread: no interleaved, split lines.
         "-ff",
         "-qq",
+        "-y",
         "-e",
-        "trace=openat,fsync,fdatasync,rename,renameat,renameat2",
+        "trace=fsync,fdatasync,pwrite64",
         "-o",
         trace_arg,
         "--",
@@ -594,17 +591,18 @@ fn the_journal_syncs_each_file_and_its_directory_before_acknowledging() {
         std::thread::sleep(Duration::from_millis(20));
     }
     cloud.interrupt_wrapped();
-    let (mut renames, mut synced) = (0, 0);
+    let log = journal.join("journal.log");
+    let (mut appends, mut synced) = (0, 0);
     for file in std::fs::read_dir(traces.path()).unwrap() {
         let text = std::fs::read_to_string(file.unwrap().path()).unwrap();
-        let (r, s) = durable_renames(&text, journal.to_str().unwrap());
-        renames += r;
+        let (a, s) = synced_appends(&text, log.to_str().unwrap());
+        appends += a;
         synced += s;
     }
-    // The start and each checkpoint of the execution: one journal write each.
-    assert!(renames >= 5, "{renames} journal writes in the trace");
+    // The start and each checkpoint of the one execution: one frame each.
+    assert!(appends >= 5, "{appends} journal appends in the trace");
     assert_eq!(
-        synced, renames,
-        "journal writes not synced before their rename and after it"
+        synced, appends,
+        "journal appends not synced before the next"
     );
 }

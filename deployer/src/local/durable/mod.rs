@@ -144,6 +144,9 @@ impl Entry {
     }
 }
 
+/// (function's logical id, execution name).
+type NameKey = (String, String);
+
 /// The service.
 pub struct Durable {
     journal: Journal,
@@ -152,7 +155,10 @@ pub struct Durable {
     versions: Arc<Versions>,
     executions: Mutex<BTreeMap<String, Arc<Entry>>>,
     /// (function, execution name) -> (ARN, input): names are idempotency keys.
-    names: Mutex<BTreeMap<(String, String), (String, String)>>,
+    names: Mutex<BTreeMap<NameKey, (String, String)>>,
+    /// Starts in progress, by (function, execution name): two starts of one name take turns,
+    /// starts of different names write the journal together (its group commit).
+    starting: std::sync::Mutex<HashMap<NameKey, Arc<Mutex<()>>>>,
     /// Callback id -> (execution ARN, operation id) of the callbacks waiting for an answer.
     callbacks: std::sync::Mutex<HashMap<String, (String, String)>>,
     faults: Arc<Faults>,
@@ -177,6 +183,7 @@ impl Durable {
             versions,
             executions: Mutex::new(BTreeMap::new()),
             names: Mutex::new(BTreeMap::new()),
+            starting: std::sync::Mutex::new(HashMap::new()),
             callbacks: std::sync::Mutex::new(HashMap::new()),
             faults,
             time_scale,
@@ -255,10 +262,37 @@ impl Durable {
         })?;
         let name = req.name.clone().unwrap_or_else(|| random_hex(32));
         check_name(&name)?;
-        let mut executions = self.executions.lock().await;
-        let mut names = self.names.lock().await;
         let key = (req.function.clone(), name.clone());
-        if let Some((arn, existing_input)) = names.get(&key) {
+        let turn = self
+            .starting
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(key.clone())
+            .or_default()
+            .clone();
+        let held = turn.lock().await;
+        let started = self.start_named(&f, req, name, id).await;
+        drop(held);
+        let mut starting = self.starting.lock().unwrap_or_else(|p| p.into_inner());
+        // Here and in the map: nobody else waits for this name's turn.
+        if Arc::strong_count(&turn) == 2 {
+            starting.remove(&key);
+        }
+        started
+    }
+
+    /// Starts the execution `name` of `f` (its turn held), or returns the existing one. The
+    /// service's maps are locked only to look the name up and to add the execution once the
+    /// journal holds it.
+    async fn start_named(
+        self: &Arc<Self>,
+        f: &Function,
+        req: Start,
+        name: String,
+        id: Option<String>,
+    ) -> Result<(String, bool), ServiceError> {
+        let key = (req.function.clone(), name.clone());
+        if let Some((arn, existing_input)) = self.names.lock().await.get(&key) {
             if *existing_input == req.input {
                 return Ok((arn.clone(), false));
             }
@@ -300,6 +334,8 @@ impl Durable {
             1.0,
         );
         let entry = Entry::new(exec);
+        let mut executions = self.executions.lock().await;
+        let mut names = self.names.lock().await;
         names.insert(key, (arn.clone(), req.input));
         executions.insert(arn.clone(), entry.clone());
         drop((executions, names));
