@@ -5,7 +5,7 @@ VENV := .venv
 PYTHON ?= python3
 STAGE ?= dev
 
-.PHONY: help test lint bench synth local tools clean strace
+.PHONY: help test lint bench synth local tools clean strace chromium
 
 help:
 	@echo "make local   run the whole stack on this machine (STAGE=dev, PORT=3000, WEBHOOK_SECRET)"
@@ -54,7 +54,12 @@ STRACE := strace
 $(STRACE):
 	@command -v strace >/dev/null || apt-get install -y strace || { apt-get update && apt-get install -y strace; }
 
-tools: $(VENV)/.stamp $(MINISTACK) $(CHECKOV) $(PEERS) $(CONFORMANCE) $(STRACE)
+# Chromium (Debian's package): the console test drives it headless over the DevTools protocol.
+CHROMIUM := chromium
+$(CHROMIUM):
+	@command -v chromium >/dev/null || apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }
+
+tools: $(VENV)/.stamp $(MINISTACK) $(CHECKOV) $(PEERS) $(CONFORMANCE) $(STRACE) $(CHROMIUM)
 
 lint:
 	cargo fmt --all -- --check

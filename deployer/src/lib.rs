@@ -6,6 +6,7 @@
 //! errors to stderr; every failure exits non-zero with its cause.
 
 pub mod cloud;
+pub mod console;
 pub mod executions;
 pub mod http;
 pub mod local;
@@ -126,6 +127,9 @@ pub enum Command {
     /// Answer a callback a durable execution waits for: succeed, fail or heartbeat.
     #[command(subcommand)]
     Callback(executions::CallbackVerb),
+    /// Serve the console (webhooks, executions, timelines) of a deployed stage on
+    /// 127.0.0.1; `deployer local` serves it at <API>/_console.
+    Console(console::ConsoleArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -145,6 +149,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Webhooks(verb) => webhooks::run(verb),
         Command::Executions(verb) => executions::run(verb),
         Command::Callback(verb) => executions::run_callback(verb),
+        Command::Console(args) => console::run(args),
     }
 }
 

@@ -9,6 +9,7 @@ mod checkov;
 mod claims;
 mod cli;
 mod conformance;
+mod console;
 mod deploy;
 mod executions;
 mod functions;

@@ -4,6 +4,7 @@
 // Test support reports a broken setting by panicking, like a test.
 #![allow(clippy::unwrap_used)]
 
+pub mod browser;
 pub mod chaos;
 pub mod conformance;
 pub mod cost;
@@ -30,6 +31,16 @@ pub fn workspace_root() -> PathBuf {
         .parent()
         .expect("tests/ sits in the workspace")
         .to_path_buf()
+}
+
+/// The target directory this test or bench was built in (`target/`, or
+/// `$CARGO_TARGET_DIR`): where what a run leaves for review goes.
+pub fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary knows its path");
+    // target/<profile>/deps/<test binary> -> target
+    exe.ancestors()
+        .nth(3)
+        .map_or_else(|| workspace_root().join("target"), Path::to_path_buf)
 }
 
 /// The `deployer` binary of the profile this test or bench was built with

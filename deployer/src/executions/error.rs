@@ -79,6 +79,19 @@ pub enum ExecError {
     },
 }
 
+impl ExecError {
+    /// The execution, name or callback asked for does not exist.
+    pub fn is_not_found(&self) -> bool {
+        matches!(
+            self,
+            ExecError::NoSuchExecution { .. }
+                | ExecError::NoSuchName { .. }
+                | ExecError::NoSuchCallback { .. }
+                | ExecError::NotAnExecution { .. }
+        )
+    }
+}
+
 /// [`ExecError::Call`] of a failed call: the service's code and message when it answered,
 /// the whole context (connection refused, timeout) when it did not.
 pub fn call<E, R>(operation: &'static str, err: SdkError<E, R>) -> ExecError

@@ -4,10 +4,10 @@
 //! chain, names from its stack) and a running `deployer local` (`--local`).
 
 mod error;
-mod ops;
-mod stage;
+pub(crate) mod ops;
+pub(crate) mod stage;
 mod text;
-mod view;
+pub(crate) mod view;
 
 use std::time::SystemTime;
 
@@ -17,6 +17,7 @@ use aws_sdk_lambda::types::{ErrorObject, ExecutionStatus};
 pub use error::ExecError;
 use ops::{Answer, ListFilter};
 use stage::StageLambda;
+pub use view::{Details, Failure, HistoryEvent};
 
 use crate::cloud::commands::OutputFormat;
 use crate::webhooks::target::TargetArgs;

@@ -83,6 +83,41 @@ impl StageLambda {
         }
     }
 
+    /// Whether the stage keeps webhooks in a table: the webhook app does, a local
+    /// `--app conformance` does not.
+    pub fn has_table(&self) -> bool {
+        match &self.place {
+            Place::Deployed { .. } => true,
+            Place::Local(l) => l.endpoints.table.is_some(),
+        }
+    }
+
+    /// Every durable function of the stage, with the alias its executions start through.
+    pub async fn durable_functions(&self) -> anyhow::Result<Vec<FunctionRef>> {
+        if let Place::Local(l) = &self.place {
+            let functions = l.endpoints.durable_functions.iter();
+            return Ok(functions
+                .map(|f| FunctionRef {
+                    shown: f.logical.to_ascii_lowercase(),
+                    name: f.name.clone(),
+                    qualifier: f.qualifier.clone(),
+                })
+                .collect());
+        }
+        let mut out = Vec::new();
+        for f in template_functions(self.stage)?
+            .into_iter()
+            .filter(|f| f.durable)
+        {
+            out.push(FunctionRef {
+                shown: f.logical.to_ascii_lowercase(),
+                name: self.physical(&f.logical).await?,
+                qualifier: f.alias,
+            });
+        }
+        Ok(out)
+    }
+
     /// The durable function `given` names: a function of the stage's template (any case),
     /// or a function ARN, used as it is.
     pub async fn function(&self, given: &str) -> anyhow::Result<FunctionRef> {

@@ -37,7 +37,7 @@ impl Summary {
 }
 
 /// A failure, as the service reports it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Failure {
     #[serde(rename = "type")]
@@ -147,6 +147,9 @@ pub struct Details {
     /// The attempt a step event is about (1-based).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attempt: Option<i32>,
+    /// A step event that schedules another attempt: the delay before it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_delay_s: Option<i32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wait_seconds: Option<i32>,
     /// The function a chained invoke calls.
@@ -226,17 +229,20 @@ fn execution_details(e: &Event) -> Option<Details> {
 
 fn step_details(e: &Event) -> Option<Details> {
     let attempt = |r: Option<&aws_sdk_lambda::types::RetryDetails>| r.map(|r| r.current_attempt());
+    let delay = |r: Option<&aws_sdk_lambda::types::RetryDetails>| {
+        r.and_then(|r| r.next_attempt_delay_seconds())
+    };
     if let Some(d) = &e.step_succeeded_details {
-        let attempt = attempt(d.retry_details());
         return Some(Details {
-            attempt,
+            attempt: attempt(d.retry_details()),
+            retry_delay_s: delay(d.retry_details()),
             ..result(d.result())
         });
     }
     if let Some(d) = &e.step_failed_details {
-        let attempt = attempt(d.retry_details());
         return Some(Details {
-            attempt,
+            attempt: attempt(d.retry_details()),
+            retry_delay_s: delay(d.retry_details()),
             ..error(d.error())
         });
     }

@@ -13,7 +13,8 @@ mod lambda;
 mod metrics;
 mod model;
 mod schedule;
-mod secrets;
+pub(crate) mod secrets;
+pub(crate) use durable::random_hex;
 mod server;
 mod sigv4;
 mod versions;
@@ -363,6 +364,15 @@ fn endpoints(model: &model::Model, api: Option<&str>, lambda_url: &str, dynamo_u
             .find(|(f, _)| *f == d.logical)
             .map(|(_, name)| format!("{}:{name}", d.arn))
     });
+    let durable_functions: Vec<Value> = model
+        .functions
+        .iter()
+        .filter(|f| f.durable_timeout_s.is_some())
+        .map(|f| {
+            let alias = model.aliases.values().find(|(of, _)| *of == f.logical);
+            json!({"logical": f.logical, "name": f.name, "qualifier": alias.map(|(_, a)| a)})
+        })
+        .collect();
     let stuck_after = model
         .functions
         .iter()
@@ -376,6 +386,7 @@ fn endpoints(model: &model::Model, api: Option<&str>, lambda_url: &str, dynamo_u
         "processorFunction": durable.map(|d| d.name.clone()),
         "processorAlias": alias,
         "stuckAfterSeconds": stuck_after,
+        "durableFunctions": durable_functions,
         "region": model::REGION,
     })
 }
@@ -419,40 +430,53 @@ fn example_body(scheme: webhook_core::schemes::Scheme) -> &'static str {
     }
 }
 
-/// A ready-to-paste curl of `source`, signed now (valid for the schemes' five minutes).
-fn example_curl(base: &str, source: &secrets::LocalSource) -> String {
+/// The URL and headers a provider would send `body` from `source` with, signed now (the
+/// timestamped schemes take them for five minutes); `delivery` is its delivery id.
+pub(crate) fn signed_request(
+    base: &str,
+    source: &secrets::LocalSource,
+    delivery: &str,
+    body: &str,
+) -> (String, Vec<(String, String)>) {
     let default = source.name == webhook_contract::sources::DEFAULT;
-    let (url, body) = if default {
-        (
-            format!("{base}/webhooks"),
-            r#"{"type":"order","orderId":"1001"}"#,
-        )
+    let url = if default {
+        format!("{base}/webhooks")
     } else {
-        (
-            format!("{base}/webhooks/{}", source.name),
-            example_body(source.scheme),
-        )
+        format!("{base}/webhooks/{}", source.name)
     };
-    let delivery = format!("demo-{}-1", source.name);
     let mut headers = vec![("Content-Type".to_owned(), "application/json".to_owned())];
     if default {
-        headers.push(("X-Webhook-Id".to_owned(), "demo-1".to_owned()));
+        headers.push(("X-Webhook-Id".to_owned(), delivery.to_owned()));
     }
     if let Some(secret) = &source.secret {
         let now = i64::try_from(durable::now() as u64).unwrap_or(0);
         let signed = webhook_core::schemes::sign(
             source.scheme,
             secret.as_bytes(),
-            &delivery,
+            delivery,
             now,
             body.as_bytes(),
         );
-        // The default source's example keeps its own delivery header (`X-Webhook-Id`).
+        // The default source keeps its own delivery header (`X-Webhook-Id`).
         let signed = signed
             .into_iter()
             .filter(|(k, _)| !default || *k == webhook_core::schemes::github::SIGNATURE);
         headers.extend(signed.map(|(k, v)| (k.to_owned(), v)));
     }
+    (url, headers)
+}
+
+/// A ready-to-paste curl of `source`, signed now (valid for the schemes' five minutes).
+fn example_curl(base: &str, source: &secrets::LocalSource) -> String {
+    let (delivery, body) = if source.name == webhook_contract::sources::DEFAULT {
+        ("demo-1".to_owned(), r#"{"type":"order","orderId":"1001"}"#)
+    } else {
+        (
+            format!("demo-{}-1", source.name),
+            example_body(source.scheme),
+        )
+    };
+    let (url, headers) = signed_request(base, source, &delivery, body);
     let h: String = headers
         .iter()
         .map(|(k, v)| format!(" -H '{k}: {v}'"))
@@ -494,6 +518,11 @@ fn banner(base: &str, secrets: &secrets::LocalSecrets, auth: model::RouteAuth) {
     }
     let mut lines = vec![
         format!("API: {base}"),
+        format!(
+            "Console: {}{}",
+            base.rsplit_once('/').map_or(base, |(origin, _)| origin),
+            crate::console::PREFIX
+        ),
         "Send a webhook, then follow it:".to_owned(),
     ];
     lines.extend(secrets.sources.iter().map(|s| example_curl(base, s)));
@@ -595,9 +624,20 @@ async fn serve(args: Args) -> anyhow::Result<()> {
             }
         }
         _ => {
-            // A stack without an API (the conformance stack): the Lambda API is the way in.
-            drop(api_listener);
-            print_lines(&[format!("Lambda: {}", backends.lambda_url)]);
+            // A stack without an API (the conformance stack): the Lambda API is the way in,
+            // and the console has the API's port.
+            let at = api_listener.local_addr()?;
+            let sender = crate::console::Sender {
+                base: String::new(),
+                sources: Vec::new(),
+            };
+            let console =
+                crate::console::local_router(backends.lambda_url.clone(), args.stage, sender);
+            serve_until(api_listener, console, shared.stop.clone());
+            print_lines(&[
+                format!("Lambda: {}", backends.lambda_url),
+                format!("Console: http://{at}{}", crate::console::PREFIX),
+            ]);
         }
     }
 
@@ -776,9 +816,16 @@ fn start_api_gateway(
         front.endpoints,
         secrets.api_keys.values().cloned().collect(),
     );
+    let origin = front.base.rsplit_once('/').map_or(front.base, |(o, _)| o);
+    let sender = crate::console::Sender {
+        base: front.base.to_owned(),
+        sources: secrets.sources.clone(),
+    };
+    let console = crate::console::local_router(origin.to_owned(), args.stage, sender);
     let app = axum::Router::new()
         .fallback(apigw::handle)
-        .with_state(gateway);
+        .with_state(gateway)
+        .merge(console);
     serve_until(front.listener, app, shared.stop.clone());
     let status_auth = model
         .api

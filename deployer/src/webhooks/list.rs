@@ -27,6 +27,8 @@ pub enum Filter {
 pub struct Row {
     pub id: String,
     pub status: Status,
+    pub source: String,
+    pub delivery_id: String,
     pub attempt: u32,
     pub current_step: Option<String>,
     pub received_at: String,
@@ -63,6 +65,8 @@ impl Row {
         Row {
             id: r.id.to_string(),
             status: r.status,
+            source: r.source.clone(),
+            delivery_id: r.delivery_id.clone(),
             attempt: r.attempt,
             current_step: r.current_step.clone(),
             received_at: r.received_at.clone(),

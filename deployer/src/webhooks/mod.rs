@@ -3,8 +3,8 @@
 //! ones again once the cause is fixed (`redrive`). The same code runs against AWS (the
 //! standard chain) and against `deployer local` (`--local`).
 
-mod list;
-mod redrive;
+pub(crate) mod list;
+pub(crate) mod redrive;
 mod show;
 pub(crate) mod target;
 

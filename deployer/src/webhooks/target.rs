@@ -118,6 +118,18 @@ pub(crate) struct LocalEndpoints {
     pub processor_function: Option<String>,
     pub processor_alias: Option<String>,
     pub stuck_after_seconds: Option<u64>,
+    /// Every durable function it runs (absent from older deployers).
+    #[serde(default)]
+    pub durable_functions: Vec<LocalDurableFunction>,
+}
+
+/// A durable function of a running `deployer local`.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub(crate) struct LocalDurableFunction {
+    pub logical: String,
+    pub name: String,
+    /// The alias executions start through, when the template gives it one.
+    pub qualifier: Option<String>,
 }
 
 /// A running `deployer local`: where it answers and where its services are.

@@ -1,0 +1,312 @@
+//! The console in a real browser (Debian's Chromium, headless) against a real `deployer
+//! local`: the webhooks list with its filter and search, a webhook's exact payload and its
+//! timeline, a failure marked, a redrive from the page, a conformance execution's retry
+//! and wait; no console error and no request off 127.0.0.1. Screenshots of the list and of
+//! a timeline go to `target/console/` for review (the README shows them).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tests::browser::Browser;
+use tests::local::{LocalCloud, body_webhook_id, http, try_http};
+
+const SECRET: &str = "console-secret";
+
+/// Posts `body` (which names `delivery`, so that two deliveries never share a body) as
+/// delivery `delivery`, signed; returns the status and the webhook id.
+fn post(cloud: &LocalCloud, delivery: &str, body: &Value) -> (u16, String) {
+    let mut body = body.clone();
+    body["delivery"] = json!(delivery);
+    let body = body.to_string();
+    let sig = webhook_core::schemes::github::signature(SECRET.as_bytes(), body.as_bytes());
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("X-Webhook-Id", delivery),
+        ("X-Hub-Signature-256", sig.as_str()),
+    ];
+    let (code, _) = http("POST", &format!("{}/webhooks", cloud.api), &headers, &body);
+    (code, body_webhook_id(&body))
+}
+
+/// What `post` sends as the body of `delivery`.
+fn sent_body(delivery: &str, body: &Value) -> String {
+    let mut body = body.clone();
+    body["delivery"] = json!(delivery);
+    body.to_string()
+}
+
+/// The console's address, as `deployer local` prints it (`Console: http://.../_console`).
+fn console_url(cloud: &LocalCloud) -> String {
+    let printed = cloud.printed();
+    let line = printed
+        .lines()
+        .find_map(|l| l.strip_prefix("Console: "))
+        .unwrap_or_else(|| panic!("no Console: line in\n{printed}"));
+    line.trim().to_owned()
+}
+
+/// The console's origin (`http://127.0.0.1:PORT`).
+fn origin(cloud: &LocalCloud) -> String {
+    console_url(cloud).trim_end_matches("/_console").to_owned()
+}
+
+fn shots() -> PathBuf {
+    tests::target_dir().join("console")
+}
+
+/// The rows of the webhooks table: (id, status).
+fn rows(b: &mut Browser) -> Vec<(String, String)> {
+    let v = b.eval(
+        "Array.from(document.querySelectorAll('table.webhooks tbody tr')).map(r => [r.dataset.id, r.dataset.status])",
+    );
+    serde_json::from_value(v).expect("rows")
+}
+
+/// Every request the page made stayed on `origin` (or was inline).
+fn assert_local_only(b: &Browser, origin: &str) {
+    let away: Vec<&String> = b
+        .requests
+        .iter()
+        .filter(|u| !u.starts_with(origin) && !u.starts_with("data:") && !u.starts_with("about:"))
+        .collect();
+    assert!(away.is_empty(), "requests off 127.0.0.1: {away:?}");
+    assert!(!b.requests.is_empty(), "the page's requests were recorded");
+}
+
+#[test]
+fn the_console_lists_filters_shows_and_redrives_webhooks_in_a_browser() {
+    let order = json!({"type": "order", "orderId": "C-1"});
+    let invalid = json!({"type": "order"});
+    let failing = body_webhook_id(&sent_body("c-fails", &order));
+    let fault = format!("panic-in-step={failing}:finalize");
+    let cloud = LocalCloud::start(
+        &["--ephemeral", "--time-scale", "0.01", "--fault", &fault],
+        Some(SECRET),
+    );
+    let (code, valid) = post(&cloud, "c-valid", &order);
+    assert_eq!(code, 202);
+    assert_eq!(post(&cloud, "c-invalid", &invalid).0, 202);
+    assert_eq!(post(&cloud, "c-fails", &order).0, 202);
+    // Redelivered: the same webhook, not another.
+    assert_eq!(post(&cloud, "c-valid", &order), (202, valid.clone()));
+    let invalid_id = body_webhook_id(&sent_body("c-invalid", &invalid));
+    for (id, want) in [
+        (&valid, "COMPLETED"),
+        (&invalid_id, "FAILED"),
+        (&failing, "FAILED"),
+    ] {
+        let done = cloud.wait_terminal(id, Duration::from_secs(20));
+        assert_eq!(done["status"], want, "{id}: {done}");
+    }
+
+    let origin = origin(&cloud);
+    let console = console_url(&cloud);
+    let mut b = Browser::launch(1280, 900);
+    b.goto(&console);
+    b.wait_loaded(&format!("{console}/webhooks"));
+    let mut listed = rows(&mut b);
+    listed.sort();
+    let mut want = vec![
+        (valid.clone(), "completed".to_owned()),
+        (invalid_id.clone(), "failed".to_owned()),
+        (failing.clone(), "failed".to_owned()),
+    ];
+    want.sort();
+    assert_eq!(listed, want, "each webhook once, with its status");
+    b.screenshot(&shots().join("webhooks.png"));
+
+    // The filter: failed only.
+    b.eval("document.querySelector('select[name=status]').value = 'failed'");
+    b.click("form.filter button");
+    b.wait_loaded(&format!("{console}/webhooks?status=failed"));
+    let failed: Vec<String> = rows(&mut b).into_iter().map(|r| r.1).collect();
+    assert_eq!(failed, ["failed", "failed"]);
+    // The search, by delivery id.
+    b.goto(&format!("{console}/webhooks"));
+    b.eval("document.querySelector('input[name=q]').value = 'c-valid'");
+    b.click("form.filter button");
+    b.wait_loaded(&format!("{console}/webhooks?"));
+    assert_eq!(rows(&mut b), [(valid.clone(), "completed".to_owned())]);
+
+    // One webhook: the payload exactly as received, three step bars on its timeline.
+    b.click(&format!("a[href$='/webhooks/{valid}']"));
+    b.wait_loaded(&format!("{console}/webhooks/{valid}"));
+    assert_eq!(
+        b.text("pre[data-format=raw]"),
+        sent_body("c-valid", &order),
+        "the payload as received"
+    );
+    let steps = b.eval(
+        "Array.from(document.querySelectorAll('.timeline li.row')).map(r => [r.querySelector('.label').firstChild.textContent.trim(), r.dataset.kind, r.dataset.outcome, r.querySelectorAll('.seg').length])",
+    );
+    assert_eq!(
+        steps,
+        json!([
+            ["validate", "step", "succeeded", 1],
+            ["process", "step", "succeeded", 1],
+            ["finalize", "step", "succeeded", 1]
+        ])
+    );
+    // Each bar is reachable with the keyboard and says what it is.
+    let label = b.eval("document.querySelector('.seg').getAttribute('aria-label')");
+    assert!(
+        label
+            .as_str()
+            .unwrap()
+            .starts_with("validate, attempt 1: succeeded after"),
+        "{label}"
+    );
+    b.eval("document.querySelector('.seg').focus()");
+    b.call(
+        "Input.dispatchKeyEvent",
+        json!({"type": "keyDown", "key": "ArrowRight", "code": "ArrowRight", "windowsVirtualKeyCode": 39}),
+    );
+    let focused = b.eval("document.activeElement.getAttribute('aria-label')");
+    assert!(
+        focused.as_str().unwrap().starts_with("process"),
+        "{focused}"
+    );
+    b.screenshot(&shots().join("timeline.png"));
+
+    // A failed webhook: its step marked failed with the error; redriven from the page.
+    b.goto(&format!("{console}/webhooks/{failing}"));
+    let marked = b.eval(
+        "Array.from(document.querySelectorAll('.timeline li.row[data-outcome=failed]')).map(r => [r.querySelector('.label').firstChild.textContent.trim(), !!r.querySelector('.mark'), r.querySelector('.row-error') ? r.querySelector('.row-error').textContent : ''])",
+    );
+    let marked = marked.as_array().unwrap();
+    assert_eq!(marked.len(), 1, "{marked:?}");
+    assert_eq!(marked[0][0], "finalize");
+    assert_eq!(marked[0][1], true);
+    assert!(!marked[0][2].as_str().unwrap().is_empty(), "{marked:?}");
+    b.click("form.action button");
+    b.wait_loaded(&format!("{console}/webhooks/{failing}?done="));
+    assert!(
+        b.text("p.done").contains("redriven: attempt 2 started"),
+        "{}",
+        b.text("p.done")
+    );
+    let done = cloud.wait_terminal(&failing, Duration::from_secs(20));
+    assert_eq!(
+        (done["status"].as_str(), done["attempt"].as_u64()),
+        (Some("COMPLETED"), Some(2)),
+        "{done}"
+    );
+
+    // Send a test webhook from the page: signed with the local secret, accepted.
+    b.goto(&format!("{console}/webhooks"));
+    b.eval("document.querySelector('form.send select').value = 'default'");
+    b.click("form.send button");
+    b.wait_loaded(&format!("{console}/webhooks/wh_"));
+    assert!(
+        b.text("p.done").contains("accepted (HTTP 202)"),
+        "{}",
+        b.text("p.done")
+    );
+
+    b.eval("1");
+    assert!(b.errors.is_empty(), "errors in the page: {:?}", b.errors);
+    assert_local_only(&b, &origin);
+}
+
+#[test]
+fn the_console_refuses_bad_input_with_a_clear_status() {
+    let cloud = LocalCloud::start(&["--ephemeral"], Some(SECRET));
+    let console = console_url(&cloud);
+    let cases = [
+        ("/webhooks?status=bogus", 400, "unknown status `bogus`"),
+        ("/webhooks/not-an-id", 400, "not-an-id"),
+        (
+            "/webhooks/wh_00000000000000000000000000000000",
+            404,
+            "no webhook wh_00000000000000000000000000000000",
+        ),
+        ("/execution?arn=nope", 404, "nope"),
+        (
+            "/executions?status=sleeping",
+            400,
+            "unknown status `sleeping`",
+        ),
+        ("/assets/other.js", 404, "no such asset"),
+    ];
+    for (path, code, says) in cases {
+        let (got, text) = try_http("GET", &format!("{console}{path}"), &[], "").unwrap();
+        assert_eq!(got, code, "{path}: {text}");
+        assert!(text.contains(says), "{path}: {text}");
+    }
+    let (got, text) = try_http(
+        "POST",
+        &format!("{console}/send"),
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        "source=nope",
+    )
+    .unwrap();
+    assert_eq!(got, 400, "{text}");
+    assert!(text.contains("no source `nope`"), "{text}");
+}
+
+#[test]
+fn a_conformance_execution_shows_its_retry_and_its_wait_on_the_timeline() {
+    let cloud = LocalCloud::start(&["--app", "conformance", "--ephemeral"], None);
+    let start = |requirement: &str, name: &str| {
+        let url = format!(
+            "{}/2015-03-31/functions/conformance-local-Conformance/invocations?Qualifier=live",
+            cloud.lambda
+        );
+        let headers = [
+            ("X-Amz-Invocation-Type", "Event"),
+            ("X-Amz-Durable-Execution-Name", name),
+        ];
+        let body = json!({"requirement": requirement, "input": null}).to_string();
+        let (code, text) = try_http("POST", &url, &headers, &body).unwrap();
+        assert_eq!(code, 202, "{text}");
+    };
+    start("1-11", "console-retried");
+    start("1-10", "console-waited");
+    let origin = origin(&cloud);
+    let console = console_url(&cloud);
+    let mut b = Browser::launch(1000, 800);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        b.goto(&format!("{console}/executions"));
+        let ended = b
+            .eval("document.querySelectorAll('table.executions tr[data-status=succeeded]').length");
+        if ended == json!(2) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the executions did not succeed"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+
+    // The retried step: a failed attempt, the delay, a succeeded attempt.
+    b.click("a[href*='console-retried']");
+    b.wait_loaded(&format!("{console}/execution?"));
+    let segs = b.eval(
+        "Array.from(document.querySelectorAll('.timeline li.row[data-kind=step] .seg')).map(s => s.className)",
+    );
+    assert_eq!(
+        segs,
+        json!(["seg run failed", "seg delay", "seg run succeeded"]),
+        "attempt, delay, attempt"
+    );
+    // The failed step, then the wait.
+    b.goto(&format!("{console}/executions"));
+    b.click("a[href*='console-waited']");
+    b.wait_loaded(&format!("{console}/execution?"));
+    let kinds = b.eval(
+        "Array.from(document.querySelectorAll('.timeline li.row')).map(r => [r.dataset.kind, r.dataset.outcome])",
+    );
+    assert_eq!(kinds, json!([["step", "failed"], ["wait", "succeeded"]]));
+    let wait = b.eval("document.querySelector('.timeline li.row[data-kind=wait] .seg').getAttribute('aria-label')");
+    assert!(
+        wait.as_str().unwrap().contains("wait: succeeded after"),
+        "{wait}"
+    );
+
+    b.eval("1");
+    assert!(b.errors.is_empty(), "errors in the page: {:?}", b.errors);
+    assert_local_only(&b, &origin);
+}
