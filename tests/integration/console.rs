@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tests::browser::Browser;
+use tests::browser::{Browser, Served};
 use tests::local::{LocalCloud, body_webhook_id, http, try_http};
 
 const SECRET: &str = "console-secret";
@@ -61,6 +61,14 @@ fn rows(b: &mut Browser) -> Vec<(String, String)> {
         "Array.from(document.querySelectorAll('table.webhooks tbody tr')).map(r => [r.dataset.id, r.dataset.status])",
     );
     serde_json::from_value(v).expect("rows")
+}
+
+/// Waits for the page an action sends the browser back to (it says what was done).
+fn wait_done(b: &mut Browser) {
+    b.wait_for(
+        "location.search.includes('done=') && document.readyState === 'complete'",
+        Duration::from_secs(15),
+    );
 }
 
 /// Every request the page made stayed on `origin` (or was inline).
@@ -168,6 +176,21 @@ fn the_console_lists_filters_shows_and_redrives_webhooks_in_a_browser() {
         "{focused}"
     );
     b.screenshot(&shots().join("timeline.png"));
+    // Readable on a narrow window: nothing wider than the phone it is on.
+    b.call(
+        "Emulation.setDeviceMetricsOverride",
+        json!({"width": 390, "height": 800, "deviceScaleFactor": 1, "mobile": true}),
+    );
+    let wide = b.eval("document.documentElement.scrollWidth");
+    assert!(
+        wide.as_u64().unwrap() <= 390,
+        "the page is {wide} px wide on a 390 px window"
+    );
+    b.screenshot(&shots().join("timeline-narrow.png"));
+    b.call(
+        "Emulation.setDeviceMetricsOverride",
+        json!({"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": false}),
+    );
 
     // A failed webhook: its step marked failed with the error; redriven from the page.
     b.goto(&format!("{console}/webhooks/{failing}"));
@@ -213,6 +236,12 @@ fn the_console_lists_filters_shows_and_redrives_webhooks_in_a_browser() {
 fn the_console_refuses_bad_input_with_a_clear_status() {
     let cloud = LocalCloud::start(&["--ephemeral"], Some(SECRET));
     let console = console_url(&cloud);
+    let (code, invalid) = post(&cloud, "c-refused", &json!({"type": "order"}));
+    assert_eq!(code, 202);
+    assert_eq!(
+        cloud.wait_terminal(&invalid, Duration::from_secs(20))["status"],
+        "FAILED"
+    );
     let cases = [
         ("/webhooks?status=bogus", 400, "unknown status `bogus`"),
         ("/webhooks/not-an-id", 400, "not-an-id"),
@@ -263,20 +292,75 @@ fn a_conformance_execution_shows_its_retry_and_its_wait_on_the_timeline() {
     };
     start("1-11", "console-retried");
     start("1-10", "console-waited");
+    start("2-1", "console-live");
+    start("4-2", "console-callback");
+    start("2-4", "console-stopped");
     let origin = origin(&cloud);
     let console = console_url(&cloud);
     let mut b = Browser::launch(1000, 800);
+    // Live: a running execution's timeline follows it without a reload.
+    let page = |b: &mut Browser, name: &str| {
+        b.goto(&format!("{console}/executions"));
+        b.click(&format!("a[href*='{name}']"));
+        b.wait_loaded(&format!("{console}/execution?"));
+    };
+    page(&mut b, "console-live");
+    assert_eq!(
+        b.eval("document.querySelector('.timeline').dataset.running"),
+        "true"
+    );
+    b.eval("window.notReloaded = true");
+    b.wait_for(
+        "window.notReloaded && document.querySelector('.timeline').dataset.running === 'false' && document.querySelector('li.row[data-kind=wait][data-outcome=succeeded]')",
+        Duration::from_secs(20),
+    );
+
+    // A callback answered from the page: the execution gets the result.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        page(&mut b, "console-callback");
+        if b.eval("!!document.querySelector('form.callback')") == json!(true) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no callback to answer"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    b.eval("document.querySelector('form.callback textarea').value = '{\"approved\": true}'");
+    b.click("form.callback button[value=succeed]");
+    wait_done(&mut b);
+    assert!(
+        b.text("p.done").contains("answered: succeed"),
+        "{}",
+        b.text("p.done")
+    );
+
+    // A stop from the page.
+    page(&mut b, "console-stopped");
+    b.click("form.action button");
+    wait_done(&mut b);
+    assert!(
+        b.text("p.done").contains("stopped at"),
+        "{}",
+        b.text("p.done")
+    );
+    assert_eq!(b.text("dl.record .badge"), "STOPPED");
+
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
         b.goto(&format!("{console}/executions"));
         let ended = b
             .eval("document.querySelectorAll('table.executions tr[data-status=succeeded]').length");
-        if ended == json!(2) {
+        // The retried, the waited, the live and the answered one.
+        if ended == json!(4) {
             break;
         }
+        let seen = b.eval("Array.from(document.querySelectorAll('table.executions tbody tr')).map(r => r.textContent)");
         assert!(
             std::time::Instant::now() < deadline,
-            "the executions did not succeed"
+            "the executions did not succeed: {seen}"
         );
         std::thread::sleep(Duration::from_millis(300));
     }
@@ -309,4 +393,48 @@ fn a_conformance_execution_shows_its_retry_and_its_wait_on_the_timeline() {
     b.eval("1");
     assert!(b.errors.is_empty(), "errors in the page: {:?}", b.errors);
     assert_local_only(&b, &origin);
+}
+
+/// `deployer console --local URL [more]`: the console a deployed stage gets, here reading
+/// the local cloud through the same clients.
+fn console_of(cloud: &LocalCloud, more: &[&str]) -> Served {
+    let mut cmd = std::process::Command::new(tests::deployer_bin());
+    cmd.args(["console", "--local", &cloud.api, "--port", "0"])
+        .args(more);
+    Served::start(cmd, "Console: ")
+}
+
+#[test]
+fn deployer_console_is_read_only_unless_actions_are_allowed_and_then_asks() {
+    let cloud = LocalCloud::start(&["--ephemeral"], Some(SECRET));
+    let (code, failed) = post(&cloud, "c-read-only", &json!({"type": "order"}));
+    assert_eq!(code, 202);
+    assert_eq!(
+        cloud.wait_terminal(&failed, Duration::from_secs(20))["status"],
+        "FAILED"
+    );
+    let page = |console: &str| {
+        let (code, text) =
+            try_http("GET", &format!("{console}/webhooks/{failed}"), &[], "").unwrap();
+        assert_eq!(code, 200, "{text}");
+        text
+    };
+    let form = [("Content-Type", "application/x-www-form-urlencoded")];
+
+    let read_only = console_of(&cloud, &[]);
+    let text = page(&read_only.url);
+    assert!(!text.contains("/redrive"), "no redrive offered: {text}");
+    assert!(!text.contains("Send a test webhook"), "{text}");
+    let redrive = format!("{}/webhooks/{failed}/redrive", read_only.url);
+    let (code, text) = try_http("POST", &redrive, &form, "").unwrap();
+    assert_eq!(code, 403, "{text}");
+    assert!(text.contains("start it with --allow-actions"), "{text}");
+    assert_eq!(cloud.status(&failed).1["attempt"], 1, "nothing redriven");
+
+    let allowed = console_of(&cloud, &["--allow-actions"]);
+    let text = page(&allowed.url);
+    assert!(
+        text.contains(&format!("data-confirm=\"Redrive {failed} as attempt 2?\"")),
+        "the redrive asks first: {text}"
+    );
 }

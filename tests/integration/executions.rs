@@ -515,6 +515,34 @@ fn the_executions_verbs_against_a_deployed_stage_on_ministack() {
     );
     let run = stage(&["callback", "succeed", "bm9uZQ==", "--result", "1"]);
     fails(&run, 1, "no callback `bm9uZQ==`");
+    // The console of the deployed stage: read through the standard chain, read-only.
+    let console = tests::browser::Served::start(
+        ms.command(
+            &tests::workspace_root(),
+            account,
+            &["console", "--stage", "dev", "--port", "0"],
+            &[],
+        ),
+        "Console: ",
+    );
+    let (code, text) = try_http("GET", &format!("{}/executions", console.url), &[], "").unwrap();
+    assert_eq!(code, 200, "{text}");
+    assert!(
+        text.contains("webhooks-dev-Processor") && text.contains("No execution."),
+        "{text}"
+    );
+    let (code, text) = try_http("GET", &format!("{}/webhooks", console.url), &[], "").unwrap();
+    assert_eq!(code, 200, "{text}");
+    assert!(
+        text.contains("0 webhooks") && text.contains("stage dev"),
+        "{text}"
+    );
+    let stop = format!("{}/stop", console.url);
+    let form = [("Content-Type", "application/x-www-form-urlencoded")];
+    let (code, text) = try_http("POST", &stop, &form, "arn=x").unwrap();
+    assert_eq!(code, 403, "{text}");
+    drop(console);
+
     // A stage that is not deployed says so.
     let run = ms.deployer(account, &["executions", "list", "--stage", "prod"], &[]);
     fails(&run, 1, "stack webhooks-prod does not exist");

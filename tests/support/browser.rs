@@ -255,3 +255,59 @@ impl Browser {
         std::fs::write(path, bytes).expect("write screenshot");
     }
 }
+
+/// A server the test started that prints its address as `<prefix><URL>` on stdout (as
+/// `deployer console` prints `Console: http://...`); killed when dropped.
+#[derive(Debug)]
+pub struct Served {
+    child: Child,
+    pub url: String,
+}
+
+impl Served {
+    /// Spawns `cmd` and waits (at most 60 s) for its `prefix` line.
+    pub fn start(mut cmd: Command, prefix: &str) -> Served {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the server starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let wanted = prefix.to_owned();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix(&wanted) {
+                    let _ = tx.send(Ok(url.trim().to_owned()));
+                }
+            }
+        });
+        let (err_tx, err_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                text.push_str(&line);
+                text.push('\n');
+            }
+            let _ = err_tx.send(text);
+        });
+        match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(Ok::<String, ()>(url)) => Served { child, url },
+            _ => {
+                let _ = child.kill();
+                let stderr = err_rx
+                    .recv_timeout(Duration::from_secs(5))
+                    .unwrap_or_default();
+                panic!("the server printed no `{prefix}` line:\n{stderr}");
+            }
+        }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
