@@ -438,3 +438,34 @@ fn deployer_console_is_read_only_unless_actions_are_allowed_and_then_asks() {
         "the redrive asks first: {text}"
     );
 }
+
+#[test]
+fn the_webhooks_list_pages_by_fifty() {
+    let cloud = LocalCloud::start(&["--ephemeral"], Some(SECRET));
+    let console = console_url(&cloud);
+    let order = json!({"type": "order", "orderId": "P-1"});
+    let mut ids = Vec::new();
+    for n in 0..51 {
+        let (code, id) = post(&cloud, &format!("c-page-{n:02}"), &order);
+        assert_eq!(code, 202);
+        ids.push(id);
+    }
+    let rows_of = |text: &str| text.matches("<tr data-id=").count();
+    let (code, first) = try_http("GET", &format!("{console}/webhooks"), &[], "").unwrap();
+    assert_eq!(code, 200, "{first}");
+    assert!(first.contains("51 webhooks"), "{first}");
+    assert_eq!(rows_of(&first), 50);
+    assert!(
+        first.contains("rel=\"next\"") && !first.contains("rel=\"prev\""),
+        "{first}"
+    );
+    let (_, second) = try_http("GET", &format!("{console}/webhooks?page=1"), &[], "").unwrap();
+    assert_eq!(rows_of(&second), 1);
+    assert!(
+        second.contains("Page 2 of 2") && second.contains("rel=\"prev\""),
+        "{second}"
+    );
+    // A page past the end shows the last one.
+    let (_, past) = try_http("GET", &format!("{console}/webhooks?page=9"), &[], "").unwrap();
+    assert!(past.contains("Page 2 of 2"), "{past}");
+}
