@@ -277,24 +277,11 @@ fn the_console_refuses_bad_input_with_a_clear_status() {
 #[test]
 fn a_conformance_execution_shows_its_retry_and_its_wait_on_the_timeline() {
     let cloud = LocalCloud::start(&["--app", "conformance", "--ephemeral"], None);
-    let start = |requirement: &str, name: &str| {
-        let url = format!(
-            "{}/2015-03-31/functions/conformance-local-Conformance/invocations?Qualifier=live",
-            cloud.lambda
-        );
-        let headers = [
-            ("X-Amz-Invocation-Type", "Event"),
-            ("X-Amz-Durable-Execution-Name", name),
-        ];
-        let body = json!({"requirement": requirement, "input": null}).to_string();
-        let (code, text) = try_http("POST", &url, &headers, &body).unwrap();
-        assert_eq!(code, 202, "{text}");
-    };
-    start("1-11", "console-retried");
-    start("1-10", "console-waited");
-    start("2-1", "console-live");
-    start("4-2", "console-callback");
-    start("2-4", "console-stopped");
+    cloud.start_conformance("1-11", "console-retried", Value::Null);
+    cloud.start_conformance("1-10", "console-waited", Value::Null);
+    cloud.start_conformance("2-1", "console-live", Value::Null);
+    cloud.start_conformance("4-2", "console-callback", Value::Null);
+    cloud.start_conformance("2-4", "console-stopped", Value::Null);
     let origin = origin(&cloud);
     let console = console_url(&cloud);
     let mut b = Browser::launch(1000, 800);

@@ -326,21 +326,6 @@ fn bad_input_fails_clearly_before_any_call() {
 const CONFORMANCE: &str =
     "arn:aws:lambda:us-east-1:000000000000:function:conformance-local-Conformance:live";
 
-/// Starts requirement `id` of the conformance app as execution `name`.
-fn start_conformance(cloud: &LocalCloud, id: &str, name: &str, input: Value) {
-    let url = format!(
-        "{}/2015-03-31/functions/conformance-local-Conformance/invocations?Qualifier=live",
-        cloud.lambda
-    );
-    let headers = [
-        ("X-Amz-Invocation-Type", "Event"),
-        ("X-Amz-Durable-Execution-Name", name),
-    ];
-    let body = json!({"requirement": id, "input": input}).to_string();
-    let (code, text) = try_http("POST", &url, &headers, &body).unwrap();
-    assert_eq!(code, 202, "{text}");
-}
-
 /// The id of the callback execution `name` waits for, from its history.
 fn callback_id(url: &str, name: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -379,7 +364,7 @@ fn callbacks_are_answered_through_the_cli() {
     let on = ["--function", CONFORMANCE];
 
     // succeed (after a heartbeat): the waiting execution returns the result.
-    start_conformance(&cloud, "4-1", "cli-succeed", json!("approval"));
+    cloud.start_conformance("4-1", "cli-succeed", json!("approval"));
     let id = callback_id(url, "cli-succeed");
     let run = verb(url, &["callback", "heartbeat", &id]).success();
     assert_eq!(
@@ -408,7 +393,7 @@ fn callbacks_are_answered_through_the_cli() {
     assert!(run.stderr.contains(&format!("callback `{id}`")), "{run}");
 
     // fail: the execution fails with the given error.
-    start_conformance(&cloud, "4-1", "cli-fail", json!("approval"));
+    cloud.start_conformance("4-1", "cli-fail", json!("approval"));
     let id = callback_id(url, "cli-fail");
     let run = verb(
         url,

@@ -322,6 +322,22 @@ impl LocalCloud {
 
     /// How many durable executions are in each status (`{"RUNNING": 3, ...}`; not
     /// counted as calls, and cheap to poll with thousands of executions).
+    /// Starts an execution named `name` of the conformance app's function (a cloud started
+    /// with `--app conformance`) on requirement `requirement`, asynchronously.
+    pub fn start_conformance(&self, requirement: &str, name: &str, input: serde_json::Value) {
+        let url = format!(
+            "{}/2015-03-31/functions/conformance-local-Conformance/invocations?Qualifier=live",
+            self.lambda
+        );
+        let headers = [
+            ("X-Amz-Invocation-Type", "Event"),
+            ("X-Amz-Durable-Execution-Name", name),
+        ];
+        let body = serde_json::json!({"requirement": requirement, "input": input}).to_string();
+        let (code, text) = try_http("POST", &url, &headers, &body).expect("the Lambda API answers");
+        assert_eq!(code, 202, "{text}");
+    }
+
     pub fn executions_by_status(&self) -> serde_json::Value {
         let (code, body) = http(
             "GET",
