@@ -264,6 +264,15 @@ fn install(dir: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
+/// What a record of `id` whose body is `span` takes in the log (its id and lengths too).
+fn record_bytes(id: &str, span: Span) -> u64 {
+    u64::from(span.len) + id.len() as u64 + 6
+}
+
+fn live_bytes(index: &HashMap<String, Span>) -> u64 {
+    index.iter().map(|(id, s)| record_bytes(id, *s)).sum()
+}
+
 /// The one thread that appends to the log.
 #[derive(Debug)]
 struct Writer {
@@ -273,6 +282,11 @@ struct Writer {
     len: u64,
     /// Where the newest record of each execution lies.
     index: HashMap<String, Span>,
+    /// What the newest records take in the log (kept as they change: the writer does not
+    /// walk the index per frame).
+    live: u64,
+    /// The log is not compacted below this size ([`COMPACT_FLOOR`]; tests lower it).
+    floor: u64,
     /// Set when the log can no longer be trusted (a failed sync): every append fails.
     broken: Option<String>,
 }
@@ -283,6 +297,8 @@ impl Writer {
             dir: dir.to_path_buf(),
             file: None,
             len,
+            live: live_bytes(&index),
+            floor: COMPACT_FLOOR,
             index,
             broken: None,
         };
@@ -336,6 +352,7 @@ impl Writer {
                 .map_err(|e| format!("cannot create {}: {e}", self.path().display()))?;
             (self.file, self.len) = (Some(file), 0);
             self.index.clear();
+            self.live = 0;
         }
         let file = self.file.as_ref().ok_or("the journal is closed")?;
         let mut buf = Vec::new();
@@ -370,14 +387,18 @@ impl Writer {
             return Err(format!("{} was removed", path.display()));
         }
         self.len += buf.len() as u64;
-        self.index.extend(spans);
+        for (id, span) in spans {
+            self.live += record_bytes(&id, span);
+            if let Some(old) = self.index.insert(id.clone(), span) {
+                self.live -= record_bytes(&id, old);
+            }
+        }
         Ok(())
     }
 
     /// Rewrites the log when it holds mostly superseded records. Appends wait meanwhile.
     fn maybe_compact(&mut self) {
-        let live: u64 = self.index.values().map(|s| u64::from(s.len) + 64).sum();
-        if self.len < COMPACT_FLOOR.max(live * 4) || self.broken.is_some() {
+        if self.len < self.floor.max(self.live * 4) || self.broken.is_some() {
             return;
         }
         let Some(old) = self.file.as_ref() else {
@@ -401,7 +422,10 @@ impl Writer {
             }
         };
         match install(&self.dir).and_then(|()| self.open_file(false)) {
-            Ok(file) => (self.file, self.len, self.index) = (Some(file), len, index),
+            Ok(file) => {
+                self.live = live_bytes(&index);
+                (self.file, self.len, self.index) = (Some(file), len, index);
+            }
             Err(e) => {
                 self.broken = Some(format!(
                     "{} could not be replaced by its compacted copy ({e}); restart the local cloud",
@@ -509,6 +533,45 @@ mod tests {
         assert!(text.contains("is damaged: the frame at byte 0"), "{text}");
         assert!(text.contains("quarantine"), "{text}");
         assert_eq!(std::fs::read(&path).unwrap(), damaged, "left as found");
+    }
+
+    #[test]
+    fn a_log_of_mostly_superseded_records_is_compacted_while_running() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, mut w) = open(dir.path()).unwrap();
+        w.floor = 0;
+        let save = |w: &mut Writer, id: &str, input: &str| {
+            let (done, _answer) = tokio::sync::oneshot::channel();
+            let body = serde_json::to_vec(&execution(id, input)).unwrap();
+            let a = Append {
+                id: id.into(),
+                body,
+                done,
+            };
+            w.append(std::slice::from_ref(&a)).unwrap();
+            w.maybe_compact();
+        };
+        save(&mut w, "b", "kept");
+        for n in 0..10 {
+            save(&mut w, "a", &n.to_string());
+        }
+        let log = std::fs::read(dir.path().join(LOG)).unwrap();
+        let scanned = frame::scan(&log).unwrap();
+        // 11 records written; compacted, the log keeps under four times what is live.
+        assert!(
+            scanned.records < 11,
+            "{} records: not compacted",
+            scanned.records
+        );
+        assert!(log.len() as u64 <= 4 * w.live + 64, "{} bytes", log.len());
+        assert_eq!(w.live, live_bytes(&w.index), "live bytes kept right");
+        // Appends go on into the compacted log, and what it holds reads back.
+        save(&mut w, "a", "last");
+        drop(w);
+        let (held, _) = open(dir.path()).unwrap();
+        let mut held: Vec<(String, String)> = held.into_iter().map(|e| (e.id, e.input)).collect();
+        held.sort();
+        assert_eq!(held, pairs(&[("a", "last"), ("b", "kept")]));
     }
 
     #[tokio::test]
