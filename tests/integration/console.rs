@@ -98,6 +98,15 @@ fn the_console_lists_filters_shows_and_redrives_webhooks_in_a_browser() {
     assert_eq!(post(&cloud, "c-fails", &order).0, 202);
     // Redelivered: the same webhook, not another.
     assert_eq!(post(&cloud, "c-valid", &order), (202, valid.clone()));
+    // Badly signed: refused, so never a webhook the list could show.
+    let forged = [
+        ("Content-Type", "application/json"),
+        ("X-Webhook-Id", "c-forged"),
+        ("X-Hub-Signature-256", "sha256=00"),
+    ];
+    let body = sent_body("c-forged", &order);
+    let (code, _) = http("POST", &format!("{}/webhooks", cloud.api), &forged, &body);
+    assert_eq!(code, 401);
     let invalid_id = body_webhook_id(&sent_body("c-invalid", &invalid));
     for (id, want) in [
         (&valid, "COMPLETED"),
