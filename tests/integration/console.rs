@@ -38,12 +38,19 @@ fn sent_body(delivery: &str, body: &Value) -> String {
 
 /// The console's address, as `deployer local` prints it (`Console: http://.../_console`).
 fn console_url(cloud: &LocalCloud) -> String {
-    let printed = cloud.printed();
-    let line = printed
-        .lines()
-        .find_map(|l| l.strip_prefix("Console: "))
-        .unwrap_or_else(|| panic!("no Console: line in\n{printed}"));
-    line.trim().to_owned()
+    // The line follows `API:` (on which `LocalCloud::start` returns) a moment later.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let printed = cloud.printed();
+        if let Some(line) = printed.lines().find_map(|l| l.strip_prefix("Console: ")) {
+            return line.trim().to_owned();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no Console: line in\n{printed}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// The console's origin (`http://127.0.0.1:PORT`).
