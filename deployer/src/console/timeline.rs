@@ -21,6 +21,8 @@ pub enum Outcome {
     Running,
     Succeeded,
     Failed,
+    /// Never finished: the execution ended first (stopped, timed out, failed elsewhere).
+    Cancelled,
 }
 
 impl Outcome {
@@ -29,6 +31,7 @@ impl Outcome {
             Outcome::Running => "running",
             Outcome::Succeeded => "succeeded",
             Outcome::Failed => "failed",
+            Outcome::Cancelled => "cancelled",
         }
     }
 }
@@ -143,8 +146,22 @@ pub fn of(events: &[HistoryEvent], now_ms: i64) -> Timeline {
     }
     if t.running {
         t.end_ms = t.end_ms.max(now_ms);
+    } else {
+        cancel_open(&mut t);
     }
     t
+}
+
+/// What was still open when the execution ended ends with it, cancelled.
+fn cancel_open(t: &mut Timeline) {
+    let end = t.end_ms;
+    for row in t.rows.iter_mut().filter(|r| r.outcome == Outcome::Running) {
+        row.outcome = Outcome::Cancelled;
+        for s in row.segments.iter_mut().filter(|s| s.end_ms.is_none()) {
+            s.end_ms = Some(end.max(s.start_ms));
+            s.outcome = Outcome::Cancelled;
+        }
+    }
 }
 
 /// One operation event onto its row.
@@ -313,6 +330,13 @@ mod tests {
         assert_eq!(t.rows[0].outcome, Outcome::Failed);
         assert_eq!(t.rows[0].error.as_deref(), Some("Boom: bad"));
         assert_eq!(t.error.as_deref(), Some("Boom: bad"));
+
+        // Stopped during a step: the step is cancelled at the execution's end.
+        let mut stopped = failed_run[..2].to_vec();
+        stopped.push(ev(4, "ExecutionStopped", "", 3, failed("stop", None)));
+        let t = of(&stopped, 0);
+        assert_eq!(t.rows[0].outcome, Outcome::Cancelled);
+        assert_eq!(t.rows[0].end_ms(), Some(t.end_ms));
 
         let running = &failed_run[..2];
         let start = of(running, 0).start_ms;
