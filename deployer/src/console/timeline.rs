@@ -164,81 +164,82 @@ fn cancel_open(t: &mut Timeline) {
     }
 }
 
-/// One operation event onto its row.
+/// One operation event onto its row (created by the operation's first event).
 fn apply(t: &mut Timeline, kind: &str, what: &str, e: &HistoryEvent, at: i64) {
     let id = e.operation_id.clone().unwrap_or_default();
-    let at_row = t.rows.iter().position(|r| r.operation_id == id);
-    let row = match at_row {
-        Some(i) => &mut t.rows[i],
+    let i = match t.rows.iter().position(|r| r.operation_id == id) {
+        Some(i) => i,
         None => {
             t.rows.push(Row {
                 operation_id: id.clone(),
                 kind: kind.to_owned(),
-                label: e.name.clone().unwrap_or_else(|| id.clone()),
+                label: e.name.clone().unwrap_or(id),
                 segments: Vec::new(),
                 outcome: Outcome::Running,
                 error: None,
                 callback_id: None,
             });
-            let last = t.rows.len() - 1;
-            &mut t.rows[last]
+            t.rows.len() - 1
         }
+    };
+    let row = &mut t.rows[i];
+    if what == "Started" {
+        started(row, kind, e, at);
+    } else {
+        ended(row, what == "Succeeded", e, at);
+    }
+}
+
+/// An attempt, a wait, a callback... begins; a retry's delay ends with it.
+fn started(row: &mut Row, kind: &str, e: &HistoryEvent, at: i64) {
+    if let Some(s) = row
+        .segments
+        .last_mut()
+        .filter(|s| s.span == Span::RetryDelay)
+    {
+        s.end_ms = Some(at);
+    }
+    row.segments.push(Segment {
+        span: if kind == "Wait" {
+            Span::Wait
+        } else {
+            Span::Run
+        },
+        start_ms: at,
+        end_ms: None,
+        outcome: Outcome::Running,
+        attempt: (kind == "Step").then(|| row.attempts() as i32 + 1),
+        error: None,
+    });
+    row.callback_id = row.callback_id.take().or(e.details.callback_id.clone());
+}
+
+/// The open segment ends; a step that will be tried again gets its delay, anything else
+/// ends its row.
+fn ended(row: &mut Row, succeeded: bool, e: &HistoryEvent, at: i64) {
+    let outcome = if succeeded {
+        Outcome::Succeeded
+    } else {
+        Outcome::Failed
     };
     let error = e.details.error.as_ref().map(|f| f.line());
-    let close = |row: &mut Row, outcome: Outcome, error: Option<String>| {
-        if let Some(s) = row.segments.last_mut().filter(|s| s.end_ms.is_none()) {
-            s.end_ms = Some(at);
-            s.outcome = outcome;
-            s.error.clone_from(&error);
-        }
-    };
-    match what {
-        "Started" => {
-            // A retry's delay ends when its attempt starts.
-            if let Some(s) = row
-                .segments
-                .last_mut()
-                .filter(|s| s.span == Span::RetryDelay)
-            {
-                s.end_ms = Some(at);
-            }
-            let span = if kind == "Wait" {
-                Span::Wait
-            } else {
-                Span::Run
-            };
-            let attempt = (kind == "Step").then(|| row.attempts() as i32 + 1);
-            row.segments.push(Segment {
-                span,
-                start_ms: at,
-                end_ms: None,
-                outcome: Outcome::Running,
-                attempt,
-                error: None,
-            });
-            row.callback_id = row.callback_id.take().or(e.details.callback_id.clone());
-        }
-        _ => {
-            let outcome = if what == "Succeeded" {
-                Outcome::Succeeded
-            } else {
-                Outcome::Failed
-            };
-            close(row, outcome, error.clone());
-            match e.details.retry_delay_s {
-                Some(delay) => row.segments.push(Segment {
-                    span: Span::RetryDelay,
-                    start_ms: at,
-                    end_ms: Some(at + i64::from(delay) * 1000),
-                    outcome: Outcome::Running,
-                    attempt: None,
-                    error: None,
-                }),
-                None => {
-                    row.outcome = outcome;
-                    row.error = error;
-                }
-            }
+    if let Some(s) = row.segments.last_mut().filter(|s| s.end_ms.is_none()) {
+        s.end_ms = Some(at);
+        s.outcome = outcome;
+        s.error.clone_from(&error);
+    }
+    match e.details.retry_delay_s {
+        Some(delay) => row.segments.push(Segment {
+            span: Span::RetryDelay,
+            start_ms: at,
+            end_ms: Some(at + i64::from(delay) * 1000),
+            outcome: Outcome::Running,
+            attempt: None,
+            error: None,
+        }),
+        None => {
+            row.outcome = outcome;
+            row.error = error;
         }
     }
 }
