@@ -115,6 +115,12 @@ impl Browser {
     /// Sends `method` (to the page once attached) and returns its result; events that
     /// arrive meanwhile are recorded.
     pub fn call(&mut self, method: &str, params: Value) -> Value {
+        self.try_call(method, params)
+            .unwrap_or_else(|err| panic!("DevTools {method} failed: {err}"))
+    }
+
+    /// [`Browser::call`], with the protocol's error (a page navigating away, say) returned.
+    pub fn try_call(&mut self, method: &str, params: Value) -> Result<Value, String> {
         self.next += 1;
         let id = self.next;
         let mut msg = json!({"id": id, "method": method, "params": params});
@@ -133,9 +139,9 @@ impl Browser {
             let v: Value = serde_json::from_str(&text).expect("DevTools sends JSON");
             if v["id"] == json!(id) {
                 if let Some(err) = v.get("error") {
-                    panic!("DevTools {method} failed: {err}");
+                    return Err(err.to_string());
                 }
-                return v["result"].clone();
+                return Ok(v["result"].clone());
             }
             self.record(&v);
         }
@@ -193,7 +199,12 @@ impl Browser {
         loop {
             let guarded =
                 format!("(() => {{ try {{ return !!({js}); }} catch (e) {{ return false; }} }})()");
-            let ready = self.eval(&guarded) == json!(true);
+            // A page between two documents answers with an error: not yet.
+            let out = self.try_call(
+                "Runtime.evaluate",
+                json!({"expression": guarded, "returnByValue": true}),
+            );
+            let ready = out.is_ok_and(|o| o["result"]["value"] == json!(true));
             if ready {
                 return;
             }
