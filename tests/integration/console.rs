@@ -16,9 +16,7 @@ const SECRET: &str = "console-secret";
 /// Posts `body` (which names `delivery`, so that two deliveries never share a body) as
 /// delivery `delivery`, signed; returns the status and the webhook id.
 fn post(cloud: &LocalCloud, delivery: &str, body: &Value) -> (u16, String) {
-    let mut body = body.clone();
-    body["delivery"] = json!(delivery);
-    let body = body.to_string();
+    let body = sent_body(delivery, body);
     let sig = webhook_core::schemes::github::signature(SECRET.as_bytes(), body.as_bytes());
     let headers = [
         ("Content-Type", "application/json"),

@@ -77,11 +77,7 @@ pub struct ListQuery {
 
 pub async fn webhooks(State(c): Shared, Query(q): Query<ListQuery>) -> Response {
     let Some(t) = &c.webhooks else {
-        return failure(
-            &c,
-            StatusCode::NOT_FOUND,
-            "this stage has no webhooks table",
-        );
+        return no_table(&c);
     };
     let filter = match q.status.as_str() {
         "" => None,
@@ -134,11 +130,7 @@ pub struct Done {
 
 pub async fn webhook(State(c): Shared, Path(raw): Path<String>, Query(d): Query<Done>) -> Response {
     let Some(t) = &c.webhooks else {
-        return failure(
-            &c,
-            StatusCode::NOT_FOUND,
-            "this stage has no webhooks table",
-        );
+        return no_table(&c);
     };
     let id = match WebhookId::parse(&raw) {
         Ok(id) => id,
@@ -183,11 +175,7 @@ pub async fn redrive(State(c): Shared, Path(raw): Path<String>) -> Response {
         return read_only(&c);
     }
     let Some(t) = &c.webhooks else {
-        return failure(
-            &c,
-            StatusCode::NOT_FOUND,
-            "this stage has no webhooks table",
-        );
+        return no_table(&c);
     };
     let done = match redrive::one(t, &raw).await {
         Redrive::Redriven { id, attempt } => format!("{id} redriven: attempt {attempt} started"),
@@ -195,6 +183,10 @@ pub async fn redrive(State(c): Shared, Path(raw): Path<String>) -> Response {
         Redrive::Error { id, error } => format!("{id} could not be redriven: {error}"),
     };
     back(&format!("/webhooks/{}", enc(&raw)), &done)
+}
+
+fn no_table(c: &Console) -> Response {
+    failure(c, StatusCode::NOT_FOUND, "this stage has no webhooks table")
 }
 
 fn read_only(c: &Console) -> Response {
