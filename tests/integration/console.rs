@@ -312,6 +312,12 @@ fn a_conformance_execution_shows_its_retry_and_its_wait_on_the_timeline() {
         "true"
     );
     b.eval("window.notReloaded = true");
+    // On a loaded machine the wait may not have begun when the page opened: the page shows
+    // it begin, then end.
+    b.wait_for(
+        "window.notReloaded && document.querySelector('li.row[data-kind=wait][data-outcome=running]')",
+        Duration::from_secs(20),
+    );
     // Ended from elsewhere (the CLI): the open page follows.
     let conformance =
         "arn:aws:lambda:us-east-1:000000000000:function:conformance-local-Conformance:live";
