@@ -606,3 +606,110 @@ fn the_journal_syncs_each_append_before_the_next() {
         "journal appends not synced before the next"
     );
 }
+
+/// One traced call of `strace -ttt -yy`: when it began (seconds), the call, its arguments.
+fn timed_call(line: &str) -> Option<(f64, &str, &str)> {
+    let (at, rest) = line.split_once(' ')?;
+    let (call, args, _) = syscall(rest)?;
+    Some((at.parse().ok()?, call, args))
+}
+
+/// DynamoDB's SQLite runs with `synchronous=NORMAL` (its commits are not synced one by
+/// one) and the local cloud syncs its log in groups before it acknowledges: API Gateway's
+/// 202 waits until the receiver's record is on disk. The start is dropped here, so no
+/// journal write (which syncs the log too) stands between the record and the 202.
+#[test]
+fn the_202_waits_until_the_record_is_on_disk() {
+    let strace = tests::require_tool("strace", "apt-get install -y strace");
+    let data = tempfile::tempdir().unwrap();
+    let traces = tempfile::tempdir().unwrap();
+    let trace = traces.path().join("trace");
+    let wrapper = [
+        strace.to_str().unwrap(),
+        "-ff",
+        "-qq",
+        "-ttt",
+        "-yy",
+        "-s",
+        "16",
+        "-e",
+        "trace=fsync,fdatasync,pwrite64,write,writev,sendto,sendmsg",
+        "-o",
+        trace.to_str().unwrap(),
+        "--",
+    ];
+    let id = id_of("synced-record");
+    let fault = format!("drop-start={id}:1");
+    let args = [
+        "--data-dir",
+        data.path().to_str().unwrap(),
+        "--fault",
+        &fault,
+    ];
+    let mut cloud = LocalCloud::start_under(&wrapper, &args, Some(SECRET));
+    // strace's times are the wall clock's: what happened from here on is the webhook's
+    // (the start-up's table creation commits at SQLite's default before the switch).
+    let posted = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    assert_eq!(post(&cloud, "synced-record", ORDER).0, 202);
+    let port = cloud
+        .api
+        .rsplit_once(':')
+        .unwrap()
+        .1
+        .split('/')
+        .next()
+        .unwrap();
+    let api_socket = format!("<TCP:[127.0.0.1:{port}->");
+    cloud.interrupt_wrapped();
+    let wal = data.path().join("dynamodb.sqlite-wal");
+    let on_wal = format!("<{}>", wal.display());
+    // (when, call, descriptor, a 202?, thread): every thread's calls in time order.
+    let mut calls = Vec::new();
+    for file in std::fs::read_dir(traces.path()).unwrap() {
+        let path = file.unwrap().path();
+        let thread = path.display().to_string();
+        let text = std::fs::read_to_string(&path).unwrap();
+        calls.extend(text.lines().filter_map(timed_call).map(|(at, call, args)| {
+            let fd = args.split(',').next().unwrap_or_default().to_owned();
+            let is_202 = args.contains("HTTP/1.1 202");
+            (at, call.to_owned(), fd, is_202, thread.clone())
+        }));
+    }
+    calls.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let answered = calls
+        .iter()
+        .find(|c| c.3 && c.2.contains(&api_socket))
+        .unwrap_or_else(|| panic!("no 202 on the API's socket ({api_socket}) in the trace"))
+        .0;
+    let until_answered: Vec<_> = calls
+        .iter()
+        .filter(|c| (posted..answered).contains(&c.0) && c.2.ends_with(&on_wal))
+        .collect();
+    let is_sync = |call: &str| call == "fdatasync" || call == "fsync";
+    let last_write = until_answered
+        .iter()
+        .filter(|c| c.1.starts_with("pwrite"))
+        .map(|c| c.0)
+        .next_back()
+        .expect("the record's commit wrote DynamoDB's log before the 202");
+    assert!(
+        until_answered
+            .iter()
+            .any(|c| c.0 > last_write && is_sync(&c.1)),
+        "the 202 went out before the record's commit ({last_write}) was synced"
+    );
+    // The commits do not sync the log themselves (`synchronous=NORMAL`): no thread that
+    // wrote it synced it (the barriers' thread syncs, and writes nothing).
+    for c in until_answered.iter().filter(|c| is_sync(&c.1)) {
+        assert!(
+            !until_answered
+                .iter()
+                .any(|w| w.4 == c.4 && w.1.starts_with("pwrite")),
+            "a thread that commits also synced the log ({}): SQLite is at synchronous=FULL",
+            c.4
+        );
+    }
+}

@@ -19,6 +19,7 @@ use super::lambda::Function;
 use super::metrics::Metrics;
 use super::model::{ACCOUNT, ApiSpec, Route, RouteAuth};
 use super::sigv4;
+use super::store_sync::StoreSync;
 
 pub const MAX_PAYLOAD: usize = 10 * 1024 * 1024;
 pub const INTEGRATION_TIMEOUT: Duration = Duration::from_secs(29);
@@ -53,6 +54,8 @@ pub struct Gateway {
     /// How long an integration may take before the 504 ([`INTEGRATION_TIMEOUT`] unless a
     /// test shortens it).
     integration_timeout: Duration,
+    /// Passed before every answer: what the answer acknowledges is on disk.
+    store: Arc<StoreSync>,
 }
 
 impl Gateway {
@@ -62,6 +65,7 @@ impl Gateway {
         metrics: Arc<Metrics>,
         endpoints: Value,
         api_keys: Vec<String>,
+        store: Arc<StoreSync>,
     ) -> Arc<Self> {
         let burst = api.throttle.map_or(f64::MAX, |(_, b)| f64::from(b));
         Arc::new(Gateway {
@@ -74,6 +78,7 @@ impl Gateway {
             api_keys,
             credentials: sigv4::accepted(),
             integration_timeout: integration_timeout(),
+            store,
         })
     }
 
@@ -149,7 +154,10 @@ pub async fn handle(State(gw): State<Arc<Gateway>>, req: Request) -> Response {
         return axum::Json(gw.endpoints.clone()).into_response();
     }
     gw.metrics.count("apigateway", "request");
-    let res = route(&gw, req).await;
+    let mut res = route(&gw, req).await;
+    if let Err(e) = gw.store.barrier().await {
+        res = message(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string());
+    }
     if res.status().is_server_error() {
         let dims = [
             ("ApiName", gw.api.name.as_str()),

@@ -24,6 +24,7 @@ use tokio::sync::watch;
 use super::faults::{Faults, StoreFault};
 use super::metrics::Metrics;
 use super::model::{Model, TableSpec};
+use super::store_sync::StoreSync;
 
 /// How often expired items are deleted.
 pub const TTL_SWEEP: Duration = Duration::from_secs(2);
@@ -32,6 +33,8 @@ pub const TTL_SWEEP: Duration = Duration::from_secs(2);
 #[derive(Debug, Clone)]
 pub struct Dynamo {
     pub url: String,
+    /// What an acknowledgement waits on: every write before it on disk.
+    pub sync: Arc<StoreSync>,
 }
 
 /// The `CreateTable` request of `t`: keys, every key attribute defined once, indexes.
@@ -98,6 +101,30 @@ fn create_tables(db: &dynoxide::Database, model: &Model) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Opens the database: in memory, or `dynamodb.sqlite` in `data_dir`, whose commits are
+/// synced in groups by the returned [`StoreSync`] (see there) rather than one by one.
+fn open(data_dir: Option<&Path>) -> anyhow::Result<(dynoxide::Database, Arc<StoreSync>)> {
+    let cannot = |e: dynoxide::DynoxideError| {
+        anyhow::anyhow!("cannot open the local DynamoDB database: {e}")
+    };
+    let Some(dir) = data_dir else {
+        return Ok((
+            dynoxide::Database::memory().map_err(cannot)?,
+            StoreSync::none(),
+        ));
+    };
+    let file = dir.join("dynamodb.sqlite");
+    let db = dynoxide::Database::new(&file.to_string_lossy()).map_err(cannot)?;
+    // dynoxide's one way to set `synchronous=NORMAL` on its connection (the rest of what
+    // it sets there are SQLite's defaults): commits stop syncing the log themselves.
+    db.disable_bulk_loading().map_err(cannot)?;
+    let mut wal = file.into_os_string();
+    wal.push("-wal");
+    let sync = StoreSync::start(wal.into())
+        .map_err(|e| anyhow::anyhow!("cannot start DynamoDB's log syncer: {e}"))?;
+    Ok((db, sync))
+}
+
 /// Opens the database (a file in `data_dir`, or memory), creates the tables, serves them
 /// until `stop`, and sweeps expired items.
 pub async fn start(
@@ -108,27 +135,11 @@ pub async fn start(
     metrics: Arc<Metrics>,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<Dynamo> {
-    let db = match data_dir {
-        Some(d) => dynoxide::Database::new(&d.join("dynamodb.sqlite").to_string_lossy()),
-        None => dynoxide::Database::memory(),
-    }
-    .map_err(|e| anyhow::anyhow!("cannot open the local DynamoDB database: {e}"))?;
+    let (db, sync) = open(data_dir)?;
     create_tables(&db, model)?;
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     let mut url = format!("http://{}", listener.local_addr()?);
-    {
-        let (server_db, mut stop) = (db.clone(), stop.clone());
-        tokio::spawn(async move {
-            let shutdown = async move {
-                let _ = stop.changed().await;
-            };
-            if let Err(e) =
-                dynoxide::server::serve_with_shutdown(listener, server_db, shutdown).await
-            {
-                eprintln!("[local] DynamoDB server: {e}");
-            }
-        });
-    }
+    serve_on_own_thread(listener, db.clone(), stop.clone())?;
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(TTL_SWEEP).await;
@@ -139,7 +150,41 @@ pub async fn start(
     if faults.touch_store() || audit {
         url = front(model, url, (faults, metrics), audit, stop).await?;
     }
-    Ok(Dynamo { url })
+    Ok(Dynamo { url, sync })
+}
+
+/// Serves `db` on `listener` until `stop`, on a thread of its own with a one-thread
+/// runtime. dynoxide answers each request synchronously while it holds the database (a
+/// commit and its sync included): on the `deployer`'s two workers that stalled API Gateway,
+/// the runtime API and the checkpoints behind every DynamoDB write. Its operations are one
+/// at a time anyway (one SQLite connection behind a lock), so one thread loses nothing.
+fn serve_on_own_thread(
+    listener: std::net::TcpListener,
+    db: dynoxide::Database,
+    mut stop: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    listener.set_nonblocking(true)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    std::thread::Builder::new()
+        .name("dynamodb".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                let listener = match TcpListener::from_std(listener) {
+                    Ok(l) => l,
+                    Err(e) => return eprintln!("[local] DynamoDB server: {e}"),
+                };
+                let shutdown = async move {
+                    let _ = stop.changed().await;
+                };
+                if let Err(e) = dynoxide::server::serve_with_shutdown(listener, db, shutdown).await
+                {
+                    eprintln!("[local] DynamoDB server: {e}");
+                }
+            })
+        })?;
+    Ok(())
 }
 
 /// What the front needs: where the store is, each table's partition key, the faults.

@@ -17,6 +17,7 @@ pub(crate) mod secrets;
 pub(crate) use durable::random_hex;
 mod server;
 mod sigv4;
+mod store_sync;
 mod versions;
 
 use std::collections::BTreeMap;
@@ -722,6 +723,7 @@ async fn start_backends(
         shared.faults.clone(),
         args.time_scale,
         shared.metrics.clone(),
+        dynamo.sync.clone(),
     );
     let resumed = durable.restore().await?;
     if resumed > 0 {
@@ -772,6 +774,7 @@ fn start_lambda_api(
         faults: shared.faults.clone(),
         metrics: shared.metrics.clone(),
         endpoints: endpoints(model, api.base, lambda_url, &dynamo.url),
+        store: dynamo.sync.clone(),
     });
     serve_until(
         api.listener,
@@ -815,6 +818,7 @@ fn start_api_gateway(
         shared.metrics.clone(),
         front.endpoints,
         secrets.api_keys.values().cloned().collect(),
+        backends.dynamo.sync.clone(),
     );
     let origin = front.base.rsplit_once('/').map_or(front.base, |(o, _)| o);
     let sender = crate::console::Sender {

@@ -21,6 +21,7 @@ use super::external::{ExternalDurable, HANDLER_INVOKE_HEADER, StartRequest};
 use super::faults::Faults;
 use super::lambda::{Function, InvokeError};
 use super::metrics::Metrics;
+use super::store_sync::StoreSync;
 use super::versions::Versions;
 
 pub struct Lambda {
@@ -34,6 +35,8 @@ pub struct Lambda {
     pub metrics: Arc<Metrics>,
     /// What `/_local/endpoints` answers: where this local cloud's services are.
     pub endpoints: Value,
+    /// Passed before a synchronous invocation's answer: the function's writes are on disk.
+    pub store: Arc<StoreSync>,
 }
 
 /// `route`, counted as a call of the Lambda API operation `op` (what AWS bills and counts).
@@ -212,7 +215,11 @@ async fn invoke(
         Ok(f) => f,
         Err(e) => return error(500, "ServiceException", &format!("{e:#}")),
     };
-    with_version(invoke_plain(f, &kind, body).await, &version)
+    let res = invoke_plain(f, &kind, body).await;
+    if let Err(e) = l.store.barrier().await {
+        return error(500, "ServiceException", &e.to_string());
+    }
+    with_version(res, &version)
 }
 
 /// A request header as text.

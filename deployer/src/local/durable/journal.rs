@@ -22,11 +22,12 @@ use std::fs::File;
 use std::io::Write;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::sync::mpsc;
+use std::sync::{Arc, OnceLock};
 
 use self::frame::Span;
 use super::core::Execution;
+use crate::local::store_sync::StoreSync;
 
 const LOG: &str = "journal.log";
 const TMP: &str = "journal.log.tmp";
@@ -40,6 +41,9 @@ pub struct Journal {
     /// None: nothing is persisted (`--ephemeral`).
     dir: Option<PathBuf>,
     writer: OnceLock<mpsc::Sender<Append>>,
+    /// Passed before each frame: the DynamoDB writes a checkpoint follows are on disk
+    /// before the checkpoint is (a step is never recorded done with its write lost).
+    store: Arc<StoreSync>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -63,10 +67,11 @@ struct Append {
 }
 
 impl Journal {
-    pub fn new(dir: Option<PathBuf>) -> Self {
+    pub fn new(dir: Option<PathBuf>, store: Arc<StoreSync>) -> Self {
         Journal {
             dir,
             writer: OnceLock::new(),
+            store,
         }
     }
 
@@ -111,9 +116,10 @@ impl Journal {
         };
         let (executions, writer) = tokio::task::spawn_blocking(move || open(&dir)).await??;
         let (tx, rx) = mpsc::channel();
+        let store = self.store.clone();
         std::thread::Builder::new()
             .name("journal".into())
-            .spawn(move || writer.run(rx))?;
+            .spawn(move || writer.run(&rx, &store))?;
         self.writer
             .set(tx)
             .map_err(|_| anyhow::anyhow!("the journal was opened twice"))?;
@@ -324,7 +330,7 @@ impl Writer {
         Ok(file)
     }
 
-    fn run(mut self, rx: mpsc::Receiver<Append>) {
+    fn run(mut self, rx: &mpsc::Receiver<Append>, store: &StoreSync) {
         while let Ok(first) = rx.recv() {
             let mut batch = vec![first];
             let mut bytes = batch[0].body.len();
@@ -333,7 +339,10 @@ impl Writer {
                 bytes += next.body.len();
                 batch.push(next);
             }
-            let result = self.append(&batch);
+            let result = match store.barrier_blocking() {
+                Ok(()) => self.append(&batch),
+                Err(e) => Err(e.to_string()),
+            };
             for a in batch {
                 let _ = a.done.send(result.clone());
             }
@@ -459,7 +468,7 @@ mod tests {
     }
 
     async fn opened(dir: &Path) -> (Journal, Vec<(String, String)>) {
-        let j = Journal::new(Some(dir.to_path_buf()));
+        let j = Journal::new(Some(dir.to_path_buf()), StoreSync::none());
         let mut held: Vec<(String, String)> = j
             .load()
             .await
@@ -525,7 +534,7 @@ mod tests {
         let mut damaged = whole.clone();
         damaged[frame::HEADER + 3] ^= 0xff;
         std::fs::write(&path, &damaged).unwrap();
-        let err = Journal::new(Some(dir.path().to_path_buf()))
+        let err = Journal::new(Some(dir.path().to_path_buf()), StoreSync::none())
             .load()
             .await
             .unwrap_err();

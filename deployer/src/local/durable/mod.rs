@@ -30,6 +30,7 @@ use self::model::{ErrorObject, Operation};
 use super::faults::Faults;
 use super::lambda::Function;
 use super::metrics::Metrics;
+use super::store_sync::StoreSync;
 use super::versions::Versions;
 
 pub fn now() -> f64 {
@@ -176,9 +177,10 @@ impl Durable {
         faults: Arc<Faults>,
         time_scale: f64,
         metrics: Arc<Metrics>,
+        store: Arc<StoreSync>,
     ) -> Arc<Self> {
         Arc::new(Durable {
-            journal: Journal::new(dir),
+            journal: Journal::new(dir, store),
             functions: versions.functions(),
             versions,
             executions: Mutex::new(BTreeMap::new()),
