@@ -648,21 +648,14 @@ fn the_202_waits_until_the_record_is_on_disk() {
     ];
     let mut cloud = LocalCloud::start_under(&wrapper, &args, Some(SECRET));
     // strace's times are the wall clock's: what happened from here on is the webhook's
-    // (the start-up's table creation commits at SQLite's default before the switch).
+    // (dynoxide's own set-up at open commits at SQLite's default, before the switch).
     let posted = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs_f64();
     assert_eq!(post(&cloud, "synced-record", ORDER).0, 202);
-    let port = cloud
-        .api
-        .rsplit_once(':')
-        .unwrap()
-        .1
-        .split('/')
-        .next()
-        .unwrap();
-    let api_socket = format!("<TCP:[127.0.0.1:{port}->");
+    // `http://127.0.0.1:PORT/dev`: the API's own end of its sockets.
+    let api_socket = format!("<TCP:[{}->", cloud.api.split('/').nth(2).unwrap());
     cloud.interrupt_wrapped();
     let wal = data.path().join("dynamodb.sqlite-wal");
     let on_wal = format!("<{}>", wal.display());

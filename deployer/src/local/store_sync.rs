@@ -16,7 +16,7 @@
 
 use std::fs::File;
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, mpsc};
 
 use tokio::sync::oneshot;
@@ -83,7 +83,7 @@ impl StoreSync {
 
 /// Takes every barrier waiting, syncs once, answers them all; after a failed sync every
 /// barrier fails (the kernel may have dropped the pages it could not write).
-fn serve(wal: &std::path::Path, rx: &mpsc::Receiver<Waiter>) {
+fn serve(wal: &Path, rx: &mpsc::Receiver<Waiter>) {
     let mut broken: Option<SyncError> = None;
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
@@ -106,7 +106,7 @@ fn serve(wal: &std::path::Path, rx: &mpsc::Receiver<Waiter>) {
 
 /// `fdatasync` of the log (through a descriptor of its own: a sync covers the file, not
 /// the descriptor). No log yet means nothing written yet.
-fn sync(wal: &std::path::Path) -> io::Result<()> {
+fn sync(wal: &Path) -> io::Result<()> {
     match File::open(wal) {
         Ok(file) => file.sync_data(),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
