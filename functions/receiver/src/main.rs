@@ -1,3 +1,8 @@
+/// The AWS SDK allocates for every call it makes: glibc's allocator was a fifth of the
+/// receiver's CPU under load (`perf`), mimalloc a fraction of that.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use aws_lambda_events::apigw::ApiGatewayProxyRequest;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
