@@ -338,8 +338,8 @@ impl Function {
             .env("AWS_DEFAULT_REGION", REGION)
             // The functions allocate with mimalloc, which commits its arenas eagerly by
             // default: 9 MiB resident per idle process where glibc's allocator kept 1.4
-            // (1.8 committed lazily). Here a dozen processes share one
-            // machine's memory; on AWS each function has its own.
+            // (1.8 committed lazily). Here a dozen processes share one machine's memory;
+            // on AWS each function has its own.
             .env("MIMALLOC_ARENA_EAGER_COMMIT", "0")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
