@@ -141,7 +141,8 @@ fn only_pid(cloud: &LocalCloud, function: &str) -> i32 {
 
 /// The one process of `function` once it waits for work: the `spawned`-th process of the
 /// function has asked the Runtime API for its first event (each first request is a cold
-/// start in the stats), so an invocation now goes to it rather than waiting in the queue.
+/// start in the stats), and it waits for one now, so an invocation goes to it rather than
+/// waiting in the queue.
 fn idle_pid(cloud: &LocalCloud, function: &str, spawned: usize) -> i32 {
     eventually(
         cloud,
@@ -149,7 +150,9 @@ fn idle_pid(cloud: &LocalCloud, function: &str, spawned: usize) -> i32 {
         "the process waits for work",
         || {
             let stats = cloud.stats();
-            (stats["coldStartsMs"][function].as_array().unwrap().len() >= spawned).then_some(())
+            let started = stats["coldStartsMs"][function].as_array().unwrap().len() >= spawned;
+            // Waiting in `next`, not between an answer and its next request for an event.
+            (started && stats["idle"][function] == 1).then_some(())
         },
     );
     only_pid(cloud, function)

@@ -118,6 +118,67 @@ struct Instance {
     generation: AtomicU64,
     /// The code generation (`Function::code`) its process was spawned with.
     code: AtomicU64,
+    /// The request id of the invocation whose Invoke phase runs: from its event to the
+    /// process's next request for one. Lambda's timeout bounds the whole phase, work
+    /// after the response included.
+    phase: Mutex<Option<String>>,
+    /// `generation + 1` while that process waits in `next` for an event, else 0.
+    waiting: AtomicU64,
+}
+
+impl Instance {
+    /// The timeout of invocation `request_id`: if its Invoke phase still runs, the process
+    /// is killed, and a caller still waiting for its outcome gets `Sandbox.Timedout`.
+    async fn time_out(&self, request_id: &str, timeout: Duration) {
+        let mut current = self.current.lock().await;
+        let mut phase = self.phase.lock().await;
+        if phase.as_deref() != Some(request_id) {
+            return;
+        }
+        *phase = None;
+        let seconds = timeout.as_secs_f64();
+        let after = match current.take_if(|c| c.request_id == request_id) {
+            Some(c) => {
+                let _ = c.reply.send(Err(InvokeError::Timeout {
+                    request_id: request_id.to_owned(),
+                    seconds,
+                }));
+                ""
+            }
+            None => " after its response",
+        };
+        eprintln!(
+            "[local] {request_id}: task timed out after {seconds:.2} s{after}: killing its process"
+        );
+        drop((phase, current));
+        if let Some(kill) = self.kill.lock().await.take() {
+            let _ = kill.send(());
+        }
+    }
+
+    /// Whether its live process waits in `next` for an event.
+    fn idle(&self) -> bool {
+        self.waiting.load(Ordering::Acquire) == self.generation.load(Ordering::Acquire) + 1
+    }
+}
+
+/// Marks an instance's process as waiting in `next`, until dropped.
+struct Waiting<'a>(&'a Instance, u64);
+
+impl<'a> Waiting<'a> {
+    fn new(instance: &'a Instance, generation: u64) -> Self {
+        instance.waiting.store(generation + 1, Ordering::Release);
+        Waiting(instance, generation + 1)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        let _ = self
+            .0
+            .waiting
+            .compare_exchange(self.1, 0, Ordering::AcqRel, Ordering::Acquire);
+    }
 }
 
 /// A deployed function: its processes and its queue of invocations.
@@ -218,6 +279,8 @@ impl Function {
                 spawned: Mutex::new(None),
                 generation: AtomicU64::new(0),
                 code: AtomicU64::new(0),
+                phase: Mutex::new(None),
+                waiting: AtomicU64::new(0),
             });
             self.instances.lock().await.push(instance.clone());
             let listener = TcpListener::bind("127.0.0.1:0").await?;
@@ -296,6 +359,7 @@ impl Function {
             }
             *instance.pid.lock().await = None;
             instance.generation.fetch_add(1, Ordering::AcqRel);
+            *instance.phase.lock().await = None;
             if let Some(current) = instance.current.lock().await.take() {
                 let _ = current.reply.send(Err(InvokeError::Crashed));
             }
@@ -432,6 +496,16 @@ impl Function {
         false
     }
 
+    /// How many of its processes wait for an event.
+    pub async fn idle(&self) -> usize {
+        self.instances
+            .lock()
+            .await
+            .iter()
+            .filter(|i| i.idle())
+            .count()
+    }
+
     pub async fn pids(&self) -> Vec<u32> {
         let mut out = Vec::new();
         for i in self.instances.lock().await.iter() {
@@ -454,7 +528,10 @@ async fn next(State((f, instance)): St) -> Response {
         }
     }
     let generation = instance.generation.load(Ordering::Acquire);
+    // Asking for an event ends the Invoke phase of the one before.
+    *instance.phase.lock().await = None;
     let job = {
+        let _waiting = Waiting::new(&instance, generation);
         let mut queue = f.queue.lock().await;
         queue.recv().await
     };
@@ -489,6 +566,7 @@ async fn next(State((f, instance)): St) -> Response {
             }
             return StatusCode::GONE.into_response();
         }
+        *instance.phase.lock().await = Some(job.request_id.clone());
         *current = Some(Current {
             request_id: job.request_id.clone(),
             trace_id: trace_id.clone(),
@@ -500,23 +578,7 @@ async fn next(State((f, instance)): St) -> Response {
     let (watch_instance, request_id) = (instance.clone(), job.request_id.clone());
     tokio::spawn(async move {
         tokio::time::sleep(timeout).await;
-        let mut current = watch_instance.current.lock().await;
-        if current.as_ref().is_some_and(|c| c.request_id == request_id) {
-            let seconds = timeout.as_secs_f64();
-            eprintln!(
-                "[local] {request_id}: task timed out after {seconds:.2} s: killing its process"
-            );
-            if let Some(c) = current.take() {
-                let _ = c.reply.send(Err(InvokeError::Timeout {
-                    request_id: request_id.clone(),
-                    seconds,
-                }));
-            }
-            drop(current);
-            if let Some(kill) = watch_instance.kill.lock().await.take() {
-                let _ = kill.send(());
-            }
-        }
+        watch_instance.time_out(&request_id, timeout).await;
     });
     let mut headers = HeaderMap::new();
     let mut set = |k: &'static str, v: String| {
@@ -589,5 +651,58 @@ mod tests {
         );
         assert_eq!(readable("plain text"), "plain text");
         assert_eq!(readable(r#"{"_aws":{}}"#), r#"{"_aws":{}}"#);
+    }
+
+    /// A function that answers its event, then works on and never asks for the next one
+    /// (a Runtime API client in bash: no real function misbehaves on purpose).
+    const ANSWERS_THEN_HANGS: &str = r#"#!/bin/bash
+exec 3<>"/dev/tcp/${AWS_LAMBDA_RUNTIME_API%:*}/${AWS_LAMBDA_RUNTIME_API#*:}"
+printf 'GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: l\r\n\r\n' >&3
+while IFS= read -r line <&3; do
+  line=${line%$'\r'}
+  [ -z "$line" ] && break
+  case "${line,,}" in lambda-runtime-aws-request-id:*) id=${line#*: } ;; esac
+done
+printf 'POST /2018-06-01/runtime/invocation/%s/response HTTP/1.1\r\nHost: l\r\nContent-Length: 2\r\n\r\nok' "$id" >&3
+while read -r -t 60 -u 3 line; do :; done
+"#;
+
+    #[tokio::test]
+    async fn the_timeout_bounds_the_work_after_the_answer_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let binary = dir.path().join("hangs");
+        std::fs::write(&binary, ANSWERS_THEN_HANGS).unwrap();
+        let mut permissions = std::fs::metadata(&binary).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+        std::fs::set_permissions(&binary, permissions).unwrap();
+        let spec = FunctionSpec {
+            logical: "Hangs".into(),
+            name: "hangs".into(),
+            arn: "arn:aws:lambda:us-east-1:000000000000:function:hangs".into(),
+            crate_name: "hangs".into(),
+            env: BTreeMap::new(),
+            timeout_s: 1,
+            memory_mb: 128,
+            durable_timeout_s: None,
+            dead_letter: None,
+            reserved_concurrency: None,
+        };
+        let f = Function::new(spec, binary, BTreeMap::new(), Hooks::default());
+        f.start(1).await.unwrap();
+        let answer = tokio::time::timeout(Duration::from_secs(10), f.invoke(b"{}".to_vec()))
+            .await
+            .expect("answered");
+        assert_eq!(answer.unwrap(), b"ok");
+        let first = f.pids().await;
+        assert_eq!(first.len(), 1);
+        // Its Invoke phase runs until it asks for the next event: killed at the timeout.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while f.pids().await == first {
+            assert!(
+                Instant::now() < deadline,
+                "the process {first:?} still runs"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 }

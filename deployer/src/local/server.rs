@@ -597,13 +597,16 @@ async fn list(
 }
 
 /// Local-only figures for benchmarks: checkpoint calls and invocations per execution, and
-/// the cold starts of each function's processes (spawn to first event request), in ms.
+/// the cold starts of each function's processes (spawn to first event request), in ms,
+/// their pids, and how many of them wait for an event.
 async fn stats(State(l): State<Arc<Lambda>>) -> Response {
     let executions = l.durable.counts().await;
     let mut cold = serde_json::Map::new();
     let mut pids = serde_json::Map::new();
+    let mut idle = serde_json::Map::new();
     for f in l.functions.values() {
         pids.insert(f.spec.crate_name.clone(), json!(f.pids().await));
+        idle.insert(f.spec.crate_name.clone(), json!(f.idle().await));
         let ms: Vec<f64> = f
             .cold_starts
             .lock()
@@ -620,7 +623,7 @@ async fn stats(State(l): State<Arc<Lambda>>) -> Response {
         .map(|(queue, name, why)| json!({"queue": queue, "execution": name, "why": why}))
         .collect();
     let mut out = json!({
-        "executions": executions, "coldStartsMs": cold, "pids": pids,
+        "executions": executions, "coldStartsMs": cold, "pids": pids, "idle": idle,
         "deadLetters": dead_letters,
     });
     if let (Value::Object(o), Value::Object(m)) = (&mut out, l.metrics.snapshot()) {
