@@ -1213,7 +1213,14 @@ fn chaos_rows() -> Vec<Row> {
 fn conformance_rows() -> Vec<Row> {
     use tests::conformance::{self, Outcome};
     let cases = conformance::cases();
-    let cloud = conformance::local_cloud(&["--ephemeral", "--release", "--instances", "8"]);
+    let cloud = conformance::local_cloud(&[
+        "--ephemeral",
+        "--release",
+        "--instances",
+        "8",
+        "--durable-instances",
+        "8",
+    ]);
     let started = Instant::now();
     let outcomes = conformance::run_all(&cloud, &cases, false);
     let took = started.elapsed();

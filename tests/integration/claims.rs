@@ -313,7 +313,13 @@ fn a_body_past_10_mb_is_refused_413_by_api_gateway() {
 #[test]
 fn an_integration_slower_than_the_timeout_is_answered_504_and_runs_on() {
     let cloud = LocalCloud::start_env(
-        &["--ephemeral", "--instances", "1"],
+        &[
+            "--ephemeral",
+            "--instances",
+            "1",
+            "--durable-instances",
+            "1",
+        ],
         Some(SECRET),
         &[("DEPLOYER_LOCAL_INTEGRATION_TIMEOUT", "2s")],
     );
@@ -366,6 +372,8 @@ fn a_function_past_its_timeout_is_killed_and_reported_timed_out() {
         &[
             "--ephemeral",
             "--instances",
+            "1",
+            "--durable-instances",
             "1",
             "--set",
             "processor-timeout-s=2",

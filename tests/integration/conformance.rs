@@ -27,7 +27,13 @@ fn the_official_suites() {
         let only: Vec<&str> = only.split(',').map(str::trim).collect();
         cases.retain(|c| only.contains(&c.id.as_str()));
     }
-    let cloud = conformance::local_cloud(&["--ephemeral", "--instances", "8"]);
+    let cloud = conformance::local_cloud(&[
+        "--ephemeral",
+        "--instances",
+        "8",
+        "--durable-instances",
+        "8",
+    ]);
     let started = Instant::now();
     let everything = std::env::var_os("CONFORMANCE_RUN_ALL").is_some();
     let outcomes = conformance::run_all(&cloud, &cases, everything);

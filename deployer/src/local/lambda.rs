@@ -381,9 +381,11 @@ impl Function {
             .store(self.code.load(Ordering::Acquire), Ordering::Release);
         // A durable function works in the background of the requests that started it:
         // on two cores it yields to the request path, as on AWS it would not share them.
+        // At the lowest priority (19): the local services it calls run at full priority,
+        // so that is still enough for it to drain its backlog while requests arrive.
         let mut cmd = if self.spec.durable_timeout_s.is_some() {
             let mut nice = Command::new("nice");
-            nice.args(["-n", "10"]).arg(self.binary());
+            nice.args(["-n", "19"]).arg(self.binary());
             nice
         } else {
             Command::new(self.binary())

@@ -51,6 +51,11 @@ pub struct Args {
     /// Processes per function (at most its reserved concurrency: the reconciler's is 1).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub instances: u16,
+    /// Processes per durable function [default: 2 x --instances, at most 64]: their
+    /// invocations mostly wait for their checkpoints to be synced, so more of them keep
+    /// the cores busy, and each sync covers more checkpoints.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub durable_instances: Option<u16>,
     /// Use the function binaries already built instead of running cargo.
     #[arg(long)]
     pub no_build: bool,
@@ -94,6 +99,22 @@ pub struct Args {
     /// `dex-local-runner`, to compare it with the embedded service) instead of the embedded one.
     #[arg(long, value_name = "URL", hide_short_help = true)]
     pub durable_service: Option<String>,
+}
+
+/// How many more processes a durable function runs than one on the request path, unless
+/// `--durable-instances` says otherwise.
+const DURABLE_INSTANCES_PER_INSTANCE: usize = 2;
+
+impl Args {
+    /// Processes to run of a function (before its reserved concurrency caps them).
+    fn processes(&self, durable: bool) -> usize {
+        let instances = usize::from(self.instances);
+        match (durable, self.durable_instances) {
+            (false, _) => instances,
+            (true, Some(n)) => usize::from(n),
+            (true, None) => (instances * DURABLE_INSTANCES_PER_INSTANCE).min(64),
+        }
+    }
 }
 
 /// A listener whose connections send small writes at once: without TCP_NODELAY, a
@@ -303,7 +324,7 @@ async fn start_functions(
         };
         let newest = published.last().map_or(binary, |v| v.binary.clone());
         let f = lambda::Function::new(spec.clone(), newest, env.clone(), hooks.clone());
-        f.start(spec.processes(usize::from(w.args.instances)))
+        f.start(spec.processes(w.args.processes(spec.durable_timeout_s.is_some())))
             .await?;
         let recipe = versions::Recipe {
             spec: spec.clone(),
