@@ -711,9 +711,9 @@ fn cpu_per_webhook(
         .collect()
 }
 
-/// Cold starts: all processes at start-up (spawned at once on the two cores), and one
+/// Cold starts: all processes at start-up (spawned at once on the two cores; how many), and one
 /// process alone (an idle receiver killed, its replacement timed), median of 9.
-fn cold_starts(cloud: &tests::local::LocalCloud) -> (f64, f64) {
+fn cold_starts(cloud: &tests::local::LocalCloud) -> (f64, usize, f64) {
     let cold_starts = |function: &str| -> Vec<f64> {
         cloud.stats()["coldStartsMs"][function]
             .as_array()
@@ -752,7 +752,8 @@ fn cold_starts(cloud: &tests::local::LocalCloud) -> (f64, f64) {
         // Past the restart backoff of a process that lived less than a second.
         std::thread::sleep(Duration::from_millis(1100));
     }
-    (median(at_start), median(alone))
+    let spawned = at_start.len();
+    (median(at_start), spawned, median(alone))
 }
 
 /// Sends `signal` to every process of `function`.
@@ -858,7 +859,7 @@ fn local_rows() -> Vec<Row> {
         })
         .collect();
     let split = split_paths(&cloud, &mut cpu);
-    let (median_cold, median_alone) = cold_starts(&cloud);
+    let (median_cold, spawned, median_alone) = cold_starts(&cloud);
     let row = |metric: &str, value: f64, unit: &'static str, target: &'static str| Row {
         metric: format!("local cloud: {metric}"),
         value,
@@ -904,7 +905,7 @@ fn local_rows() -> Vec<Row> {
     rows.extend(split);
     rows.extend(cpu);
     rows.push(row(
-        "cold start, 12 processes spawned at once, median",
+        &format!("cold start, {spawned} processes spawned at once, median"),
         median_cold,
         "ms",
         "",
