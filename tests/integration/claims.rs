@@ -414,6 +414,11 @@ fn a_function_past_its_timeout_is_killed_and_reported_timed_out() {
         error["ErrorMessage"], "Task timed out after 2.00 seconds",
         "Lambda's words: {error}"
     );
+    // Billed as Lambda bills it: the timed-out invocation its whole timeout, beside the
+    // one that completed.
+    let billed = &cloud.stats()["billed"]["processor"];
+    assert!(billed["invocations"].as_u64() >= Some(2), "{billed}");
+    assert!(billed["ms"].as_u64() >= Some(2000), "{billed}");
     // Killed at the Timeout: not before 2 s into the invocation (which started after the
     // execution did), long before anything else could end it.
     let at = |e: &Value| e["EventTimestamp"].as_f64().unwrap();

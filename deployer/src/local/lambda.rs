@@ -128,8 +128,9 @@ struct Instance {
 
 impl Instance {
     /// The timeout of invocation `request_id`: if its Invoke phase still runs, the process
-    /// is killed, and a caller still waiting for its outcome gets `Sandbox.Timedout`.
-    async fn time_out(&self, request_id: &str, timeout: Duration) {
+    /// is killed, and a caller still waiting for its outcome gets `Sandbox.Timedout` (billed
+    /// to that moment, as Lambda bills a timed-out invocation its whole timeout).
+    async fn time_out(&self, f: &Function, request_id: &str, timeout: Duration) {
         let mut current = self.current.lock().await;
         let mut phase = self.phase.lock().await;
         if phase.as_deref() != Some(request_id) {
@@ -139,6 +140,7 @@ impl Instance {
         let seconds = timeout.as_secs_f64();
         let after = match current.take_if(|c| c.request_id == request_id) {
             Some(c) => {
+                f.bill(&c);
                 let _ = c.reply.send(Err(InvokeError::Timeout {
                     request_id: request_id.to_owned(),
                     seconds,
@@ -361,6 +363,8 @@ impl Function {
             instance.generation.fetch_add(1, Ordering::AcqRel);
             *instance.phase.lock().await = None;
             if let Some(current) = instance.current.lock().await.take() {
+                // Lambda bills a crashed invocation up to the crash.
+                self.bill(&current);
                 let _ = current.reply.send(Err(InvokeError::Crashed));
             }
             failures = if started.elapsed() < Duration::from_secs(1) {
@@ -498,6 +502,13 @@ impl Function {
         false
     }
 
+    /// Counts `c`'s duration so far as billed (Lambda bills from the event on).
+    fn bill(&self, c: &Current) {
+        if let Some(m) = &self.hooks.metrics {
+            m.billed(&self.spec.crate_name, c.received.elapsed());
+        }
+    }
+
     /// How many of its processes wait for an event.
     pub async fn idle(&self) -> usize {
         self.instances
@@ -577,10 +588,11 @@ async fn next(State((f, instance)): St) -> Response {
         });
     }
     // The template's timeout: past it, the process is killed and the invocation fails.
-    let (watch_instance, request_id) = (instance.clone(), job.request_id.clone());
+    let (watch, request_id) = ((f.clone(), instance.clone()), job.request_id.clone());
     tokio::spawn(async move {
         tokio::time::sleep(timeout).await;
-        watch_instance.time_out(&request_id, timeout).await;
+        let (f, instance) = watch;
+        instance.time_out(&f, &request_id, timeout).await;
     });
     let mut headers = HeaderMap::new();
     let mut set = |k: &'static str, v: String| {
@@ -602,9 +614,7 @@ async fn finish(f: &Function, instance: &Instance, id: &str, outcome: Outcome) -
     let mut current = instance.current.lock().await;
     match current.take() {
         Some(c) if c.request_id == id => {
-            if let Some(m) = &f.hooks.metrics {
-                m.billed(&f.spec.crate_name, c.received.elapsed());
-            }
+            f.bill(&c);
             let _ = c.reply.send(outcome);
             StatusCode::ACCEPTED
         }

@@ -106,7 +106,7 @@ impl Metrics {
         }
     }
 
-    /// Adds one invocation of `function` that answered after `ran`.
+    /// Adds one invocation of `function` that ended (answered, timed out or crashed) after `ran`.
     pub fn billed(&self, function: &str, ran: Duration) {
         let mut billed = self.billed.lock().unwrap_or_else(|p| p.into_inner());
         let b = billed.entry(function.to_owned()).or_default();
