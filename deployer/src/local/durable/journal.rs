@@ -19,7 +19,7 @@ mod frame;
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::Write;
+use std::io::{self, Write};
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -27,7 +27,7 @@ use std::sync::{Arc, OnceLock};
 
 use self::frame::Span;
 use super::core::Execution;
-use crate::local::store_sync::StoreSync;
+use crate::local::store_sync::{StoreSync, SyncError};
 
 const LOG: &str = "journal.log";
 const TMP: &str = "journal.log.tmp";
@@ -53,17 +53,68 @@ pub enum JournalError {
         id: String,
         source: serde_json::Error,
     },
-    #[error("cannot persist execution {id}: {why}")]
-    Write { id: String, why: String },
+    #[error("cannot persist execution {id}: {source}")]
+    Write { id: String, source: WriteError },
     #[error("the write of execution {id} was interrupted")]
     Interrupted { id: String },
+}
+
+/// Why the journal could not make a save durable.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum WriteError {
+    #[error("the journal is not open")]
+    NotOpen,
+    #[error("the journal's writer has stopped")]
+    Stopped,
+    #[error(transparent)]
+    Store(#[from] SyncError),
+    #[error("cannot create {path}: {source}")]
+    Create {
+        path: PathBuf,
+        source: Arc<io::Error>,
+    },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: Arc<io::Error>,
+    },
+    #[error("{path} was removed")]
+    Removed { path: PathBuf },
+    /// Nothing in the file can be trusted any more: every later save fails.
+    #[error("{path} {why} ({source}); restart the local cloud")]
+    Broken {
+        path: PathBuf,
+        why: Broken,
+        source: Arc<io::Error>,
+    },
+}
+
+/// What left the log untrustworthy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Broken {
+    /// A sync failed: the kernel may have dropped the pages.
+    Sync,
+    /// A failed write could not be cut off.
+    Repair,
+    /// Its compacted copy could not take its place.
+    Compaction,
+}
+
+impl std::fmt::Display for Broken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Broken::Sync => "failed to sync",
+            Broken::Repair => "cannot be repaired after a failed write",
+            Broken::Compaction => "could not be replaced by its compacted copy",
+        })
+    }
 }
 
 #[derive(Debug)]
 struct Append {
     id: String,
     body: Vec<u8>,
-    done: tokio::sync::oneshot::Sender<Result<(), String>>,
+    done: tokio::sync::oneshot::Sender<Result<(), WriteError>>,
 }
 
 impl Journal {
@@ -84,14 +135,14 @@ impl Journal {
             id: e.id.clone(),
             source,
         })?;
-        let failed = |why: &str| JournalError::Write {
+        let failed = |source: WriteError| JournalError::Write {
             id: e.id.clone(),
-            why: why.to_string(),
+            source,
         };
         let writer = self
             .writer
             .get()
-            .ok_or_else(|| failed("the journal is not open"))?;
+            .ok_or_else(|| failed(WriteError::NotOpen))?;
         let (done, answer) = tokio::sync::oneshot::channel();
         let append = Append {
             id: e.id.clone(),
@@ -100,11 +151,11 @@ impl Journal {
         };
         writer
             .send(append)
-            .map_err(|_| failed("the journal's writer has stopped"))?;
+            .map_err(|_| failed(WriteError::Stopped))?;
         answer
             .await
             .map_err(|_| JournalError::Interrupted { id: e.id.clone() })?
-            .map_err(|why| failed(&why))
+            .map_err(failed)
     }
 
     /// Opens the journal: every execution of a previous run, the log compacted, the writer
@@ -294,7 +345,7 @@ struct Writer {
     /// The log is not compacted below this size ([`COMPACT_FLOOR`]; tests lower it).
     floor: u64,
     /// Set when the log can no longer be trusted (a failed sync): every append fails.
-    broken: Option<String>,
+    broken: Option<WriteError>,
 }
 
 impl Writer {
@@ -341,7 +392,7 @@ impl Writer {
             }
             let result = match store.barrier_blocking() {
                 Ok(()) => self.append(&batch),
-                Err(e) => Err(e.to_string()),
+                Err(e) => Err(WriteError::Store(e)),
             };
             for a in batch {
                 let _ = a.done.send(result.clone());
@@ -351,19 +402,20 @@ impl Writer {
     }
 
     /// Writes `batch` as one frame and syncs it; on success every save in it is durable.
-    fn append(&mut self, batch: &[Append]) -> Result<(), String> {
-        if let Some(why) = &self.broken {
-            return Err(why.clone());
+    fn append(&mut self, batch: &[Append]) -> Result<(), WriteError> {
+        if let Some(broken) = &self.broken {
+            return Err(broken.clone());
         }
         if self.file.is_none() {
-            let file = self
-                .open_file(true)
-                .map_err(|e| format!("cannot create {}: {e}", self.path().display()))?;
+            let file = self.open_file(true).map_err(|e| WriteError::Create {
+                path: self.path(),
+                source: Arc::new(e),
+            })?;
             (self.file, self.len) = (Some(file), 0);
             self.index.clear();
             self.live = 0;
         }
-        let file = self.file.as_ref().ok_or("the journal is closed")?;
+        let file = self.file.as_ref().ok_or(WriteError::NotOpen)?;
         let mut buf = Vec::new();
         let spans = frame::encode(
             batch.iter().map(|a| (a.id.as_str(), a.body.as_slice())),
@@ -374,26 +426,32 @@ impl Writer {
         if let Err(e) = file.write_all_at(&buf, self.len) {
             // Whatever part reached the file goes, so the next frame follows a whole one.
             if let Err(t) = file.set_len(self.len) {
-                self.broken = Some(format!(
-                    "{} cannot be repaired after a failed write ({e}): {t}; restart the local cloud",
-                    path.display()
-                ));
+                self.broken = Some(WriteError::Broken {
+                    path: path.clone(),
+                    why: Broken::Repair,
+                    source: Arc::new(t),
+                });
             }
-            return Err(format!("cannot write {}: {e}", path.display()));
+            return Err(WriteError::Write {
+                path,
+                source: Arc::new(e),
+            });
         }
         if let Err(e) = file.sync_data() {
             // After a failed sync the kernel may have dropped the pages: nothing in the
             // file can be trusted any more.
-            self.broken = Some(format!(
-                "{} failed to sync ({e}); restart the local cloud",
-                path.display()
-            ));
-            return Err(format!("cannot sync {}: {e}", path.display()));
+            let broken = WriteError::Broken {
+                path,
+                why: Broken::Sync,
+                source: Arc::new(e),
+            };
+            self.broken = Some(broken.clone());
+            return Err(broken);
         }
         if file.metadata().map(|m| m.nlink()).unwrap_or(0) == 0 {
             // Removed while open (its directory deleted): what was written is gone.
             self.file = None;
-            return Err(format!("{} was removed", path.display()));
+            return Err(WriteError::Removed { path });
         }
         self.len += buf.len() as u64;
         for (id, span) in spans {
@@ -436,10 +494,11 @@ impl Writer {
                 (self.file, self.len, self.index) = (Some(file), len, index);
             }
             Err(e) => {
-                self.broken = Some(format!(
-                    "{} could not be replaced by its compacted copy ({e}); restart the local cloud",
-                    self.path().display()
-                ))
+                self.broken = Some(WriteError::Broken {
+                    path: self.path(),
+                    why: Broken::Compaction,
+                    source: Arc::new(e),
+                })
             }
         }
     }
@@ -606,10 +665,16 @@ mod tests {
         j.save(&execution("a", "1")).await.unwrap();
         std::fs::remove_dir_all(&journal).unwrap();
         std::fs::write(&journal, b"not a directory").unwrap();
-        let err = j.save(&execution("b", "1")).await.unwrap_err().to_string();
-        assert!(err.contains("was removed"), "{err}");
-        let err = j.save(&execution("b", "1")).await.unwrap_err().to_string();
-        assert!(err.contains("cannot create"), "{err}");
+        let err = j.save(&execution("b", "1")).await.unwrap_err();
+        assert!(
+            matches!(&err, JournalError::Write { source: WriteError::Removed { path }, .. } if path.starts_with(&journal)),
+            "{err}"
+        );
+        let err = j.save(&execution("b", "1")).await.unwrap_err();
+        assert!(
+            matches!(&err, JournalError::Write { source: WriteError::Create { source, .. }, .. } if source.kind() == std::io::ErrorKind::NotADirectory),
+            "{err}"
+        );
         std::fs::remove_file(&journal).unwrap();
         std::fs::create_dir(&journal).unwrap();
         j.save(&execution("b", "2")).await.unwrap();
