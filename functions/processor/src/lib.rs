@@ -639,10 +639,15 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
     let sdk = webhook_core::config::aws().await;
     let processor =
         Processor::new(webhook_core::config::store(&sdk)?).with_faults(Faults::from_env());
-    durable::run(move |input: ProcessorInput, ctx: DurableContext| {
-        let p = processor.clone();
-        async move { p.execute(input, ctx).await }
-    })
+    // The checkpoint client is built from the same configuration: its calls are bounded too.
+    let options = durable::Options::builder().sdk_config(sdk).build()?;
+    durable::run_with_options(
+        move |input: ProcessorInput, ctx: DurableContext| {
+            let p = processor.clone();
+            async move { p.execute(input, ctx).await }
+        },
+        options,
+    )
     .await
 }
 
