@@ -71,14 +71,6 @@ impl StoreSync {
             Some(answer) => answer.await.unwrap_or(Err(SyncError::Stopped)),
         }
     }
-
-    /// [`Self::barrier`] for a thread outside the runtime (the journal's writer).
-    pub fn barrier_blocking(&self) -> Result<(), SyncError> {
-        match self.enqueue() {
-            None => Ok(()),
-            Some(answer) => answer.blocking_recv().unwrap_or(Err(SyncError::Stopped)),
-        }
-    }
 }
 
 /// Takes every barrier waiting, syncs once, answers them all; after a failed sync every
@@ -145,9 +137,7 @@ mod tests {
         );
         std::fs::remove_file(&file).unwrap();
         std::fs::create_dir(&file).unwrap();
-        let later = tokio::task::spawn_blocking(move || sync.barrier_blocking())
-            .await
-            .unwrap();
+        let later = sync.barrier().await;
         assert!(matches!(later, Err(SyncError::Sync { .. })), "{later:?}");
     }
 }

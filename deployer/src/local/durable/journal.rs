@@ -143,6 +143,14 @@ impl Journal {
             .writer
             .get()
             .ok_or_else(|| failed(WriteError::NotOpen))?;
+        // What the execution's functions wrote before this save is on disk before the save
+        // is written: a crash never keeps a step's result without its writes. The barrier is
+        // passed here, not in the writer, so that DynamoDB's log syncs for the next frame
+        // while the writer syncs this one.
+        self.store
+            .barrier()
+            .await
+            .map_err(|e| failed(WriteError::Store(e)))?;
         let (done, answer) = tokio::sync::oneshot::channel();
         let append = Append {
             id: e.id.clone(),
@@ -167,10 +175,9 @@ impl Journal {
         };
         let (executions, writer) = tokio::task::spawn_blocking(move || open(&dir)).await??;
         let (tx, rx) = mpsc::channel();
-        let store = self.store.clone();
         std::thread::Builder::new()
             .name("journal".into())
-            .spawn(move || writer.run(&rx, &store))?;
+            .spawn(move || writer.run(&rx))?;
         self.writer
             .set(tx)
             .map_err(|_| anyhow::anyhow!("the journal was opened twice"))?;
@@ -381,7 +388,7 @@ impl Writer {
         Ok(file)
     }
 
-    fn run(mut self, rx: &mpsc::Receiver<Append>, store: &StoreSync) {
+    fn run(mut self, rx: &mpsc::Receiver<Append>) {
         while let Ok(first) = rx.recv() {
             let mut batch = vec![first];
             let mut bytes = batch[0].body.len();
@@ -390,10 +397,7 @@ impl Writer {
                 bytes += next.body.len();
                 batch.push(next);
             }
-            let result = match store.barrier_blocking() {
-                Ok(()) => self.append(&batch),
-                Err(e) => Err(WriteError::Store(e)),
-            };
+            let result = self.append(&batch);
             for a in batch {
                 let _ = a.done.send(result.clone());
             }
@@ -567,6 +571,35 @@ mod tests {
         assert_eq!(held.len(), 20);
         let log = std::fs::read(dir.path().join(LOG)).unwrap();
         assert_eq!(frame::scan(&log).unwrap().records, 20, "compacted at start");
+    }
+
+    /// A save is written only once what was committed to DynamoDB before it is on disk: when
+    /// DynamoDB's log cannot be synced, the save fails with that cause and the log holds
+    /// nothing of it.
+    #[tokio::test]
+    async fn a_save_is_not_written_before_dynamodbs_log_is_synced() {
+        let dir = tempfile::tempdir().unwrap();
+        let not_a_dir = dir.path().join("file");
+        std::fs::write(&not_a_dir, b"").unwrap();
+        // A path under a regular file cannot be opened: every barrier fails.
+        let store = StoreSync::start(not_a_dir.join("db-wal")).unwrap();
+        let j = Journal::new(Some(dir.path().join("executions")), store);
+        std::fs::create_dir(dir.path().join("executions")).unwrap();
+        assert!(j.load().await.unwrap().is_empty());
+        let err = j.save(&execution("a", "1")).await.unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                JournalError::Write {
+                    source: WriteError::Store(SyncError::Sync { .. }),
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        drop(j);
+        let (_j, held) = opened(&dir.path().join("executions")).await;
+        assert!(held.is_empty(), "{held:?}");
     }
 
     #[tokio::test]
