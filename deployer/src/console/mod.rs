@@ -26,7 +26,7 @@ use tower::ServiceExt;
 
 use crate::executions::stage::{FunctionRef, StageLambda};
 use crate::local::secrets::LocalSource;
-use crate::webhooks::target::{Target, TargetArgs};
+use crate::webhooks::target::{Reached, Target, TargetArgs};
 
 /// Where the console's routes live, under the API's host.
 pub const PREFIX: &str = "/_console";
@@ -168,13 +168,15 @@ impl Console {
     }
 
     async fn connect(args: &TargetArgs, actions: Actions) -> anyhow::Result<Self> {
-        let lambda = StageLambda::connect(args).await?;
-        let functions = lambda.durable_functions().await?;
-        let webhooks = if lambda.has_table() {
-            Some(Target::resolve(args).await?)
+        // The stage is reached once, for its Lambda API and its table alike.
+        let reached = Reached::reach(args).await?;
+        let webhooks = if reached.has_table() {
+            Some(Target::of(args.stage, &reached)?)
         } else {
             None
         };
+        let lambda = StageLambda::of(args.stage, reached);
+        let functions = lambda.durable_functions().await?;
         Ok(Console {
             webhooks,
             lambda,
@@ -285,4 +287,50 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
             .await
             .context("the console's server stopped")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    /// The console reaches a local cloud once for its Lambda API and its table alike (it
+    /// read `/_local/endpoints` twice). An in-process stand-in for that one route: what is
+    /// counted is the console's requests, which a real `deployer local` does not count.
+    #[tokio::test]
+    async fn the_console_reads_a_local_clouds_endpoints_once() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let origin = format!("http://{}", listener.local_addr().unwrap());
+        let hits = Arc::new(AtomicUsize::new(0));
+        let endpoints = serde_json::json!({
+            "lambda": origin,
+            "dynamodb": origin,
+            "region": "us-east-1",
+            "table": "webhooks-dev",
+            "processorFunction": "webhooks-dev-Processor",
+            "processorAlias": "live",
+            "durableFunctions": [
+                {"logical": "Processor", "name": "webhooks-dev-Processor", "qualifier": "live"}
+            ],
+        });
+        let counted = hits.clone();
+        let app = Router::new().route(
+            "/_local/endpoints",
+            get(move || {
+                counted.fetch_add(1, Ordering::SeqCst);
+                let body = endpoints.clone();
+                async move { axum::Json(body) }
+            }),
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let args = TargetArgs {
+            stage: Stage::Dev,
+            local: Some(format!("{origin}/dev")),
+        };
+        let console = Console::connect(&args, Actions::On).await.unwrap();
+        assert!(console.webhooks.is_some());
+        assert_eq!(console.functions.len(), 1);
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
+    }
 }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use stacks::webhook::Stage;
 
 use super::error::ExecError;
-use crate::webhooks::target::{LocalCloud, TargetArgs, aws_sdk};
+use crate::webhooks::target::{LocalCloud, Reached, TargetArgs};
 
 /// Where the stage runs.
 #[derive(Debug)]
@@ -51,27 +51,25 @@ impl std::fmt::Display for FunctionRef {
 
 impl StageLambda {
     pub async fn connect(args: &TargetArgs) -> anyhow::Result<Self> {
-        match &args.local {
-            Some(url) => {
-                let local = LocalCloud::connect(url).await?;
-                Ok(StageLambda {
-                    stage: args.stage,
-                    client: local.lambda(),
-                    place: Place::Local(Box::new(local)),
-                })
-            }
-            None => {
-                let (_, stack, _) = crate::cloud::commands::deployed(args.stage).await?;
-                let sdk = aws_sdk().await;
-                Ok(StageLambda {
-                    stage: args.stage,
-                    client: aws_sdk_lambda::Client::new(&sdk),
-                    place: Place::Deployed {
-                        stack,
-                        cfn: aws_sdk_cloudformation::Client::new(&sdk),
-                    },
-                })
-            }
+        Ok(StageLambda::of(args.stage, Reached::reach(args).await?))
+    }
+
+    /// The Lambda API of `stage`, reached as `reached`.
+    pub(crate) fn of(stage: Stage, reached: Reached) -> Self {
+        match reached {
+            Reached::Local(local) => StageLambda {
+                stage,
+                client: local.lambda(),
+                place: Place::Local(local),
+            },
+            Reached::Deployed(d) => StageLambda {
+                stage,
+                client: aws_sdk_lambda::Client::new(&d.sdk),
+                place: Place::Deployed {
+                    cfn: aws_sdk_cloudformation::Client::new(&d.sdk),
+                    stack: d.stack,
+                },
+            },
         }
     }
 
@@ -80,15 +78,6 @@ impl StageLambda {
         match &self.place {
             Place::Deployed { stack, .. } => format!("stage {} (stack {stack})", self.stage),
             Place::Local(l) => format!("the local cloud at {}", l.origin),
-        }
-    }
-
-    /// Whether the stage keeps webhooks in a table: the webhook app does, a local
-    /// `--app conformance` does not.
-    pub fn has_table(&self) -> bool {
-        match &self.place {
-            Place::Deployed { .. } => true,
-            Place::Local(l) => l.endpoints.table.is_some(),
         }
     }
 

@@ -5,6 +5,8 @@ use anyhow::{Context, bail};
 use aws_config::BehaviorVersion;
 use stacks::webhook::Stage;
 use webhook_core::Store;
+
+use crate::cloud::stack::StackInfo;
 use webhook_core::executions::Executions;
 use webhook_core::starter::LambdaStarter;
 
@@ -35,11 +37,58 @@ pub struct Target {
     pub stuck_after_s: u64,
 }
 
+/// A stage, reached once: a running `deployer local` (its endpoints read) or a deployed
+/// stack (described). What [`Target`] and the executions' `StageLambda` are built from, so
+/// that a caller needing both (the console) reaches the stage once.
+#[derive(Debug, Clone)]
+pub(crate) enum Reached {
+    Local(Box<LocalCloud>),
+    Deployed(Box<DeployedStage>),
+}
+
+/// A deployed stage: its stack, as described, and the AWS configuration to call it with.
+#[derive(Debug, Clone)]
+pub(crate) struct DeployedStage {
+    pub stack: String,
+    pub info: StackInfo,
+    pub sdk: aws_config::SdkConfig,
+}
+
+impl Reached {
+    /// Whether the stage keeps webhooks in a table: the webhook app does, a local
+    /// `--app conformance` does not.
+    pub(crate) fn has_table(&self) -> bool {
+        match self {
+            Reached::Local(l) => l.endpoints.table.is_some(),
+            Reached::Deployed(_) => true,
+        }
+    }
+
+    pub(crate) async fn reach(args: &TargetArgs) -> anyhow::Result<Self> {
+        match &args.local {
+            Some(url) => Ok(Reached::Local(Box::new(LocalCloud::connect(url).await?))),
+            None => {
+                let (_, stack, info) = crate::cloud::commands::deployed(args.stage).await?;
+                Ok(Reached::Deployed(Box::new(DeployedStage {
+                    stack,
+                    info,
+                    sdk: aws_sdk().await,
+                })))
+            }
+        }
+    }
+}
+
 impl Target {
     pub async fn resolve(args: &TargetArgs) -> anyhow::Result<Self> {
-        match &args.local {
-            Some(url) => Target::local(url, args.stage).await,
-            None => Target::deployed(args.stage).await,
+        Target::of(args.stage, &Reached::reach(args).await?)
+    }
+
+    /// The webhooks of `stage`, reached as `reached`.
+    pub(crate) fn of(stage: Stage, reached: &Reached) -> anyhow::Result<Self> {
+        match reached {
+            Reached::Local(local) => Target::local(local, stage),
+            Reached::Deployed(d) => Target::deployed(stage, &d.stack, &d.info, &d.sdk),
         }
     }
 
@@ -61,8 +110,12 @@ impl Target {
     }
 
     /// A deployed stage, through the standard AWS chain.
-    async fn deployed(stage: Stage) -> anyhow::Result<Self> {
-        let (_, name, info) = crate::cloud::commands::deployed(stage).await?;
+    fn deployed(
+        stage: Stage,
+        name: &str,
+        info: &StackInfo,
+        sdk: &aws_config::SdkConfig,
+    ) -> anyhow::Result<Self> {
         let output = |k: &str| {
             info.outputs
                 .get(k)
@@ -72,9 +125,8 @@ impl Target {
         let stuck = output("StuckAfterSeconds")?
             .parse()
             .with_context(|| format!("stack {name}: StuckAfterSeconds is not a number"))?;
-        let sdk = aws_sdk().await;
         Ok(Target::new(
-            &sdk,
+            sdk,
             stage,
             &output("TableName")?,
             &output("ProcessorAliasArn")?,
@@ -82,9 +134,8 @@ impl Target {
         ))
     }
 
-    /// A running `deployer local` at `url` (any URL of its API; its origin is used).
-    async fn local(url: &str, stage: Stage) -> anyhow::Result<Self> {
-        let local = LocalCloud::connect(url).await?;
+    /// A running `deployer local`, its endpoints read.
+    fn local(local: &LocalCloud, stage: Stage) -> anyhow::Result<Self> {
         let e = &local.endpoints;
         let alias = local.field("processorAlias", &e.processor_alias)?;
         let table = local.field("table", &e.table)?;
