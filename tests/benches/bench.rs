@@ -700,7 +700,7 @@ fn cpu_per_webhook(
     before: &std::collections::BTreeMap<String, Duration>,
     after: &std::collections::BTreeMap<String, Duration>,
     webhooks: f64,
-) -> Vec<(String, f64)> {
+) -> CpuPer {
     after
         .iter()
         .map(|(name, t)| {
@@ -822,6 +822,8 @@ type CpuPer = Vec<(String, f64)>;
 /// The accepted/s and executions/s the issue sets as targets, both at once.
 const TARGET_ACCEPTED_PER_S: f64 = 2000.0;
 const TARGET_EXECUTIONS_PER_S: f64 = 300.0;
+/// CPU ms per second of the machine's two cores.
+const CORES_MS_PER_S: f64 = 2e3;
 /// The floor: the cores the targets would take at the CPU measured per webhook, against
 /// the machine's two (the load tool not counted). Every accepted webhook costs its receive
 /// path's CPU (`receive`, measured with the processors stopped); every execution costs the
@@ -858,7 +860,7 @@ fn floor_rows(processed: &CpuPer, receive: &CpuPer) -> Vec<Row> {
             metric: "local cloud: executions/s two busy cores allow at the CPU measured per \
                      execution (the drain's ceiling)"
                 .to_owned(),
-            value: 2e3 / (total(processed) - total(receive)),
+            value: CORES_MS_PER_S / (total(processed) - total(receive)),
             unit: "exec/s",
             target: "(ceiling)",
         },

@@ -588,11 +588,13 @@ async fn next(State((f, instance)): St) -> Response {
         });
     }
     // The template's timeout: past it, the process is killed and the invocation fails.
-    let (watch, request_id) = ((f.clone(), instance.clone()), job.request_id.clone());
+    let (watch_f, watch_instance) = (f.clone(), instance.clone());
+    let request_id = job.request_id.clone();
     tokio::spawn(async move {
         tokio::time::sleep(timeout).await;
-        let (f, instance) = watch;
-        instance.time_out(&f, &request_id, timeout).await;
+        watch_instance
+            .time_out(&watch_f, &request_id, timeout)
+            .await;
     });
     let mut headers = HeaderMap::new();
     let mut set = |k: &'static str, v: String| {

@@ -106,6 +106,16 @@ fn sync(wal: &Path) -> io::Result<()> {
     }
 }
 
+/// For tests: a syncer whose every sync fails (its log's path runs through a regular file,
+/// which it returns, under `dir`).
+#[cfg(test)]
+pub(crate) fn unsyncable(dir: &Path) -> (Arc<StoreSync>, PathBuf) {
+    let file = dir.join("file");
+    std::fs::write(&file, b"").expect("write a file");
+    let sync = StoreSync::start(file.join("db-wal")).expect("start the syncer");
+    (sync, file)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,10 +133,7 @@ mod tests {
     #[tokio::test]
     async fn a_failed_sync_fails_every_later_barrier_with_its_cause() {
         let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("file");
-        std::fs::write(&file, b"").unwrap();
-        // A path under a regular file cannot be opened: the sync fails.
-        let sync = StoreSync::start(file.join("db-wal")).unwrap();
+        let (sync, file) = unsyncable(dir.path());
         let first = sync.barrier().await.unwrap_err();
         assert!(
             matches!(&first, SyncError::Sync { source, .. } if source.kind() == io::ErrorKind::NotADirectory)

@@ -5,10 +5,10 @@ use anyhow::{Context, bail};
 use aws_config::BehaviorVersion;
 use stacks::webhook::Stage;
 use webhook_core::Store;
-
-use crate::cloud::stack::StackInfo;
 use webhook_core::executions::Executions;
 use webhook_core::starter::LambdaStarter;
+
+use crate::cloud::stack::StackInfo;
 
 /// Where the webhooks are.
 #[derive(Debug, Clone, clap::Args)]
@@ -40,14 +40,14 @@ pub struct Target {
 /// A stage, reached once: a running `deployer local` (its endpoints read) or a deployed
 /// stack (described). What [`Target`] and the executions' `StageLambda` are built from, so
 /// that a caller needing both (the console) reaches the stage once.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) enum Reached {
     Local(Box<LocalCloud>),
     Deployed(Box<DeployedStage>),
 }
 
 /// A deployed stage: its stack, as described, and the AWS configuration to call it with.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct DeployedStage {
     pub stack: String,
     pub info: StackInfo,
@@ -64,6 +64,7 @@ impl Reached {
         }
     }
 
+    /// Reads a local cloud's endpoints (`--local`), or describes the stage's stack.
     pub(crate) async fn reach(args: &TargetArgs) -> anyhow::Result<Self> {
         match &args.local {
             Some(url) => Ok(Reached::Local(Box::new(LocalCloud::connect(url).await?))),

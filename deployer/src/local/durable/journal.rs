@@ -579,10 +579,7 @@ mod tests {
     #[tokio::test]
     async fn a_save_is_not_written_before_dynamodbs_log_is_synced() {
         let dir = tempfile::tempdir().unwrap();
-        let not_a_dir = dir.path().join("file");
-        std::fs::write(&not_a_dir, b"").unwrap();
-        // A path under a regular file cannot be opened: every barrier fails.
-        let store = StoreSync::start(not_a_dir.join("db-wal")).unwrap();
+        let (store, _) = crate::local::store_sync::unsyncable(dir.path());
         let j = Journal::new(Some(dir.path().join("executions")), store);
         std::fs::create_dir(dir.path().join("executions")).unwrap();
         assert!(j.load().await.unwrap().is_empty());
